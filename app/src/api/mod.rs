@@ -1,0 +1,8 @@
+//! Server functions, one module per feature. Each is a thin shell: authenticate from
+//! the session, call one `domain` function, convert the result. Endpoints are named
+//! explicitly (`/api/<name>`) so that tests and plain HTML forms can address them.
+
+pub mod admins;
+pub mod audit;
+pub mod auth;
+pub mod tenants;

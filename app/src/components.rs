@@ -1,0 +1,85 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+use crate::i18n::use_texts;
+
+/// An error box for a failed request.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    let t = use_texts();
+    view! {
+        <p role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+            {error.message(t)}
+        </p>
+    }
+}
+
+/// The result of an action: its error, or a short success note.
+#[component]
+pub fn ActionResult<T, F>(value: F, success: &'static str) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static,
+{
+    move || match value() {
+        Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
+        Some(Ok(_)) => view! {
+            <p role="status" class="text-sm text-emerald-700">{success}</p>
+        }
+        .into_any(),
+        None => ().into_any(),
+    }
+}
+
+/// The error a plain (no-JavaScript) form post carried back in `?error=`.
+#[component]
+pub fn UrlError() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("error")
+            .and_then(|json| serde_json::from_str::<AppError>(&json).ok())
+            .map(|error| view! { <ErrorBox error /> })
+    }
+}
+
+#[component]
+pub fn PageTitle(text: &'static str) -> impl IntoView {
+    view! { <h1 class="mb-6 text-2xl font-semibold tracking-tight">{text}</h1> }
+}
+
+#[component]
+pub fn Card(children: Children) -> impl IntoView {
+    view! { <section class="mb-6 rounded-lg border border-slate-200 bg-white p-5 shadow-sm">{children()}</section> }
+}
+
+/// A labelled text input.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    view! {
+        <label class="block text-sm">
+            <span class="mb-1 block font-medium text-slate-700">{label}</span>
+            <input
+                type=kind
+                name=name
+                autocomplete=autocomplete
+                required=required
+                class="w-full rounded-md border border-slate-300 px-3 py-2 focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+            />
+        </label>
+    }
+}
+
+pub const BUTTON: &str = "inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50";
+pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100";
+pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
+pub const TH: &str = "px-3 py-2 text-left font-medium text-slate-600";
+pub const TD: &str = "px-3 py-2 align-top";

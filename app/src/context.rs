@@ -1,0 +1,128 @@
+//! Server-side request context for server functions: the shared state, the session,
+//! and the authenticated [`domain::Access`] every tenant-scoped call starts from.
+
+use std::net::IpAddr;
+
+use axum::extract::FromRef;
+use chrono::Utc;
+use http::header;
+use leptos::prelude::*;
+use sqlx::PgPool;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// Shared by the axum router and every server function.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: PgPool,
+    pub leptos_options: LeptosOptions,
+}
+
+/// The client's address as seen by the server (set by the server's middleware).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+pub const SESSION_ADMIN_ID: &str = "admin_id";
+pub const SESSION_TENANT_ID: &str = "tenant_id";
+pub const SESSION_SIGNED_IN_AT: &str = "signed_in_at";
+/// A session ends this long after sign-in, however active it is.
+pub const SESSION_ABSOLUTE_SECONDS: i64 = 12 * 60 * 60;
+
+pub fn db() -> PgPool {
+    expect_context::<AppState>().db
+}
+
+pub fn request_id() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let value = parts.headers.get("x-request-id")?.to_str().ok()?;
+    Some(value.to_owned())
+}
+
+/// The Referer of a plain HTML form post (one that accepts text/html, i.e. made
+/// without JavaScript), where errors must be carried back in the URL.
+pub fn plain_form_referer() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let accepts_html = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !accepts_html {
+        return None;
+    }
+    let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+    Some(referer.to_owned())
+}
+
+pub async fn client_address() -> Option<IpAddr> {
+    leptos_axum::extract::<axum::Extension<ClientAddress>>()
+        .await
+        .ok()
+        .and_then(|e| e.0.0)
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|error| {
+        tracing::error!(%error, "session layer missing");
+        AppError::Internal {
+            request_id: request_id(),
+        }
+    })
+}
+
+pub fn session_error(error: tower_sessions::session::Error) -> AppError {
+    tracing::error!(%error, "session store failed");
+    AppError::Internal {
+        request_id: request_id(),
+    }
+}
+
+/// The signed-in principal and the session's active tenant (if any). Sessions past
+/// their absolute lifetime, or of a disabled account, are ended here.
+pub async fn principal() -> Result<(domain::Principal, Option<Uuid>, Session), AppError> {
+    try_principal()
+        .await?
+        .ok_or_else(|| domain::Error::Unauthenticated.into())
+}
+
+/// Like [`principal`], but a missing or ended session is `Ok(None)` rather than an error.
+pub async fn try_principal() -> Result<Option<(domain::Principal, Option<Uuid>, Session)>, AppError>
+{
+    let session = session().await?;
+    let admin_id: Option<Uuid> = session.get(SESSION_ADMIN_ID).await.map_err(session_error)?;
+    let signed_in_at: Option<i64> = session
+        .get(SESSION_SIGNED_IN_AT)
+        .await
+        .map_err(session_error)?;
+    let (Some(admin_id), Some(signed_in_at)) = (admin_id, signed_in_at) else {
+        return Ok(None);
+    };
+    if Utc::now().timestamp() - signed_in_at > SESSION_ABSOLUTE_SECONDS {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    }
+    let principal = match domain::auth::principal(&db(), admin_id).await {
+        Ok(principal) => principal,
+        Err(domain::Error::Unauthenticated) => {
+            session.flush().await.map_err(session_error)?;
+            return Ok(None);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let tenant_id: Option<Uuid> = session
+        .get::<Option<Uuid>>(SESSION_TENANT_ID)
+        .await
+        .map_err(session_error)?
+        .flatten();
+    Ok(Some((principal, tenant_id, session)))
+}
+
+/// The authenticated access to the session's active tenant. Every tenant-scoped server
+/// function starts here; the tenant comes from the session, never from the request.
+pub async fn access() -> Result<domain::Access, AppError> {
+    let (principal, tenant_id, _session) = principal().await?;
+    let tenant_id = tenant_id.ok_or_else(|| AppError::from(domain::Error::Forbidden))?;
+    Ok(domain::auth::access(&db(), &principal, tenant_id, request_id()).await?)
+}

@@ -1,0 +1,211 @@
+//! The one error type of every server function, and (on the server) the one place
+//! where domain errors become HTTP statuses and user-facing errors.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Texts;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Required,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    Format,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conflict {
+    TenantSlugTaken,
+    AlreadyMember,
+    EmailTaken,
+    LastTenantAdmin,
+    OwnAccount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: i64 },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{entity} not found")]
+    NotFound { entity: String },
+    #[error("invalid {field}")]
+    Invalid { field: String, problem: Problem },
+    #[error("conflict")]
+    Conflict(Conflict),
+    /// Details are in the server log under this request id, never in the response.
+    #[error("internal error")]
+    Internal { request_id: Option<String> },
+    /// Transport problems (network, (de)serialisation) reported by the server-fn layer.
+    #[error("request failed: {0}")]
+    Request(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Request(value.to_string())
+    }
+}
+
+impl AppError {
+    /// The message shown to the user, in the current language.
+    pub fn message(&self, t: &Texts) -> String {
+        match self {
+            AppError::Unauthenticated => t.error_unauthenticated.into(),
+            AppError::InvalidCredentials => t.error_invalid_credentials.into(),
+            AppError::AccountDisabled => t.error_account_disabled.into(),
+            AppError::TooManyAttempts { retry_after_secs } => {
+                let minutes = (retry_after_secs + 59) / 60;
+                format!("{} {minutes} {}.", t.error_too_many_attempts, t.minutes)
+            }
+            AppError::Forbidden => t.error_forbidden.into(),
+            AppError::NotFound { entity } => format!("{} {entity}", t.error_not_found),
+            AppError::Invalid { field, problem } => {
+                let problem = match problem {
+                    Problem::Required => t.problem_required.to_string(),
+                    Problem::TooShort { min } => format!("{} {min}", t.problem_too_short),
+                    Problem::TooLong { max } => format!("{} {max}", t.problem_too_long),
+                    Problem::Format => t.problem_format.to_string(),
+                };
+                format!("{} “{field}”: {problem}.", t.error_invalid)
+            }
+            AppError::Conflict(conflict) => match conflict {
+                Conflict::TenantSlugTaken => t.conflict_tenant_slug_taken,
+                Conflict::AlreadyMember => t.conflict_already_member,
+                Conflict::EmailTaken => t.conflict_email_taken,
+                Conflict::LastTenantAdmin => t.conflict_last_tenant_admin,
+                Conflict::OwnAccount => t.conflict_own_account,
+            }
+            .into(),
+            AppError::Internal { request_id } => {
+                format!(
+                    "{} {}",
+                    t.error_internal,
+                    request_id.as_deref().unwrap_or("-")
+                )
+            }
+            AppError::Request(detail) => format!("{} {detail}", t.error_request),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod from_domain {
+    use super::*;
+    use http::{HeaderValue, StatusCode, header};
+    use leptos::prelude::use_context;
+    use leptos_axum::ResponseOptions;
+
+    impl From<domain::Problem> for Problem {
+        fn from(problem: domain::Problem) -> Self {
+            match problem {
+                domain::Problem::Required => Problem::Required,
+                domain::Problem::TooShort { min } => Problem::TooShort { min },
+                domain::Problem::TooLong { max } => Problem::TooLong { max },
+                domain::Problem::Format => Problem::Format,
+            }
+        }
+    }
+
+    impl From<domain::Conflict> for Conflict {
+        fn from(conflict: domain::Conflict) -> Self {
+            match conflict {
+                domain::Conflict::TenantSlugTaken => Conflict::TenantSlugTaken,
+                domain::Conflict::AlreadyMember => Conflict::AlreadyMember,
+                domain::Conflict::EmailTaken => Conflict::EmailTaken,
+                domain::Conflict::LastTenantAdmin => Conflict::LastTenantAdmin,
+                domain::Conflict::OwnAccount => Conflict::OwnAccount,
+            }
+        }
+    }
+
+    /// The single mapping of domain errors for server functions: logs server faults
+    /// once with the request id, picks the HTTP status, and for plain HTML form posts
+    /// (no JavaScript) sends the browser back to the form with the error in the URL.
+    impl From<domain::Error> for AppError {
+        fn from(error: domain::Error) -> Self {
+            let request_id = crate::context::request_id();
+            let (status, app_error) = match error {
+                domain::Error::Unauthenticated => {
+                    (StatusCode::UNAUTHORIZED, AppError::Unauthenticated)
+                }
+                domain::Error::InvalidCredentials => {
+                    (StatusCode::UNAUTHORIZED, AppError::InvalidCredentials)
+                }
+                domain::Error::AccountDisabled => {
+                    (StatusCode::FORBIDDEN, AppError::AccountDisabled)
+                }
+                domain::Error::TooManyAttempts { retry_after_secs } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    AppError::TooManyAttempts { retry_after_secs },
+                ),
+                domain::Error::Forbidden => (StatusCode::FORBIDDEN, AppError::Forbidden),
+                domain::Error::NotFound { entity } => (
+                    StatusCode::NOT_FOUND,
+                    AppError::NotFound {
+                        entity: entity.into(),
+                    },
+                ),
+                domain::Error::Invalid { field, problem } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    AppError::Invalid {
+                        field: field.into(),
+                        problem: problem.into(),
+                    },
+                ),
+                domain::Error::Conflict(conflict) => {
+                    (StatusCode::CONFLICT, AppError::Conflict(conflict.into()))
+                }
+                domain::Error::Database(_) | domain::Error::Internal(_) => {
+                    tracing::error!(error = ?error, request_id = request_id.as_deref(), "server function failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        AppError::Internal { request_id },
+                    )
+                }
+            };
+            respond_with(status, &app_error);
+            app_error
+        }
+    }
+
+    /// Sets the status, or for a plain form post a redirect back to the form that
+    /// carries the error (`?error=<json>`) so the page can show it without JavaScript.
+    fn respond_with(status: StatusCode, error: &AppError) {
+        let Some(response) = use_context::<ResponseOptions>() else {
+            return;
+        };
+        let back_to_form = crate::context::plain_form_referer().and_then(|referer| {
+            let path = referer.split('?').next().unwrap_or("/");
+            let json = serde_json::to_string(error).ok()?;
+            HeaderValue::from_str(&format!("{path}?error={}", percent_encode(&json))).ok()
+        });
+        match back_to_form {
+            Some(location) => response.insert_header(header::LOCATION, location),
+            None => response.set_status(status),
+        }
+    }
+
+    fn percent_encode(value: &str) -> String {
+        let mut encoded = String::with_capacity(value.len() * 3);
+        for byte in value.bytes() {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                encoded.push(byte as char);
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        encoded
+    }
+}

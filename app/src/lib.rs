@@ -1,0 +1,79 @@
+//! The Tierdesk console: Leptos pages (rendered on the server, hydrated in the
+//! browser) and the server functions they call.
+//!
+//! Compiled twice: with `ssr` into the server binary (where server functions run and
+//! call `domain`), and with `hydrate` into WASM (where they become HTTP calls).
+
+#![recursion_limit = "256"]
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// Server functions, one module per feature; thin shells over `domain`.
+pub mod api;
+/// Small shared view pieces: error messages, form fields, tables.
+pub mod components;
+/// Server-side request context: state, session, authenticated access.
+#[cfg(feature = "ssr")]
+pub mod context;
+/// Data types shared by server and browser.
+pub mod dto;
+/// The server-function error type and the mapping of domain errors onto it.
+pub mod error;
+/// UI text in Simplified Chinese and English.
+pub mod i18n;
+/// One module per console page.
+pub mod pages;
+
+use i18n::{Lang, detect_lang};
+use pages::{
+    admins::AdminsPage, audit::AuditPage, layout::Layout, not_found::NotFound,
+    overview::OverviewPage, sign_in::SignInPage, tenants::TenantsPage,
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = detect_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang: Lang = detect_lang();
+    provide_context(lang);
+    let t = lang.texts();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tierdesk.css" />
+        <Title text=t.product />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                // Async rendering: pages arrive complete (data included, redirects as real
+                // 302s), so they work without JavaScript; hydration then takes over.
+                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async />
+                    <Route path=path!("admins") view=AdminsPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

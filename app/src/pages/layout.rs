@@ -1,0 +1,111 @@
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+
+use crate::api::auth::get_session_info;
+use crate::components::{BUTTON_SMALL, ErrorBox};
+use crate::dto::{Role, SessionInfo};
+use crate::error::AppError;
+use crate::i18n::{Lang, use_texts};
+
+/// The signed-in frame: header with tenant switcher and account, navigation, and the
+/// page. Signed-out visitors are sent to the sign-in page (on the server as a 302).
+#[component]
+pub fn Layout() -> impl IntoView {
+    let t = use_texts();
+    let info = Resource::new(|| (), |_| get_session_info());
+    view! {
+        <Transition fallback=move || view! { <p class="p-6 text-slate-500">{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(Some(info)) => view! { <Frame info /> }.into_any(),
+                    Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(error) => view! { <div class="p-6"><ErrorBox error /></div> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Frame(info: SessionInfo) -> impl IntoView {
+    let t = use_texts();
+    let role = info.active.as_ref().map(|a| a.role);
+    let can = move |minimum: Role| role.is_some_and(|r| r >= minimum);
+    let nav_link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
+    view! {
+        <header class="flex flex-wrap items-center gap-4 border-b border-slate-200 bg-white px-6 py-3">
+            <a href="/" class="text-lg font-bold text-indigo-700">{t.product}</a>
+            <TenantSwitcher info=info.clone() />
+            <div class="ml-auto flex items-center gap-4 text-sm">
+                <span class="text-slate-600" data-testid="signed-in-as">
+                    {info.display_name.clone()} " · " {info.email.clone()}
+                </span>
+                <LanguageLink />
+                <form method="post" action="/api/sign_out">
+                    <button type="submit" class=BUTTON_SMALL>{t.sign_out}</button>
+                </form>
+            </div>
+        </header>
+        <div class="flex">
+            <nav class="w-52 shrink-0 space-y-1 p-4" aria-label="main">
+                <A href="/" exact=true attr:class=nav_link>{t.nav_overview}</A>
+                <Show when=move || info.is_platform_admin>
+                    <A href="/tenants" attr:class=nav_link>{t.nav_tenants}</A>
+                </Show>
+                <Show when=move || can(Role::TenantAdmin)>
+                    <A href="/admins" attr:class=nav_link>{t.nav_admins}</A>
+                </Show>
+                <Show when=move || can(Role::Support)>
+                    <A href="/audit" attr:class=nav_link>{t.nav_audit}</A>
+                </Show>
+            </nav>
+            <main class="min-w-0 flex-1 p-6">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// A plain form so that switching works without JavaScript and reloads every page
+/// resource for the new tenant.
+#[component]
+fn TenantSwitcher(info: SessionInfo) -> impl IntoView {
+    let t = use_texts();
+    let active_id = info.active.as_ref().map(|a| a.tenant_id);
+    let options = info
+        .tenants
+        .into_iter()
+        .map(|tenant| {
+            let selected = Some(tenant.tenant_id) == active_id;
+            view! {
+                <option value=tenant.tenant_id.to_string() selected=selected>
+                    {tenant.name} " (" {tenant.slug} ")"
+                </option>
+            }
+        })
+        .collect_view();
+    view! {
+        <form method="post" action="/api/switch_tenant" class="flex items-center gap-2 text-sm">
+            <label for="tenant-switcher" class="text-slate-500">{t.tenant}</label>
+            <select id="tenant-switcher" name="tenant_id" class="rounded-md border border-slate-300 px-2 py-1">
+                {options}
+            </select>
+            <button type="submit" class=BUTTON_SMALL>{t.switch}</button>
+        </form>
+    }
+}
+
+/// Switches the UI language (a cookie set by the server, then back to this page).
+#[component]
+pub fn LanguageLink() -> impl IntoView {
+    let t = use_texts();
+    let other = match use_context::<Lang>().unwrap_or(Lang::Zh) {
+        Lang::Zh => "en",
+        Lang::En => "zh",
+    };
+    view! {
+        <a href=format!("/lang/{other}") rel="external" class="text-indigo-600 hover:underline" data-testid="language">
+            {t.switch_language}
+        </a>
+    }
+}

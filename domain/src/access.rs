@@ -1,0 +1,86 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// A role inside one tenant. The order matters: each role may do everything the roles
+/// before it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Viewer,
+    Support,
+    TenantAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::TenantAdmin, Role::Support, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Support => "support",
+            Role::TenantAdmin => "tenant_admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Role> {
+        match value {
+            "viewer" => Ok(Role::Viewer),
+            "support" => Ok(Role::Support),
+            "tenant_admin" => Ok(Role::TenantAdmin),
+            _ => Err(Error::invalid("role", crate::Problem::Format)),
+        }
+    }
+}
+
+/// Who is acting: a signed-in admin account, or the operator at the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `None` for the command line.
+    pub admin_id: Option<Uuid>,
+    /// The email of the admin (or "cli"), kept in audit rows.
+    pub label: String,
+    pub is_platform_admin: bool,
+}
+
+impl Principal {
+    /// The operator at the command line, who has shell access to the server and so is
+    /// trusted like a platform administrator.
+    pub fn cli() -> Self {
+        Principal {
+            admin_id: None,
+            label: "cli".into(),
+            is_platform_admin: true,
+        }
+    }
+
+    pub fn require_platform_admin(&self) -> Result<()> {
+        if self.is_platform_admin {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+/// A principal acting in one tenant with one role. Every tenant-scoped operation takes
+/// this, and every query it runs is scoped by `tenant_id` from here, never from input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub principal: Principal,
+    pub tenant_id: Uuid,
+    pub role: Role,
+    /// The HTTP request id, copied into audit rows so that logs and audit join up.
+    pub request_id: Option<String>,
+}
+
+impl Access {
+    /// Refuses unless the role is at least `minimum`.
+    pub fn require(&self, minimum: Role) -> Result<()> {
+        if self.role >= minimum {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The audit log. Rows are written through [`record`] inside the transaction of the
+//! change they describe, so a change and its audit row commit or roll back together.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{Access, Principal, Result, Role};
+
+pub const PAGE_SIZE_MAX: i64 = 100;
+
+/// One change, as it will be stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Writes a tenant audit row on the caller's transaction.
+pub async fn record(conn: &mut PgConnection, access: &Access, event: Event) -> Result<()> {
+    record_in_tenant(
+        conn,
+        access.tenant_id,
+        &access.principal,
+        access.request_id.as_deref(),
+        event,
+    )
+    .await
+}
+
+pub(crate) async fn record_in_tenant(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    principal: &Principal,
+    request_id: Option<&str>,
+    event: Event,
+) -> Result<()> {
+    sqlx::query!(
+        r#"insert into audit_log
+             (tenant_id, actor_admin_id, actor_label, action, target_type, target_id, before, after, request_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+        tenant_id,
+        principal.admin_id,
+        principal.label,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.before,
+        event.after,
+        request_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes a platform audit row (changes that belong to no single tenant).
+pub(crate) async fn record_platform(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    request_id: Option<&str>,
+    event: Event,
+) -> Result<()> {
+    sqlx::query!(
+        r#"insert into platform_audit_log
+             (actor_admin_id, actor_label, action, target_type, target_id, before, after, request_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        principal.admin_id,
+        principal.label,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.before,
+        event.after,
+        request_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub audit_id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Pass as `before` to read the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// A page of the tenant's audit log, newest first, by keyset on `audit_id`.
+pub async fn list(
+    db: &PgPool,
+    access: &Access,
+    before: Option<i64>,
+    page_size: i64,
+) -> Result<Page> {
+    access.require(Role::Support)?;
+    let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
+    let mut entries = sqlx::query_as!(
+        Entry,
+        r#"select audit_id, occurred_at, actor_label, action, target_type, target_id,
+                  before, after, request_id
+           from audit_log
+           where tenant_id = $1 and ($2::bigint is null or audit_id < $2)
+           order by audit_id desc
+           limit $3"#,
+        access.tenant_id,
+        before,
+        page_size + 1
+    )
+    .fetch_all(db)
+    .await?;
+    let next_before = if entries.len() as i64 > page_size {
+        entries.truncate(page_size as usize);
+        entries.last().map(|entry| entry.audit_id)
+    } else {
+        None
+    };
+    Ok(Page {
+        entries,
+        next_before,
+    })
+}

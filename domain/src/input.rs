@@ -1,0 +1,148 @@
+//! Normalisation and validation of user input. Each function returns the cleaned value
+//! or an [`Error::Invalid`] naming the field, and the database constraints check the
+//! same rules again (pair assertions).
+
+use crate::{Error, Problem, Result};
+
+pub const NAME_LENGTH_MAX: usize = 200;
+pub const EMAIL_LENGTH_MAX: usize = 254;
+pub const PASSWORD_LENGTH_MIN: usize = 10;
+pub const PASSWORD_LENGTH_MAX: usize = 256;
+pub const SLUG_LENGTH_MAX: usize = 63;
+
+/// Trims a display name and checks its length.
+pub fn name(field: &'static str, value: &str) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(field, Problem::Required));
+    }
+    if trimmed.chars().count() > NAME_LENGTH_MAX {
+        return Err(Error::invalid(
+            field,
+            Problem::TooLong {
+                max: NAME_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Lower-cases and trims an email address; requires one `@` with text on both sides.
+pub fn email(value: &str) -> Result<String> {
+    let email = value.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(Error::invalid("email", Problem::Required));
+    }
+    if email.len() > EMAIL_LENGTH_MAX {
+        return Err(Error::invalid(
+            "email",
+            Problem::TooLong {
+                max: EMAIL_LENGTH_MAX,
+            },
+        ));
+    }
+    let well_formed = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !well_formed {
+        return Err(Error::invalid("email", Problem::Format));
+    }
+    Ok(email)
+}
+
+/// Checks a new password's length; the content is the user's business.
+pub fn new_password(value: &str) -> Result<&str> {
+    let length = value.chars().count();
+    if length == 0 {
+        return Err(Error::invalid("password", Problem::Required));
+    }
+    if length < PASSWORD_LENGTH_MIN {
+        return Err(Error::invalid(
+            "password",
+            Problem::TooShort {
+                min: PASSWORD_LENGTH_MIN,
+            },
+        ));
+    }
+    if length > PASSWORD_LENGTH_MAX {
+        return Err(Error::invalid(
+            "password",
+            Problem::TooLong {
+                max: PASSWORD_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(value)
+}
+
+/// A tenant slug: lower-case letters, digits and inner dashes.
+pub fn slug(value: &str) -> Result<String> {
+    let slug = value.trim().to_lowercase();
+    if slug.is_empty() {
+        return Err(Error::invalid("slug", Problem::Required));
+    }
+    if slug.len() > SLUG_LENGTH_MAX {
+        return Err(Error::invalid(
+            "slug",
+            Problem::TooLong {
+                max: SLUG_LENGTH_MAX,
+            },
+        ));
+    }
+    let allowed = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !allowed || slug.starts_with('-') || slug.ends_with('-') {
+        return Err(Error::invalid("slug", Problem::Format));
+    }
+    Ok(slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert!(matches!(
+            email(""),
+            Err(Error::Invalid {
+                problem: Problem::Required,
+                ..
+            })
+        ));
+        for bad in ["ann", "@x", "ann@", "a b@x.y", "a@b@c"] {
+            assert!(
+                matches!(
+                    email(bad),
+                    Err(Error::Invalid {
+                        problem: Problem::Format,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn slug_rules() {
+        assert_eq!(slug(" Acme-2 ").unwrap(), "acme-2");
+        for bad in ["-a", "a-", "a_b", "ä"] {
+            assert!(slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_length() {
+        assert!(new_password("short").is_err());
+        assert!(new_password("long enough!").is_ok());
+    }
+}

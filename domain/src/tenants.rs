@@ -1,0 +1,130 @@
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+use crate::{Conflict, Error, Principal, Result, Role, audit, input};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tenant the principal can open, with the role held there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub tenant_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Creates a tenant; platform administrators only. Audited in the platform log and in
+/// the new tenant's own log.
+pub async fn create(
+    db: &PgPool,
+    principal: &Principal,
+    request_id: Option<&str>,
+    slug: &str,
+    name: &str,
+) -> Result<Tenant> {
+    principal.require_platform_admin()?;
+    let slug = input::slug(slug)?;
+    let name = input::name("name", name)?;
+    let mut tx = db.begin().await?;
+    let tenant = sqlx::query_as!(
+        Tenant,
+        "insert into tenants (slug, name) values ($1, $2)
+         returning tenant_id, slug, name, created_at",
+        slug,
+        name
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("tenants_slug_key", || {
+        Error::Conflict(Conflict::TenantSlugTaken)
+    })?;
+    let event = || audit::Event {
+        action: "tenant.create",
+        target_type: "tenant",
+        target_id: tenant.tenant_id.to_string(),
+        before: None,
+        after: Some(json!({ "slug": tenant.slug, "name": tenant.name })),
+    };
+    audit::record_platform(&mut tx, principal, request_id, event()).await?;
+    audit::record_in_tenant(&mut tx, tenant.tenant_id, principal, request_id, event()).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant.tenant_id, slug = %tenant.slug, "tenant created");
+    Ok(tenant)
+}
+
+/// Every tenant; platform administrators only.
+pub async fn list_all(db: &PgPool, principal: &Principal) -> Result<Vec<Tenant>> {
+    principal.require_platform_admin()?;
+    let tenants = sqlx::query_as!(
+        Tenant,
+        "select tenant_id, slug, name, created_at from tenants order by name, tenant_id"
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(tenants)
+}
+
+/// The tenants a principal may switch to: enabled memberships, or every tenant for a
+/// platform administrator (as tenant admin).
+pub async fn memberships(db: &PgPool, principal: &Principal) -> Result<Vec<Membership>> {
+    let rows = sqlx::query!(
+        r#"select t.tenant_id, t.slug, t.name, ta.role as "role?"
+           from tenants t
+           left join tenant_admins ta
+             on ta.tenant_id = t.tenant_id and ta.admin_id = $1 and ta.disabled_at is null
+           where ta.admin_id is not null or $2
+           order by t.name, t.tenant_id"#,
+        principal.admin_id,
+        principal.is_platform_admin
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let role = match (principal.is_platform_admin, row.role) {
+                (true, _) | (false, None) => Role::TenantAdmin,
+                (false, Some(role)) => Role::parse(&role)?,
+            };
+            Ok(Membership {
+                tenant_id: row.tenant_id,
+                slug: row.slug,
+                name: row.name,
+                role,
+            })
+        })
+        .collect()
+}
+
+/// Looks a tenant up by slug, for the command line.
+pub async fn by_slug(db: &PgPool, slug: &str) -> Result<Tenant> {
+    sqlx::query_as!(
+        Tenant,
+        "select tenant_id, slug, name, created_at from tenants where slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::not_found("tenant"))
+}
+
+/// The tenant the access is scoped to.
+pub async fn current(db: &PgPool, access: &crate::Access) -> Result<Tenant> {
+    sqlx::query_as!(
+        Tenant,
+        "select tenant_id, slug, name, created_at from tenants where tenant_id = $1",
+        access.tenant_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::not_found("tenant"))
+}

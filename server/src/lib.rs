@@ -1,0 +1,18 @@
+//! The Tierdesk server: one binary with the console (Leptos SSR + server functions),
+//! health checks, background housekeeping and the command line.
+//!
+//! Reading order: `main.rs` (commands) → [`config`] → [`embedded`] (the default
+//! database) → [`router`] (HTTP: middleware, routes) → [`session_store`], [`csrf`].
+
+/// Command-line flags and environment variables.
+pub mod config;
+/// Cross-site request forgery protection (Origin/Referer check).
+pub mod csrf;
+/// The embedded default PostgreSQL cluster.
+pub mod embedded;
+/// The HTTP router: console pages, server functions, health, language switch.
+pub mod router;
+/// tower-sessions store in PostgreSQL.
+pub mod session_store;
+/// Logging setup.
+pub mod telemetry;

@@ -1,0 +1,262 @@
+//! `tierdesk`: the server and its command line. Every command is a thin shell over one
+//! `domain` function; see `tierdesk --help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use app::context::AppState;
+use clap::Parser;
+use leptos::config::{Env, LeptosOptions};
+use sqlx::PgPool;
+use tierdesk::config::{Cli, Command};
+use tierdesk::embedded::EmbeddedPostgres;
+use tierdesk::router::{RouterOptions, router};
+use tierdesk::session_store::PgSessionStore;
+use tierdesk::telemetry;
+
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The database this process uses: the configured server, or the embedded cluster.
+struct Database {
+    pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    async fn open(cli: &Cli) -> Result<Self, AnyError> {
+        let (url, embedded) = match &cli.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let embedded = EmbeddedPostgres::start(&cli.data_dir).await?;
+                (embedded.database_url(), Some(embedded))
+            }
+        };
+        let pool = domain::db::connect(&url).await?;
+        domain::db::migrate(&pool).await?;
+        Ok(Database { pool, embedded })
+    }
+
+    async fn close(self) -> Result<(), AnyError> {
+        self.pool.close().await;
+        if let Some(embedded) = self.embedded {
+            embedded.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), AnyError> {
+    let database = Database::open(&cli).await?;
+    let result = match &cli.command {
+        None | Some(Command::Serve) => serve(&cli, &database).await,
+        Some(Command::Migrate) => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::CreateTenant { slug, name }) => {
+            let tenant = domain::tenants::create(
+                &database.pool,
+                &domain::Principal::cli(),
+                None,
+                slug,
+                name,
+            )
+            .await?;
+            println!("created tenant {} ({})", tenant.slug, tenant.tenant_id);
+            Ok(())
+        }
+        Some(Command::CreateAdmin {
+            email,
+            name,
+            password,
+            platform_admin,
+            tenant,
+            role,
+        }) => {
+            create_admin(
+                &database.pool,
+                email,
+                name,
+                password,
+                *platform_admin,
+                tenant.as_deref(),
+                role.as_deref(),
+            )
+            .await
+        }
+        Some(Command::SeedDemo) => {
+            match domain::demo::seed(&database.pool).await? {
+                domain::demo::Outcome::Created => println!("demo data created"),
+                domain::demo::Outcome::AlreadyPresent => println!("demo data already present"),
+            }
+            print_demo_sign_in();
+            Ok(())
+        }
+    };
+    database.close().await?;
+    result
+}
+
+async fn create_admin(
+    db: &PgPool,
+    email: &str,
+    name: &str,
+    password: &str,
+    platform_admin: bool,
+    tenant: Option<&str>,
+    role: Option<&str>,
+) -> Result<(), AnyError> {
+    let membership = match (tenant, role) {
+        (Some(slug), Some(role)) => Some((
+            domain::tenants::by_slug(db, slug).await?.tenant_id,
+            domain::Role::parse(role)?,
+        )),
+        _ => None,
+    };
+    let new = domain::admins::NewAccount {
+        email: email.into(),
+        display_name: name.into(),
+        password: password.into(),
+        is_platform_admin: platform_admin,
+        membership,
+    };
+    let admin_id = domain::admins::create_account(db, &domain::Principal::cli(), new).await?;
+    println!("created admin {email} ({admin_id})");
+    Ok(())
+}
+
+async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
+    let db = database.pool.clone();
+    let seeded = database.embedded.is_some() && !cli.no_demo && domain::demo::is_empty(&db).await?;
+    if seeded {
+        domain::demo::seed(&db).await?;
+    }
+    let leptos_options = leptos_options(cli.addr);
+    let state = AppState {
+        db: db.clone(),
+        leptos_options,
+    };
+    let app = router(
+        state,
+        RouterOptions {
+            secure_cookies: cli.secure_cookies,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(cli.addr).await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(sweep_sessions(PgSessionStore::new(db.clone())));
+
+    println!("Tierdesk console: http://{address}");
+    if seeded
+        || domain::tenants::by_slug(&db, domain::demo::DEMO_TENANT_SLUG)
+            .await
+            .is_ok()
+    {
+        print_demo_sign_in();
+    }
+    tracing::info!(%address, embedded = database.embedded.is_some(), "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+fn print_demo_sign_in() {
+    println!(
+        "Demo sign-in: {} / {}  (also {} and {}, same password)",
+        domain::demo::DEMO_ADMIN_EMAIL,
+        domain::demo::DEMO_PASSWORD,
+        domain::demo::DEMO_SUPPORT_EMAIL,
+        domain::demo::DEMO_VIEWER_EMAIL
+    );
+}
+
+/// Where the compiled site (WASM, JS, CSS) is: `LEPTOS_SITE_ROOT` if set (cargo-leptos
+/// sets it), else `target/site` under the working directory (the repository root), else
+/// beside the binary (`target/<profile>/tierdesk` → `target/site`).
+fn site_root() -> String {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return root;
+    }
+    let in_working_dir = PathBuf::from("target/site");
+    if in_working_dir.is_dir() {
+        return "target/site".into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("site")))
+        .filter(|site| site.is_dir())
+        .map_or_else(|| "target/site".into(), |site| site.display().to_string())
+}
+
+fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    let output_name = std::env::var("LEPTOS_OUTPUT_NAME")
+        .ok()
+        .or_else(|| option_env!("LEPTOS_OUTPUT_NAME").map(str::to_owned))
+        .unwrap_or_else(|| "tierdesk".into());
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("DEV") | Ok("dev") => Env::DEV,
+        _ => Env::PROD,
+    };
+    LeptosOptions::builder()
+        .output_name(output_name)
+        .site_root(site_root())
+        .site_pkg_dir("pkg")
+        .env(env)
+        .site_addr(addr)
+        .build()
+}
+
+async fn sweep_sessions(store: PgSessionStore) {
+    let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.delete_expired().await {
+            Ok(deleted) => tracing::debug!(deleted, "expired sessions deleted"),
+            Err(error) => tracing::warn!(%error, "session sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,153 @@
+//! The HTTP surface. Middleware, outermost first: request id (set and echoed in
+//! `x-request-id`), tracing span per request, client address, sessions, CSRF check.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use app::context::{AppState, ClientAddress};
+use app::i18n::{LANG_COOKIE, Lang};
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use serde_json::json;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::csrf;
+use crate::session_store::PgSessionStore;
+
+pub const SESSION_COOKIE: &str = "tierdesk_session";
+/// A session ends after this much inactivity (the absolute limit is in `app::context`).
+pub const SESSION_IDLE_MINUTES: i64 = 60;
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+const LANG_COOKIE_MAX_AGE_SECONDS: u32 = 365 * 24 * 60 * 60;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouterOptions {
+    /// Mark cookies Secure (the console is served over https).
+    pub secure_cookies: bool,
+}
+
+pub fn router(state: AppState, options: RouterOptions) -> Router {
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(options.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            SESSION_IDLE_MINUTES,
+        )));
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/lang/{code}", get(set_language))
+        .route("/api/{*name}", get(server_fn).post(server_fn))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let leptos_options = state.leptos_options.clone();
+            move || shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(middleware::from_fn(csrf::require_same_origin))
+        .layer(sessions)
+        .layer(middleware::from_fn(client_address))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// Liveness and readiness: 200 when the database answers, else 503 with the reason.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let reason = match tokio::time::timeout(HEALTH_TIMEOUT, domain::db::ping(&state.db)).await {
+        Ok(Ok(())) => {
+            return (
+                StatusCode::OK,
+                axum::Json(json!({"status": "ok", "database": "ok"})),
+            )
+                .into_response();
+        }
+        Ok(Err(domain::Error::Database(sqlx::Error::PoolTimedOut))) => {
+            "no database connection available in time"
+        }
+        Ok(Err(domain::Error::Database(sqlx::Error::Io(_)))) => "database unreachable",
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "health check failed");
+            "database error"
+        }
+        Err(_) => "database did not answer in time",
+    };
+    let body = json!({"status": "unavailable", "database": reason});
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+}
+
+/// Stores the chosen UI language in a cookie and returns to the page the link was on
+/// (same site only).
+async fn set_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let Some(lang) = Lang::parse(&code) else {
+        return (StatusCode::NOT_FOUND, "unknown language").into_response();
+    };
+    let back = same_site_path(&headers).unwrap_or_else(|| "/".to_owned());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age={LANG_COOKIE_MAX_AGE_SECONDS}; SameSite=Lax",
+        lang.code()
+    );
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The path (and query) of the Referer when it is a page of this same site.
+fn same_site_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let authority = csrf::authority(referer)?;
+    if !authority.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    let after_scheme = referer.split_once("://")?.1;
+    let path = &after_scheme[authority.len()..];
+    Some(if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        "/".to_owned()
+    })
+}
+
+/// Makes the peer address available to server functions (sign-in throttling).
+async fn client_address(mut request: Request, next: Next) -> Response {
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    request.extensions_mut().insert(ClientAddress(address));
+    next.run(request).await
+}

@@ -1,0 +1,511 @@
+//! The console over HTTP: the real router, real sessions, a fresh database per test.
+
+mod support;
+
+use domain::Role;
+use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
+use http::{Method, StatusCode, header};
+use sqlx::PgPool;
+use support::{Client, audit_rows, console};
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn healthz_reports_the_database(db: PgPool) {
+    let router = console(db.clone());
+    let mut client = Client::new(&router);
+    let ok = client.get("/healthz").await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(
+        ok.json(),
+        serde_json::json!({"status": "ok", "database": "ok"})
+    );
+    assert!(ok.headers.contains_key("x-request-id"));
+
+    db.close().await;
+    let down = client.get("/healthz").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.json()["status"], "unavailable");
+    assert!(down.json()["database"].is_string());
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn sign_in_with_wrong_then_right_password(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let ann = acme.with_admin(&db, "ann", Role::Support).await;
+    let router = console(db);
+    let mut client = Client::new(&router);
+
+    let wrong = client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", "wrong-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json(), serde_json::json!("InvalidCredentials"));
+    assert!(client.cookie.is_none());
+
+    let right = client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    assert!(
+        right.status.is_success() || right.status.is_redirection(),
+        "{right:?}"
+    );
+    let set_cookie = right
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+
+    let info = client.call_fn("session_info", &[]).await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.json()["email"], ann.email);
+    assert_eq!(info.json()["active"]["role"], "support");
+
+    let out = client.call_fn("sign_out", &[]).await;
+    assert!(out.status.is_success() || out.status.is_redirection());
+    assert!(client.cookie.is_none(), "sign-out removes the cookie");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn repeated_failures_are_throttled_with_a_clear_error(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let ann = acme.with_admin(&db, "ann", Role::Support).await;
+    let router = console(db);
+    let mut client = Client::new(&router);
+    for _ in 0..domain::auth::ACCOUNT_FAILURES_MAX {
+        client
+            .call_fn(
+                "sign_in",
+                &[("email", &ann.email), ("password", "wrong-password")],
+            )
+            .await;
+    }
+    let locked = client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        locked.json()["TooManyAttempts"]["retry_after_secs"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn sign_in_cycles_the_session_id(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let ann = acme.with_admin(&db, "ann", Role::Viewer).await;
+    let router = console(db);
+    let mut client = Client::signed_in(&router, &ann.email, TEST_PASSWORD).await;
+    let first = client.cookie.clone().unwrap();
+
+    client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    let second = client.cookie.clone().unwrap();
+    assert_ne!(first, second, "a new session id on every sign-in");
+
+    let mut fixated = Client {
+        router: router.clone(),
+        cookie: Some(first),
+    };
+    let info = fixated.call_fn("session_info", &[]).await;
+    assert_eq!(
+        info.json(),
+        serde_json::Value::Null,
+        "the old session id is dead"
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn disabling_an_admin_ends_their_access_at_once(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let ann = acme.with_admin(&db, "ann", Role::Support).await;
+    let router = console(db);
+    let mut ann_client = Client::signed_in(&router, &ann.email, TEST_PASSWORD).await;
+    let mut boss_client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+
+    let id = ann.admin_id.to_string();
+    let disabled = boss_client
+        .call_fn(
+            "set_admin_disabled",
+            &[("admin_id", &id), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+    assert_eq!(disabled.json()["disabled"], true);
+
+    assert_eq!(
+        ann_client.call_fn("list_audit", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let again = Client::new(&router)
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    assert_eq!(again.json(), serde_json::json!("AccountDisabled"));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn state_changes_need_a_same_site_origin(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let router = console(db.clone());
+    let mut client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let before = audit_rows(&db).await;
+    for origin in [None, Some("http://evil.test")] {
+        let mut request = client
+            .request(Method::POST, "/api/add_admin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        let body = "email=x%40acme.test&display_name=X&role=viewer&password=long-password-1";
+        let response = client.send(request.body(body.into()).unwrap()).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "origin {origin:?}");
+    }
+    assert_eq!(audit_rows(&db).await, before, "nothing changed");
+}
+
+/// What each server function needs: every role may call `Any`; the rest need at least
+/// that role; `Platform` needs a platform administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    Any,
+    Support,
+    TenantAdmin,
+    Platform,
+}
+
+fn level(admin: &TestAdmin) -> Needs {
+    match (admin.is_platform_admin, admin.role) {
+        (true, _) => Needs::Platform,
+        (false, Role::TenantAdmin) => Needs::TenantAdmin,
+        (false, Role::Support) => Needs::Support,
+        (false, Role::Viewer) => Needs::Any,
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn every_server_function_authorises_every_role(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let actors = [
+        acme.with_platform_admin(&db, "root").await,
+        acme.with_admin(&db, "boss", Role::TenantAdmin).await,
+        acme.with_admin(&db, "sam", Role::Support).await,
+        acme.with_admin(&db, "vera", Role::Viewer).await,
+    ];
+    let target = acme
+        .with_admin(&db, "target", Role::Viewer)
+        .await
+        .admin_id
+        .to_string();
+    let tenant = acme.id().to_string();
+    let router = console(db.clone());
+
+    for actor in &actors {
+        let mut client = Client::signed_in(&router, &actor.email, TEST_PASSWORD).await;
+        let new_email = format!("new-{}@acme.test", actor.admin_id);
+        let new_slug = format!("t-{}", &actor.admin_id.simple().to_string()[..8]);
+        let calls: Vec<(&str, Vec<(&str, &str)>, Needs)> = vec![
+            ("session_info", vec![], Needs::Any),
+            ("current_tenant", vec![], Needs::Any),
+            ("switch_tenant", vec![("tenant_id", &tenant)], Needs::Any),
+            ("list_audit", vec![], Needs::Support),
+            ("list_admins", vec![], Needs::TenantAdmin),
+            (
+                "add_admin",
+                vec![
+                    ("email", &new_email),
+                    ("display_name", "New"),
+                    ("role", "viewer"),
+                    ("password", "long-password-1"),
+                ],
+                Needs::TenantAdmin,
+            ),
+            (
+                "change_admin_role",
+                vec![("admin_id", &target), ("role", "support")],
+                Needs::TenantAdmin,
+            ),
+            (
+                "set_admin_disabled",
+                vec![("admin_id", &target), ("disabled", "true")],
+                Needs::TenantAdmin,
+            ),
+            ("list_tenants", vec![], Needs::Platform),
+            (
+                "create_tenant",
+                vec![("slug", &new_slug), ("name", "New tenant")],
+                Needs::Platform,
+            ),
+            ("sign_out", vec![], Needs::Any),
+        ];
+        for (name, form, needs) in calls {
+            let audit_before = audit_rows(&db).await;
+            let response = client.call_fn(name, &form).await;
+            if level(actor) >= needs {
+                let ok = response.status.is_success() || response.status.is_redirection();
+                assert!(
+                    ok,
+                    "{} calling {name}: {} {}",
+                    actor.email, response.status, response.body
+                );
+            } else {
+                assert_eq!(
+                    response.status,
+                    StatusCode::FORBIDDEN,
+                    "{} calling {name}: {}",
+                    actor.email,
+                    response.body
+                );
+                assert_eq!(response.json(), serde_json::json!("Forbidden"));
+                assert_eq!(
+                    audit_rows(&db).await,
+                    audit_before,
+                    "{name} refused but changed something"
+                );
+            }
+        }
+    }
+    let target_role: String =
+        sqlx::query_scalar("select role from tenant_admins where admin_id = $1::uuid")
+            .bind(&target)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        target_role, "support",
+        "only allowed calls changed the target"
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn no_server_function_reaches_another_tenant(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let globex = TestTenant::new(&db, "globex").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let victim = globex.with_admin(&db, "victim", Role::TenantAdmin).await;
+    globex.with_admin(&db, "other", Role::Viewer).await;
+    let router = console(db.clone());
+    let mut client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let victim_id = victim.admin_id.to_string();
+    let globex_id = globex.id().to_string();
+    let before = audit_rows(&db).await;
+
+    let switch = client
+        .call_fn("switch_tenant", &[("tenant_id", &globex_id)])
+        .await;
+    assert_eq!(switch.status, StatusCode::FORBIDDEN);
+    let role = client
+        .call_fn(
+            "change_admin_role",
+            &[("admin_id", &victim_id), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::NOT_FOUND);
+    let disable = client
+        .call_fn(
+            "set_admin_disabled",
+            &[("admin_id", &victim_id), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(disable.status, StatusCode::NOT_FOUND);
+    assert_eq!(audit_rows(&db).await, before);
+
+    let admins = client.call_fn("list_admins", &[]).await.json();
+    let emails: Vec<&str> = admins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["boss@acme.test"]);
+    let audit = client.call_fn("list_audit", &[]).await.json();
+    for entry in audit["entries"].as_array().unwrap() {
+        assert_ne!(entry["target_id"], victim_id.as_str());
+    }
+    let info = client.call_fn("session_info", &[]).await.json();
+    assert_eq!(
+        info["tenants"].as_array().unwrap().len(),
+        1,
+        "the switcher offers only acme"
+    );
+    let tenant = client.call_fn("current_tenant", &[]).await.json();
+    assert_eq!(tenant["slug"], "acme");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn admins_page_actions_write_audit_rows(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let router = console(db);
+    let mut client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+
+    let added = client
+        .call_fn(
+            "add_admin",
+            &[
+                ("email", "dora@acme.test"),
+                ("display_name", "Dora"),
+                ("role", "viewer"),
+                ("password", "dora-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let dora = added.json()["admin_id"].as_str().unwrap().to_owned();
+    let changed = client
+        .call_fn(
+            "change_admin_role",
+            &[("admin_id", &dora), ("role", "support")],
+        )
+        .await;
+    assert_eq!(changed.json()["role"], "support");
+
+    let invalid = client
+        .call_fn(
+            "add_admin",
+            &[
+                ("email", "not-an-email"),
+                ("display_name", "X"),
+                ("role", "viewer"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.json()["Invalid"]["field"], "email");
+
+    let audit = client.call_fn("list_audit", &[]).await.json();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["action"], "admin.change_role");
+    assert_eq!(entries[0]["actor"], boss.email);
+    assert_eq!(entries[0]["before"]["role"], "viewer");
+    assert_eq!(entries[0]["after"]["role"], "support");
+    assert!(
+        entries[0]["request_id"].is_string(),
+        "audit rows carry the request id"
+    );
+    assert_eq!(entries[1]["action"], "admin.add");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn pages_render_on_the_server_and_forms_work_without_javascript(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let router = console(db);
+    let mut browser = Client::new(&router);
+
+    let console_page = browser.get("/").await;
+    assert_eq!(console_page.status, StatusCode::FOUND);
+    assert_eq!(console_page.location(), Some("/login"));
+    let login = browser.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("name=\"password\""), "{}", login.body);
+
+    let wrong = browser
+        .submit_form(
+            "sign_in",
+            &[("email", &boss.email), ("password", "wrong-password")],
+            "/login",
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FOUND);
+    let location = wrong.location().unwrap();
+    assert!(location.contains("/login?error="), "{location}");
+    let with_error = browser
+        .get(location.trim_start_matches(support::ORIGIN))
+        .await;
+    assert!(
+        with_error.body.contains("role=\"alert\""),
+        "the error shows without JavaScript"
+    );
+
+    let right = browser
+        .submit_form(
+            "sign_in",
+            &[("email", &boss.email), ("password", TEST_PASSWORD)],
+            "/login",
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::FOUND);
+    assert_eq!(right.location(), Some("/"));
+    let admins = browser.get("/admins").await;
+    assert_eq!(admins.status, StatusCode::OK);
+    assert!(
+        admins.body.contains("boss@acme.test"),
+        "server-rendered data"
+    );
+
+    let missing = browser.get("/no-such-page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn language_follows_accept_language_and_the_switch(db: PgPool) {
+    let router = console(db);
+    let mut browser = Client::new(&router);
+    let request = browser
+        .request(Method::GET, "/login")
+        .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let english = browser.send(request).await;
+    assert!(
+        english.body.contains("<html lang=\"en\""),
+        "{}",
+        &english.body[..200.min(english.body.len())]
+    );
+    assert!(english.body.contains("Sign in"));
+
+    let switch = browser
+        .send(
+            browser
+                .request(Method::GET, "/lang/zh")
+                .header(header::REFERER, "http://localhost/login")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.location(), Some("/login"));
+    let cookie = switch
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let request = browser
+        .request(Method::GET, "/login")
+        .header(header::ACCEPT_LANGUAGE, "en-US")
+        .header(header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let chinese = browser.send(request).await;
+    assert!(chinese.body.contains("<html lang=\"zh-CN\""));
+    assert!(chinese.body.contains("登录"));
+}
