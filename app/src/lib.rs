@@ -59,6 +59,13 @@ pub fn App() -> impl IntoView {
     let lang: Lang = detect_lang();
     provide_context(lang);
     let t = lang.texts();
+    // Marks the page as hydrated (effects run in the browser only); browser tests wait
+    // for it before they interact.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/tierdesk.css" />
         <Title text=t.product />

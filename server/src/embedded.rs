@@ -290,10 +290,10 @@ impl EmbeddedPostgres {
 /// `/usr/lib/postgresql/<version>/bin` (Debian does not put them on PATH).
 fn find_binaries() -> Option<PathBuf> {
     let has_binaries = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_binaries(dir)) {
-            return Some(dir);
-        }
+    let on_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|dir| has_binaries(dir)));
+    if on_path.is_some() {
+        return on_path;
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?

@@ -197,6 +197,9 @@ enum Needs {
     Platform,
 }
 
+/// A server function, its form fields, and what it needs.
+type Call<'a> = (&'a str, Vec<(&'a str, &'a str)>, Needs);
+
 fn level(admin: &TestAdmin) -> Needs {
     match (admin.is_platform_admin, admin.role) {
         (true, _) => Needs::Platform,
@@ -227,7 +230,7 @@ async fn every_server_function_authorises_every_role(db: PgPool) {
         let mut client = Client::signed_in(&router, &actor.email, TEST_PASSWORD).await;
         let new_email = format!("new-{}@acme.test", actor.admin_id);
         let new_slug = format!("t-{}", &actor.admin_id.simple().to_string()[..8]);
-        let calls: Vec<(&str, Vec<(&str, &str)>, Needs)> = vec![
+        let calls: Vec<Call> = vec![
             ("session_info", vec![], Needs::Any),
             ("current_tenant", vec![], Needs::Any),
             ("switch_tenant", vec![("tenant_id", &tenant)], Needs::Any),

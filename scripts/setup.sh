@@ -1,0 +1,80 @@
+# Shared setup for scripts/run and scripts/test: installs whatever a fresh Debian-like
+# machine with Rust lacks. Each step is skipped when its tool is already present.
+# Source it; do not run it.
+
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+# Compile-checked queries read the committed .sqlx/ cache; no database is needed to build.
+export SQLX_OFFLINE=true
+
+log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  log "installing Debian packages: $*"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+postgres_bin_dir() {
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"
+    return
+  fi
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres() {
+  if [ -z "$(postgres_bin_dir)" ] || [ ! -x "$(postgres_bin_dir)/initdb" ]; then
+    apt_install postgresql
+  fi
+}
+
+ensure_rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (once per machine; about 20 minutes on 2 cores)"
+    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+ensure_node_packages() {
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+  # Tailwind and wasm-opt (binaryen) must be in node_modules before cargo-leptos runs,
+  # or it tries to download them.
+  if [ ! -x "$REPO_ROOT/node_modules/.bin/tailwindcss" ] || [ ! -x "$REPO_ROOT/node_modules/.bin/wasm-opt" ]; then
+    log "installing npm build tools (Tailwind, binaryen)"
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+ensure_browser_test_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+  if [ ! -d "$REPO_ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing Playwright (it drives Debian's Chromium; no browser download)"
+    (cd "$REPO_ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+build_release() {
+  log "building the console (release: server binary, WASM, CSS)"
+  (cd "$REPO_ROOT" && cargo leptos build --release)
+}
