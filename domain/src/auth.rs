@@ -23,8 +23,8 @@ pub const LOCK_SECONDS: i64 = 15 * 60;
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub admin_id: Uuid,
-    /// The tenant to open first: the account's first enabled membership by name, or for
-    /// a platform administrator without memberships, the first tenant.
+    /// The tenant to open first: the account's oldest enabled membership (its "home"
+    /// tenant), or for a platform administrator without memberships, the first tenant.
     pub tenant_id: Option<Uuid>,
 }
 
@@ -142,7 +142,7 @@ async fn default_tenant(
            left join tenant_admins ta
              on ta.tenant_id = t.tenant_id and ta.admin_id = $1 and ta.disabled_at is null
            where ta.admin_id is not null or $2
-           order by ta.admin_id is null, t.name, t.tenant_id
+           order by ta.admin_id is null, ta.created_at, t.name, t.tenant_id
            limit 1"#,
         admin_id,
         is_platform_admin

@@ -6,7 +6,7 @@ use crate::context::{
     SESSION_ADMIN_ID, SESSION_SIGNED_IN_AT, SESSION_TENANT_ID, access, client_address, db,
     principal, request_id, session, session_error, try_principal,
 };
-use crate::dto::{SessionInfo, Tenant, TenantChoice};
+use crate::dto::{SessionInfo, Tenant};
 use crate::error::AppError;
 
 /// Signs in with email and password; on success the session id is cycled (against
@@ -53,10 +53,10 @@ pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
     };
     let db = db();
     let profile = domain::auth::profile(&db, &principal).await?;
-    let tenants: Vec<TenantChoice> = domain::tenants::memberships(&db, &principal)
+    let tenants: Vec<crate::dto::TenantChoice> = domain::tenants::memberships(&db, &principal)
         .await?
         .into_iter()
-        .map(TenantChoice::from)
+        .map(crate::dto::TenantChoice::from)
         .collect();
     let active = tenants
         .iter()
