@@ -30,8 +30,19 @@ pub const SESSION_SIGNED_IN_AT: &str = "signed_in_at";
 /// A session ends this long after sign-in, however active it is.
 pub const SESSION_ABSOLUTE_SECONDS: i64 = 12 * 60 * 60;
 
-pub fn db() -> PgPool {
-    expect_context::<AppState>().db
+/// The database pool. Missing only when a request was abandoned mid-render and its
+/// reactive owner is already gone; that is an error for a response nobody reads, never a
+/// panic.
+pub fn db() -> Result<PgPool, AppError> {
+    match use_context::<AppState>() {
+        Some(state) => Ok(state.db),
+        None => {
+            tracing::debug!("application state missing from the request context");
+            Err(AppError::Internal {
+                request_id: request_id(),
+            })
+        }
+    }
 }
 
 pub fn request_id() -> Option<String> {
@@ -103,7 +114,7 @@ pub async fn try_principal() -> Result<Option<(domain::Principal, Option<Uuid>, 
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    let principal = match domain::auth::principal(&db(), admin_id).await {
+    let principal = match domain::auth::principal(&db()?, admin_id).await {
         Ok(principal) => principal,
         Err(domain::Error::Unauthenticated) => {
             session.flush().await.map_err(session_error)?;
@@ -124,5 +135,5 @@ pub async fn try_principal() -> Result<Option<(domain::Principal, Option<Uuid>, 
 pub async fn access() -> Result<domain::Access, AppError> {
     let (principal, tenant_id, _session) = principal().await?;
     let tenant_id = tenant_id.ok_or_else(|| AppError::from(domain::Error::Forbidden))?;
-    Ok(domain::auth::access(&db(), &principal, tenant_id, request_id()).await?)
+    Ok(domain::auth::access(&db()?, &principal, tenant_id, request_id()).await?)
 }

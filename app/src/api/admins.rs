@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[server(endpoint = "list_admins")]
 pub async fn list_admins() -> Result<Vec<Admin>, AppError> {
     let access = access().await?;
-    let admins = domain::admins::list(&db(), &access).await?;
+    let admins = domain::admins::list(&db()?, &access).await?;
     Ok(admins.into_iter().map(Admin::from).collect())
 }
 
@@ -29,14 +29,14 @@ pub async fn add_admin(
         role: role.into(),
         password: password.filter(|p| !p.is_empty()),
     };
-    Ok(domain::admins::add(&db(), &access, new).await?.into())
+    Ok(domain::admins::add(&db()?, &access, new).await?.into())
 }
 
 #[server(endpoint = "change_admin_role")]
 pub async fn change_admin_role(admin_id: Uuid, role: Role) -> Result<Admin, AppError> {
     let access = access().await?;
     Ok(
-        domain::admins::change_role(&db(), &access, admin_id, role.into())
+        domain::admins::change_role(&db()?, &access, admin_id, role.into())
             .await?
             .into(),
     )
@@ -46,7 +46,7 @@ pub async fn change_admin_role(admin_id: Uuid, role: Role) -> Result<Admin, AppE
 pub async fn set_admin_disabled(admin_id: Uuid, disabled: bool) -> Result<Admin, AppError> {
     let access = access().await?;
     Ok(
-        domain::admins::set_disabled(&db(), &access, admin_id, disabled)
+        domain::admins::set_disabled(&db()?, &access, admin_id, disabled)
             .await?
             .into(),
     )

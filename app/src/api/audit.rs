@@ -11,7 +11,9 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 #[server(endpoint = "list_audit")]
 pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
     let access = access().await?;
-    Ok(domain::audit::list(&db(), &access, before, AUDIT_PAGE_SIZE)
-        .await?
-        .into())
+    Ok(
+        domain::audit::list(&db()?, &access, before, AUDIT_PAGE_SIZE)
+            .await?
+            .into(),
+    )
 }

@@ -15,7 +15,7 @@ use crate::error::AppError;
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let now = chrono::Utc::now();
     let signed_in =
-        domain::auth::sign_in(&db(), &email, &password, client_address().await, now).await?;
+        domain::auth::sign_in(&db()?, &email, &password, client_address().await, now).await?;
     let session = session().await?;
     session.clear().await;
     session.cycle_id().await.map_err(session_error)?;
@@ -51,7 +51,7 @@ pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
     let Some((principal, tenant_id, session)) = try_principal().await? else {
         return Ok(None);
     };
-    let db = db();
+    let db = db()?;
     let profile = domain::auth::profile(&db, &principal).await?;
     let tenants: Vec<crate::dto::TenantChoice> = domain::tenants::memberships(&db, &principal)
         .await?
@@ -83,7 +83,7 @@ pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
 #[server(endpoint = "switch_tenant")]
 pub async fn switch_tenant(tenant_id: Uuid) -> Result<(), AppError> {
     let (principal, _, session) = principal().await?;
-    domain::auth::access(&db(), &principal, tenant_id, request_id()).await?;
+    domain::auth::access(&db()?, &principal, tenant_id, request_id()).await?;
     session
         .insert(SESSION_TENANT_ID, Some(tenant_id))
         .await
@@ -96,5 +96,5 @@ pub async fn switch_tenant(tenant_id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "current_tenant")]
 pub async fn current_tenant() -> Result<Tenant, AppError> {
     let access = access().await?;
-    Ok(domain::tenants::current(&db(), &access).await?.into())
+    Ok(domain::tenants::current(&db()?, &access).await?.into())
 }
