@@ -4,8 +4,14 @@
 
 use sqlx::PgPool;
 
+use uuid::Uuid;
+
 use crate::admins::{self, NewAccount};
-use crate::{Principal, Result, Role, tenants};
+use crate::{Principal, Result, Role, levels, tenants};
+
+/// Members in the demo tenant: enough to make search, paging and the tier preview
+/// meaningful, few enough to seed in seconds.
+pub const DEMO_MEMBERS: i64 = 10_000;
 
 pub const DEMO_TENANT_SLUG: &str = "demo";
 pub const SECOND_TENANT_SLUG: &str = "acme";
@@ -104,5 +110,109 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
     };
     let mut conn = db.acquire().await?;
     crate::audit::record_in_tenant(&mut conn, acme.tenant_id, &cli, None, event).await?;
+    let mut tx = db.begin().await?;
+    for tenant_id in [demo.tenant_id, acme.tenant_id] {
+        levels::install(&mut tx, tenant_id, &levels::default_tiers()).await?;
+    }
+    seed_members(&mut tx, demo.tenant_id, DEMO_MEMBERS).await?;
+    seed_members(&mut tx, acme.tenant_id, DEMO_MEMBERS / 10).await?;
+    tx.commit().await?;
     Ok(Outcome::Created)
+}
+
+/// Creates `count` members with realistic ledgers, set-based: 1–6 earn entries each
+/// (skewed amounts, so every tier has members), then a spend for about half of them;
+/// profiles and levels are set from the ledger. Deterministic per tenant (seeded).
+pub async fn seed_members(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+    count: i64,
+) -> Result<()> {
+    sqlx::query!("select setseed(0.42)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        r#"with new_members as (
+             insert into members (member_id)
+             select gen_random_uuid() from generate_series(1, $2::bigint)
+             returning member_id
+           ), numbered as (
+             select member_id, row_number() over (order by member_id) as n from new_members
+           )
+           insert into member_profiles
+             (tenant_id, member_id, external_id, display_name, email, registered_at, last_login_at, legacy_user_type)
+           select $1, member_id, format('M%s', lpad(n::text, 6, '0')),
+                  case when n % 3 = 0
+                       then (array['Alice','Bob','Chen','Dana','Eli','Fang','Grace','Hao','Ivy','Jun'])[1 + n % 10]
+                            || ' ' || (array['Lin','Wang','Smith','Zhou','Garcia','Li','Brown','Xu'])[1 + n % 8]
+                       else (array['王','李','张','刘','陈','杨','赵','黄','周','吴'])[1 + n % 10]
+                            || (array['伟','芳','娜','敏','静','磊','洋','艳','勇','军','杰','婷'])[1 + n % 12]
+                  end,
+                  format('member%s@example.com', n),
+                  now() - (30 + floor(random() * 1500)) * interval '1 day',
+                  case when random() < 0.9 then now() - floor(random() * 90) * interval '1 day' end,
+                  case when random() < 0.7 then null else 1 + floor(random() * 4)::int end
+           from numbered"#,
+        tenant_id,
+        count
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"insert into points_ledger
+             (tenant_id, member_id, seq, kind, category, points, available_before, available_after,
+              total_before, total_after, source_type, created_at)
+           select $1, member_id, seq, 'earn', category, points, running - points, running,
+                  running - points, running, 'demo', created_at
+           from (
+             select e.*, sum(e.points) over (partition by e.member_id order by e.seq) as running
+             from (
+               select p.member_id, g.seq,
+                      (20 + floor(power(random(), 4) * 12000))::bigint as points,
+                      (array['purchase','login','review','referral','course'])[1 + floor(random() * 5)::int] as category,
+                      p.registered_at + g.seq * interval '11 days' as created_at
+               from member_profiles p
+               cross join lateral generate_series(1, 1 + (abs(hashtext(p.member_id::text)) % 6)) as g(seq)
+               where p.tenant_id = $1 and p.ledger_seq = 0
+             ) e
+           ) x"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"insert into points_ledger
+             (tenant_id, member_id, seq, kind, category, points, available_before, available_after,
+              total_before, total_after, source_type, created_at)
+           select $1, member_id, seq + 1, 'spend', 'redemption', -amount, available_after,
+                  available_after - amount, total_after, total_after, 'demo', now() - interval '2 days'
+           from (
+             select last.*, floor(last.available_after * (0.1 + random() * 0.5))::bigint as amount
+             from (
+               select distinct on (member_id) member_id, seq, available_after, total_after
+               from points_ledger where tenant_id = $1
+               order by member_id, seq desc
+             ) last
+             where random() < 0.5
+           ) spend
+           where amount > 0"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"update member_profiles p
+           set available_points = last.available_after, total_points = last.total_after, ledger_seq = last.seq
+           from (
+             select distinct on (member_id) member_id, seq, available_after, total_after
+             from points_ledger where tenant_id = $1
+             order by member_id, seq desc
+           ) last
+           where p.tenant_id = $1 and p.member_id = last.member_id"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    levels::relevel(conn, tenant_id).await?;
+    Ok(())
 }

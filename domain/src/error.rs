@@ -26,6 +26,12 @@ pub enum Error {
     },
     #[error("conflict: {0:?}")]
     Conflict(Conflict),
+    /// Spending (or correcting) more than the member has; nothing was changed.
+    #[error("insufficient points: {available} available, {requested} requested")]
+    InsufficientPoints { available: i64, requested: i64 },
+    /// The level tiers would not be a valid set; names the tiers involved.
+    #[error("invalid level tiers: {0:?}")]
+    Tiers(crate::levels::TierProblem),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -51,6 +57,17 @@ pub enum Conflict {
     LastTenantAdmin,
     /// Admins cannot disable their own access or change their own role.
     OwnAccount,
+    MemberExternalIdTaken,
+    /// The same idempotency key was used with a different request.
+    IdempotencyKeyReused,
+    /// The entry was reversed already (or is itself a reversal).
+    AlreadyReversed,
+    /// The record changed since it was read (optimistic concurrency).
+    StaleVersion,
+    /// The request was decided already.
+    AlreadyDecided,
+    /// Four eyes: a request is decided by someone other than its requester.
+    OwnRequest,
 }
 
 impl Error {

@@ -21,8 +21,16 @@ pub mod demo;
 pub mod error;
 /// Input checks shared by every operation (lengths, formats), with typed problems.
 pub mod input;
+/// Level tiers, the level function, what-if previews and re-levelling.
+pub mod levels;
+/// Members: global identity, per-tenant profile, search.
+pub mod members;
 /// argon2id password hashing, off the async runtime.
 pub mod password;
+/// The points ledger, its invariant check, four-eyes approvals.
+pub mod points;
+/// Per-tenant settings.
+pub mod settings;
 /// Tenants: creation by platform administrators and listing.
 pub mod tenants;
 /// Fixture builders for tests (`TestTenant::new(..).with_admin(..)`).

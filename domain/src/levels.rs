@@ -1,0 +1,698 @@
+//! Level tiers and the level function.
+//!
+//! A member's level is a pure function of `total_points` and the tenant's active tiers
+//! ([`level_for`]); the same rule is written once more in SQL ([`LEVEL_SQL`] is the
+//! shape every statement uses) so that it can run set-based inside the statement that
+//! changes the points. Active tiers must cover 0..∞ without overlap or gap.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+use crate::{Access, Error, Problem, Result, Role, audit, input};
+
+pub const PERMISSIONS_MAX: usize = 50;
+pub const TIERS_MAX: usize = 50;
+pub const PERMISSION_LENGTH_MAX: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub tier_id: Uuid,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub sort_order: i32,
+    pub min_points: i64,
+    pub max_points: Option<i64>,
+    pub active: bool,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+}
+
+/// A tier as an admin submits it: `tier_id` is `None` for a new tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierInput {
+    pub tier_id: Option<Uuid>,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub sort_order: i32,
+    pub min_points: i64,
+    pub max_points: Option<i64>,
+    pub active: bool,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+}
+
+/// Why a set of tiers is not acceptable; each names the tiers involved.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TierProblem {
+    DuplicateCode {
+        code: String,
+    },
+    DuplicateOrder {
+        first: String,
+        second: String,
+    },
+    Overlap {
+        first: String,
+        second: String,
+    },
+    Gap {
+        after: String,
+        from: i64,
+        to: i64,
+    },
+    DoesNotStartAtZero {
+        first: String,
+        min_points: i64,
+    },
+    OpenEndedNotLast {
+        code: String,
+    },
+    NoOpenEndedTier,
+    /// Every existing tier must be in the new set (deactivate a tier to retire it).
+    MissingTier {
+        code: String,
+    },
+}
+
+/// The level for `total_points`: the active tier whose range holds it.
+pub fn level_for(tiers: &[Tier], total_points: i64) -> Option<&Tier> {
+    tiers
+        .iter()
+        .filter(|tier| tier.active && tier.min_points <= total_points)
+        .filter(|tier| tier.max_points.is_none_or(|max| total_points <= max))
+        .min_by_key(|tier| tier.sort_order)
+}
+
+/// Checks a whole set of tiers: unique codes and orders; active ranges sorted by
+/// `min_points` start at 0, touch without overlap or gap, and end open-ended.
+pub fn validate(tiers: &[Tier]) -> std::result::Result<(), TierProblem> {
+    let mut codes = BTreeMap::new();
+    let mut orders: BTreeMap<i32, &str> = BTreeMap::new();
+    for tier in tiers {
+        if codes.insert(tier.code.as_str(), ()).is_some() {
+            return Err(TierProblem::DuplicateCode {
+                code: tier.code.clone(),
+            });
+        }
+        if let Some(first) = orders.insert(tier.sort_order, &tier.code) {
+            return Err(TierProblem::DuplicateOrder {
+                first: first.into(),
+                second: tier.code.clone(),
+            });
+        }
+    }
+    let mut active: Vec<&Tier> = tiers.iter().filter(|tier| tier.active).collect();
+    if active.is_empty() {
+        return Ok(());
+    }
+    active.sort_by_key(|tier| (tier.min_points, tier.sort_order));
+    if active[0].min_points != 0 {
+        return Err(TierProblem::DoesNotStartAtZero {
+            first: active[0].code.clone(),
+            min_points: active[0].min_points,
+        });
+    }
+    for pair in active.windows(2) {
+        let (lower, upper) = (pair[0], pair[1]);
+        let Some(lower_max) = lower.max_points else {
+            return Err(TierProblem::OpenEndedNotLast {
+                code: lower.code.clone(),
+            });
+        };
+        if upper.min_points <= lower_max {
+            return Err(TierProblem::Overlap {
+                first: lower.code.clone(),
+                second: upper.code.clone(),
+            });
+        }
+        if upper.min_points > lower_max + 1 {
+            return Err(TierProblem::Gap {
+                after: lower.code.clone(),
+                from: lower_max + 1,
+                to: upper.min_points - 1,
+            });
+        }
+    }
+    if active.last().is_some_and(|top| top.max_points.is_some()) {
+        return Err(TierProblem::NoOpenEndedTier);
+    }
+    Ok(())
+}
+
+pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Tier>> {
+    access.require(Role::Viewer)?;
+    load(&mut *db.acquire().await?, access.tenant_id).await
+}
+
+async fn load(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Tier>> {
+    let tiers = sqlx::query_as!(
+        Tier,
+        "select tier_id, code, name_zh, name_en, sort_order, min_points, max_points, active,
+                permissions, max_licenses
+         from level_tiers where tenant_id = $1 order by sort_order",
+        tenant_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(tiers)
+}
+
+/// The complete new set of tiers, cleaned and checked. The input lists every existing
+/// tier (a tier is retired by deactivating it, so history keeps its name) plus any new
+/// ones; the input's field errors come first, then the set's.
+fn proposed(current: &[Tier], inputs: &[TierInput]) -> Result<Vec<Tier>> {
+    if inputs.len() > TIERS_MAX {
+        return Err(Error::invalid("tiers", Problem::TooLong { max: TIERS_MAX }));
+    }
+    let tiers: Vec<Tier> = inputs.iter().map(clean).collect::<Result<_>>()?;
+    for tier in &tiers {
+        let existing = inputs.iter().any(|i| i.tier_id == Some(tier.tier_id));
+        if existing && !current.iter().any(|c| c.tier_id == tier.tier_id) {
+            return Err(Error::not_found("level tier"));
+        }
+    }
+    if let Some(missing) = current
+        .iter()
+        .find(|c| !tiers.iter().any(|t| t.tier_id == c.tier_id))
+    {
+        return Err(Error::Tiers(TierProblem::MissingTier {
+            code: missing.code.clone(),
+        }));
+    }
+    let mut tiers = tiers;
+    tiers.sort_by_key(|t| t.sort_order);
+    validate(&tiers).map_err(Error::Tiers)?;
+    Ok(tiers)
+}
+
+fn clean(input: &TierInput) -> Result<Tier> {
+    let code = input.code.trim().to_lowercase();
+    let code_ok = !code.is_empty()
+        && code.len() <= 40
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !code_ok {
+        return Err(Error::invalid("code", Problem::Format));
+    }
+    if input.sort_order < 0 {
+        return Err(Error::invalid("sort_order", Problem::Format));
+    }
+    if input.min_points < 0 {
+        return Err(Error::invalid("min_points", Problem::Format));
+    }
+    if input.max_points.is_some_and(|max| max < input.min_points) {
+        return Err(Error::invalid("max_points", Problem::Format));
+    }
+    if input.max_licenses < 0 {
+        return Err(Error::invalid("max_licenses", Problem::Format));
+    }
+    let mut permissions: Vec<String> = input
+        .permissions
+        .iter()
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    permissions.sort();
+    permissions.dedup();
+    if permissions.len() > PERMISSIONS_MAX {
+        return Err(Error::invalid(
+            "permissions",
+            Problem::TooLong {
+                max: PERMISSIONS_MAX,
+            },
+        ));
+    }
+    let permission_ok = |p: &String| {
+        p.len() <= PERMISSION_LENGTH_MAX
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+    };
+    if !permissions.iter().all(permission_ok) {
+        return Err(Error::invalid("permissions", Problem::Format));
+    }
+    Ok(Tier {
+        tier_id: input.tier_id.unwrap_or_else(Uuid::new_v4),
+        code,
+        name_zh: input::name("name_zh", &input.name_zh)?,
+        name_en: input::name("name_en", &input.name_en)?,
+        sort_order: input.sort_order,
+        min_points: input.min_points,
+        max_points: input.max_points,
+        active: input.active,
+        permissions,
+        max_licenses: input.max_licenses,
+    })
+}
+
+/// How many members a tier change moves, computed over the whole tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Preview {
+    pub moved_up: i64,
+    pub moved_down: i64,
+    pub unchanged: i64,
+    /// Per tier code (plus "" for members without a level): members now and after.
+    pub per_tier: Vec<TierCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierCount {
+    pub code: String,
+    pub before: i64,
+    pub after: i64,
+}
+
+/// What saving `inputs` (the complete set) would do to members' levels; writes nothing.
+pub async fn preview(db: &PgPool, access: &Access, inputs: &[TierInput]) -> Result<Preview> {
+    access.require(Role::TenantAdmin)?;
+    let mut conn = db.acquire().await?;
+    let current = load(&mut conn, access.tenant_id).await?;
+    let tiers = proposed(&current, inputs)?;
+    let moves = count_moves(&mut conn, access.tenant_id, &tiers).await?;
+    Ok(summarise(&current, &tiers, &moves))
+}
+
+/// (old tier, new tier, members) for a proposed set of tiers, set-based.
+async fn count_moves(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    tiers: &[Tier],
+) -> Result<Vec<Move>> {
+    let active: Vec<&Tier> = tiers.iter().filter(|t| t.active).collect();
+    let ids: Vec<Uuid> = active.iter().map(|t| t.tier_id).collect();
+    let orders: Vec<i32> = active.iter().map(|t| t.sort_order).collect();
+    let mins: Vec<i64> = active.iter().map(|t| t.min_points).collect();
+    let maxes: Vec<Option<i64>> = active.iter().map(|t| t.max_points).collect();
+    let moves = sqlx::query_as!(
+        Move,
+        r#"with proposed as (
+             select * from unnest($2::uuid[], $3::int[], $4::bigint[], $5::bigint[])
+               as p(tier_id, sort_order, min_points, max_points)
+           )
+           select mp.level_tier_id as old_tier,
+                  (select p.tier_id from proposed p
+                   where p.min_points <= mp.total_points
+                     and (p.max_points is null or mp.total_points <= p.max_points)
+                   order by p.sort_order limit 1) as new_tier,
+                  count(*) as "members!"
+           from member_profiles mp
+           where mp.tenant_id = $1
+           group by 1, 2"#,
+        tenant_id,
+        &ids,
+        &orders,
+        &mins,
+        &maxes as &[Option<i64>]
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(moves)
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Move {
+    old_tier: Option<Uuid>,
+    new_tier: Option<Uuid>,
+    members: i64,
+}
+
+fn summarise(current: &[Tier], proposed: &[Tier], moves: &[Move]) -> Preview {
+    // Rank by min_points of the tier in its own set: a member moves up when the new
+    // tier starts higher than the old one did.
+    let rank = |tiers: &[Tier], id: Option<Uuid>| -> i64 {
+        id.and_then(|id| tiers.iter().find(|t| t.tier_id == id))
+            .map_or(-1, |t| t.min_points)
+    };
+    let code = |id: Option<Uuid>| -> String {
+        id.and_then(|id| current.iter().chain(proposed).find(|t| t.tier_id == id))
+            .map_or_else(String::new, |t| t.code.clone())
+    };
+    let mut preview = Preview::default();
+    let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for tier in proposed.iter().chain(current) {
+        counts.entry(tier.code.clone()).or_default();
+    }
+    for m in moves {
+        counts.entry(code(m.old_tier)).or_default().0 += m.members;
+        counts.entry(code(m.new_tier)).or_default().1 += m.members;
+        if m.old_tier == m.new_tier {
+            preview.unchanged += m.members;
+        } else if rank(proposed, m.new_tier) > rank(current, m.old_tier) {
+            preview.moved_up += m.members;
+        } else {
+            preview.moved_down += m.members;
+        }
+    }
+    let order_of = |code: &str| {
+        proposed
+            .iter()
+            .chain(current)
+            .find(|t| t.code == code)
+            .map_or(i32::MAX, |t| t.sort_order)
+    };
+    let mut per_tier: Vec<TierCount> = counts
+        .into_iter()
+        .map(|(code, (before, after))| TierCount {
+            code,
+            before,
+            after,
+        })
+        .collect();
+    per_tier.retain(|c| !c.code.is_empty() || c.before > 0 || c.after > 0);
+    per_tier.sort_by_key(|c| order_of(&c.code));
+    preview.per_tier = per_tier;
+    preview
+}
+
+/// Saves the complete set of tiers and re-levels every affected member in the same
+/// transaction, set-based; returns what happened (equal to what [`preview`] said).
+pub async fn save(
+    db: &PgPool,
+    access: &Access,
+    inputs: &[TierInput],
+) -> Result<(Vec<Tier>, Preview)> {
+    access.require(Role::TenantAdmin)?;
+    let mut tx = db.begin().await?;
+    // Tier edits of one tenant are serialised on its tenant row.
+    sqlx::query!(
+        "select tenant_id from tenants where tenant_id = $1 for update",
+        access.tenant_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let current = load(&mut tx, access.tenant_id).await?;
+    let tiers = proposed(&current, inputs)?;
+    write_all(&mut tx, access.tenant_id, &tiers).await?;
+    let moves = relevel(&mut tx, access.tenant_id).await?;
+    let event = audit::Event {
+        action: "tiers.update",
+        target_type: "level_tiers",
+        target_id: access.tenant_id.to_string(),
+        before: Some(json!(current.iter().map(tier_json).collect::<Vec<_>>())),
+        after: Some(json!(tiers.iter().map(tier_json).collect::<Vec<_>>())),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    // A points change that took its snapshot before this commit may have computed its
+    // level with the old tiers; a second, usually empty pass catches it.
+    relevel(&mut *db.acquire().await?, access.tenant_id).await?;
+    let preview = summarise(&current, &tiers, &moves);
+    Ok((tiers, preview))
+}
+
+/// Writes a validated set: orders are first parked out of the way (negative) so that
+/// swapping two tiers' orders never trips the unique constraint mid-way.
+async fn write_all(conn: &mut PgConnection, tenant_id: Uuid, tiers: &[Tier]) -> Result<()> {
+    sqlx::query!(
+        "update level_tiers set sort_order = -sort_order - 1 where tenant_id = $1",
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    for tier in tiers {
+        upsert(conn, tenant_id, tier).await?;
+    }
+    Ok(())
+}
+
+fn tier_json(tier: &Tier) -> serde_json::Value {
+    json!({
+        "code": tier.code, "name_zh": tier.name_zh, "name_en": tier.name_en,
+        "sort_order": tier.sort_order, "min_points": tier.min_points, "max_points": tier.max_points,
+        "active": tier.active, "permissions": tier.permissions, "max_licenses": tier.max_licenses,
+    })
+}
+
+async fn upsert(conn: &mut PgConnection, tenant_id: Uuid, tier: &Tier) -> Result<()> {
+    sqlx::query!(
+        "insert into level_tiers (tenant_id, tier_id, code, name_zh, name_en, sort_order, min_points,
+                                  max_points, active, permissions, max_licenses)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         on conflict (tenant_id, tier_id) do update set
+           code = excluded.code, name_zh = excluded.name_zh, name_en = excluded.name_en,
+           sort_order = excluded.sort_order, min_points = excluded.min_points,
+           max_points = excluded.max_points, active = excluded.active,
+           permissions = excluded.permissions, max_licenses = excluded.max_licenses,
+           updated_at = now()",
+        tenant_id,
+        tier.tier_id,
+        tier.code,
+        tier.name_zh,
+        tier.name_en,
+        tier.sort_order,
+        tier.min_points,
+        tier.max_points,
+        tier.active,
+        &tier.permissions,
+        tier.max_licenses
+    )
+    .execute(conn)
+    .await
+    .on_constraint("level_tiers_code_key", || Error::Tiers(TierProblem::DuplicateCode { code: tier.code.clone() }))?;
+    Ok(())
+}
+
+/// Sets every member's level from the current tiers (set-based) and records each change.
+pub(crate) async fn relevel(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Move>> {
+    let moves = sqlx::query_as!(
+        Move,
+        r#"with target as (
+             select mp.member_id, mp.level_tier_id as old_tier, mp.total_points,
+                    (select t.tier_id from level_tiers t
+                     where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
+                       and (t.max_points is null or mp.total_points <= t.max_points)
+                     order by t.sort_order limit 1) as new_tier
+             from member_profiles mp
+             where mp.tenant_id = $1
+           ), changed as (
+             update member_profiles mp
+             set level_tier_id = target.new_tier, level_updated_at = now(),
+                 row_version = mp.row_version + 1, updated_at = now()
+             from target
+             where mp.tenant_id = $1 and mp.member_id = target.member_id
+               and target.new_tier is distinct from target.old_tier
+             returning mp.member_id, target.old_tier, target.new_tier, target.total_points
+           ), logged as (
+             insert into level_changes (tenant_id, member_id, from_tier_id, to_tier_id, cause, total_points)
+             select $1, member_id, old_tier, new_tier, 'tiers', total_points from changed
+           )
+           select old_tier, new_tier, count(*) as "members!" from changed group by 1, 2
+           union all
+           select mp.level_tier_id, mp.level_tier_id, count(*)
+           from member_profiles mp
+           where mp.tenant_id = $1
+             and mp.member_id not in (select member_id from changed)
+           group by 1, 2"#,
+        tenant_id
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(moves)
+}
+
+/// A member's level history, newest first (bounded).
+#[derive(Debug, Clone)]
+pub struct LevelChange {
+    pub from_code: Option<String>,
+    pub to_code: Option<String>,
+    pub cause: String,
+    pub ledger_seq: Option<i64>,
+    pub total_points: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const HISTORY_LENGTH_MAX: i64 = 100;
+
+pub async fn history(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Vec<LevelChange>> {
+    access.require(Role::Viewer)?;
+    let changes = sqlx::query_as!(
+        LevelChange,
+        r#"select f.code as "from_code?", t.code as "to_code?", c.cause, c.ledger_seq, c.total_points, c.created_at
+           from level_changes c
+           left join level_tiers f on f.tenant_id = c.tenant_id and f.tier_id = c.from_tier_id
+           left join level_tiers t on t.tenant_id = c.tenant_id and t.tier_id = c.to_tier_id
+           where c.tenant_id = $1 and c.member_id = $2
+           order by c.change_id desc
+           limit $3"#,
+        access.tenant_id,
+        member_id,
+        HISTORY_LENGTH_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(changes)
+}
+
+/// Default tiers for a new tenant or the demo: bronze 0–999, silver 1000–2999, gold
+/// 3000–9999, platinum 10000–29999, diamond 30000+.
+pub fn default_tiers() -> Vec<TierInput> {
+    let tier = |code: &str,
+                zh: &str,
+                en: &str,
+                order: i32,
+                min: i64,
+                max: Option<i64>,
+                perms: &[&str],
+                licenses| {
+        TierInput {
+            tier_id: None,
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            sort_order: order,
+            min_points: min,
+            max_points: max,
+            active: true,
+            permissions: perms.iter().map(|p| (*p).to_owned()).collect(),
+            max_licenses: licenses,
+        }
+    };
+    vec![
+        tier(
+            "bronze",
+            "青铜",
+            "Bronze",
+            1,
+            0,
+            Some(999),
+            &["license_request"],
+            1,
+        ),
+        tier(
+            "silver",
+            "白银",
+            "Silver",
+            2,
+            1000,
+            Some(2999),
+            &["license_request"],
+            5,
+        ),
+        tier(
+            "gold",
+            "黄金",
+            "Gold",
+            3,
+            3000,
+            Some(9999),
+            &["license_request", "api_access"],
+            10,
+        ),
+        tier(
+            "platinum",
+            "铂金",
+            "Platinum",
+            4,
+            10000,
+            Some(29999),
+            &["license_request", "api_access", "batch_operations"],
+            20,
+        ),
+        tier(
+            "diamond",
+            "钻石",
+            "Diamond",
+            5,
+            30000,
+            None,
+            &[
+                "license_request",
+                "api_access",
+                "batch_operations",
+                "priority_support",
+            ],
+            50,
+        ),
+    ]
+}
+
+/// Installs a whole set of tiers at once (for seeding); validates the set first.
+pub async fn install(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    inputs: &[TierInput],
+) -> Result<Vec<Tier>> {
+    let current = load(conn, tenant_id).await?;
+    let tiers = proposed(&current, inputs)?;
+    write_all(conn, tenant_id, &tiers).await?;
+    relevel(conn, tenant_id).await?;
+    Ok(tiers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiers() -> Vec<Tier> {
+        default_tiers()
+            .iter()
+            .map(|input| clean(input).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn default_tiers_are_valid_and_level_follows_points() {
+        let tiers = tiers();
+        validate(&tiers).unwrap();
+        let code = |points| level_for(&tiers, points).map(|t| t.code.as_str());
+        assert_eq!(code(0), Some("bronze"));
+        assert_eq!(code(999), Some("bronze"));
+        assert_eq!(code(1000), Some("silver"));
+        assert_eq!(code(29999), Some("platinum"));
+        assert_eq!(code(30000), Some("diamond"));
+        assert_eq!(code(i64::MAX), Some("diamond"));
+    }
+
+    #[test]
+    fn problems_name_the_tiers() {
+        let mut overlap = tiers();
+        overlap[1].min_points = 900;
+        assert_eq!(
+            validate(&overlap),
+            Err(TierProblem::Overlap {
+                first: "bronze".into(),
+                second: "silver".into()
+            })
+        );
+        let mut gap = tiers();
+        gap[1].min_points = 1100;
+        assert_eq!(
+            validate(&gap),
+            Err(TierProblem::Gap {
+                after: "bronze".into(),
+                from: 1000,
+                to: 1099
+            })
+        );
+        let mut start = tiers();
+        start[0].min_points = 1;
+        assert!(matches!(
+            validate(&start),
+            Err(TierProblem::DoesNotStartAtZero { .. })
+        ));
+        let mut order = tiers();
+        order[4].sort_order = 1;
+        assert_eq!(
+            validate(&order),
+            Err(TierProblem::DuplicateOrder {
+                first: "bronze".into(),
+                second: "diamond".into()
+            })
+        );
+        let mut closed = tiers();
+        closed[4].max_points = Some(99999);
+        assert_eq!(validate(&closed), Err(TierProblem::NoOpenEndedTier));
+        // An inactive tier does not count: deactivating the top one leaves platinum
+        // closed at the top.
+        let mut inactive = tiers();
+        inactive[4].active = false;
+        assert_eq!(validate(&inactive), Err(TierProblem::NoOpenEndedTier));
+    }
+}

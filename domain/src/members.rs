@@ -1,0 +1,274 @@
+//! Members: a global identity with an independent profile per tenant.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+use crate::{Access, Conflict, Error, Problem, Result, Role, audit, input};
+
+pub const PAGE_SIZE_MAX: i64 = 100;
+pub const EXTERNAL_ID_LENGTH_MAX: usize = 128;
+pub const SEARCH_LENGTH_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub member_id: Uuid,
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub registered_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub legacy_user_type: Option<i32>,
+    pub total_points: i64,
+    pub available_points: i64,
+    pub level_code: Option<String>,
+    pub level_name_zh: Option<String>,
+    pub level_name_en: Option<String>,
+    pub level_updated_at: Option<DateTime<Utc>>,
+    pub row_version: i64,
+}
+
+/// The editable fields of a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberInput {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub legacy_user_type: Option<i32>,
+}
+
+struct Clean {
+    external_id: String,
+    display_name: String,
+    email: Option<String>,
+}
+
+fn clean(input: &MemberInput) -> Result<Clean> {
+    let external_id = input.external_id.trim().to_owned();
+    if external_id.is_empty() {
+        return Err(Error::invalid("external_id", Problem::Required));
+    }
+    if external_id.chars().count() > EXTERNAL_ID_LENGTH_MAX {
+        return Err(Error::invalid(
+            "external_id",
+            Problem::TooLong {
+                max: EXTERNAL_ID_LENGTH_MAX,
+            },
+        ));
+    }
+    let email = match input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        Some(email) => Some(input::email(email)?),
+        None => None,
+    };
+    Ok(Clean {
+        external_id,
+        display_name: input::name("display_name", &input.display_name)?,
+        email,
+    })
+}
+
+/// Creates a member (a new identity and its profile in the caller's tenant) at the
+/// level for 0 points.
+pub async fn create(db: &PgPool, access: &Access, input: MemberInput) -> Result<Member> {
+    access.require(Role::Support)?;
+    let clean = clean(&input)?;
+    let mut tx = db.begin().await?;
+    let member_id = sqlx::query_scalar!("insert into members default values returning member_id")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "insert into member_profiles
+           (tenant_id, member_id, external_id, display_name, email, registered_at, last_login_at,
+            legacy_user_type, level_tier_id, level_updated_at)
+         values ($1, $2, $3, $4, $5, coalesce($6, now()), $7, $8,
+                 (select tier_id from level_tiers where tenant_id = $1 and active and min_points = 0
+                  order by sort_order limit 1),
+                 now())",
+        access.tenant_id,
+        member_id,
+        clean.external_id,
+        clean.display_name,
+        clean.email,
+        input.registered_at,
+        input.last_login_at,
+        input.legacy_user_type
+    )
+    .execute(&mut *tx)
+    .await
+    .on_constraint("member_profiles_external_id_key", || {
+        Error::Conflict(Conflict::MemberExternalIdTaken)
+    })?;
+    let event = audit::Event {
+        action: "member.create",
+        target_type: "member",
+        target_id: member_id.to_string(),
+        before: None,
+        after: Some(
+            json!({ "external_id": clean.external_id, "display_name": clean.display_name, "email": clean.email }),
+        ),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    get(db, access, member_id).await
+}
+
+/// Edits a profile's identity fields, if it is still at `expected_version`.
+pub async fn update(
+    db: &PgPool,
+    access: &Access,
+    member_id: Uuid,
+    expected_version: i64,
+    input: MemberInput,
+) -> Result<Member> {
+    access.require(Role::Support)?;
+    let clean = clean(&input)?;
+    let before = get(db, access, member_id).await?;
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query!(
+        "update member_profiles
+         set external_id = $4, display_name = $5, email = $6,
+             registered_at = coalesce($7, registered_at), last_login_at = $8, legacy_user_type = $9,
+             row_version = row_version + 1, updated_at = now()
+         where tenant_id = $1 and member_id = $2 and row_version = $3",
+        access.tenant_id,
+        member_id,
+        expected_version,
+        clean.external_id,
+        clean.display_name,
+        clean.email,
+        input.registered_at,
+        input.last_login_at,
+        input.legacy_user_type
+    )
+    .execute(&mut *tx)
+    .await
+    .on_constraint("member_profiles_external_id_key", || {
+        Error::Conflict(Conflict::MemberExternalIdTaken)
+    })?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::Conflict(Conflict::StaleVersion));
+    }
+    let event = audit::Event {
+        action: "member.update",
+        target_type: "member",
+        target_id: member_id.to_string(),
+        before: Some(
+            json!({ "external_id": before.external_id, "display_name": before.display_name, "email": before.email }),
+        ),
+        after: Some(
+            json!({ "external_id": clean.external_id, "display_name": clean.display_name, "email": clean.email }),
+        ),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    get(db, access, member_id).await
+}
+
+pub async fn get(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Member> {
+    access.require(Role::Viewer)?;
+    sqlx::query_as!(
+        Member,
+        r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                  p.legacy_user_type, p.total_points, p.available_points,
+                  t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                  p.level_updated_at, p.row_version
+           from member_profiles p
+           left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+           where p.tenant_id = $1 and p.member_id = $2"#,
+        access.tenant_id,
+        member_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::not_found("member"))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Prefix of the external id, the name or the email (case-insensitive).
+    pub text: Option<String>,
+    /// Only members at this level (tier code).
+    pub level_code: Option<String>,
+    /// Keyset: members after this external id.
+    pub after: Option<String>,
+    pub page_size: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub members: Vec<Member>,
+    pub next_after: Option<String>,
+}
+
+/// Members of the caller's tenant ordered by external id, keyset-paged, so each page
+/// costs the same at a million members. Text search matches prefixes (index-backed).
+pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page> {
+    access.require(Role::Viewer)?;
+    let page_size = search.page_size.clamp(1, PAGE_SIZE_MAX);
+    let text = search
+        .text
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > SEARCH_LENGTH_MAX)
+    {
+        return Err(Error::invalid(
+            "q",
+            Problem::TooLong {
+                max: SEARCH_LENGTH_MAX,
+            },
+        ));
+    }
+    let pattern = text.map(|t| {
+        format!(
+            "{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let level = search.level_code.filter(|l| !l.is_empty());
+    let mut members = sqlx::query_as!(
+        Member,
+        r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                  p.legacy_user_type, p.total_points, p.available_points,
+                  t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                  p.level_updated_at, p.row_version
+           from member_profiles p
+           left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+           where p.tenant_id = $1
+             and ($2::text is null or p.external_id > $2)
+             and ($3::text is null or lower(p.external_id) like $3 or lower(p.display_name) like $3
+                  or lower(p.email) like $3)
+             and ($4::text is null or t.code = $4)
+           order by p.external_id
+           limit $5"#,
+        access.tenant_id,
+        search.after,
+        pattern,
+        level,
+        page_size + 1
+    )
+    .fetch_all(db)
+    .await?;
+    let next_after = if members.len() as i64 > page_size {
+        members.truncate(page_size as usize);
+        members.last().map(|m| m.external_id.clone())
+    } else {
+        None
+    };
+    Ok(Page {
+        members,
+        next_after,
+    })
+}

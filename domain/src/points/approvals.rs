@@ -1,0 +1,217 @@
+//! Four-eyes approval of large manual adjustments: the adjustment waits as a request
+//! until a tenant admin other than the requester approves (posting it) or rejects it.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::ledger::{self, EntryKind, Origin, Posted, Posting};
+use crate::{Access, Conflict, Error, Result, Role, audit};
+
+pub const PENDING_LIST_MAX: i64 = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub request_id: Uuid,
+    pub member_id: Uuid,
+    pub member_external_id: String,
+    pub member_name: String,
+    pub points: i64,
+    pub reason: String,
+    pub requested_by: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Files a request (called by `ledger::adjust` above the threshold); audited.
+pub(crate) async fn request(
+    db: &PgPool,
+    access: &Access,
+    member_id: Uuid,
+    points: i64,
+    reason: &str,
+) -> Result<Request> {
+    let requested_by = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    let request_id = sqlx::query_scalar!(
+        "insert into adjustment_requests (tenant_id, member_id, points, reason, requested_by)
+         select $1, $2, $3, $4, $5
+         where exists (select 1 from member_profiles where tenant_id = $1 and member_id = $2)
+         returning request_id",
+        access.tenant_id,
+        member_id,
+        points,
+        reason,
+        requested_by
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::not_found("member"))?;
+    let event = audit::Event {
+        action: "points.adjust_requested",
+        target_type: "member",
+        target_id: member_id.to_string(),
+        before: None,
+        after: Some(json!({ "request_id": request_id, "points": points, "reason": reason })),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    pending(db, access)
+        .await?
+        .into_iter()
+        .find(|r| r.request_id == request_id)
+        .ok_or(Error::not_found("request"))
+}
+
+/// Pending requests of the tenant, oldest first (support and tenant admins).
+pub async fn pending(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
+    access.require(Role::Support)?;
+    let requests = sqlx::query_as!(
+        Request,
+        r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at
+           from adjustment_requests r
+           join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
+           join admins a on a.admin_id = r.requested_by
+           where r.tenant_id = $1 and r.status = 'pending'
+           order by r.created_at
+           limit $2"#,
+        access.tenant_id,
+        PENDING_LIST_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(requests)
+}
+
+/// Approves a pending request: posts the adjustment (as the requester's entry, approved
+/// by this admin) and closes the request, in one transaction.
+pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<Posted> {
+    access.require(Role::TenantAdmin)?;
+    let approver = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    let request = lock_pending(&mut tx, access.tenant_id, request_id, approver).await?;
+    let posting = Posting {
+        kind: EntryKind::Adjust,
+        member_id: request.member_id,
+        available_delta: request.points,
+        total_delta: request.points,
+        category: "manual".into(),
+        subcategory: Some("approved".into()),
+        reason: Some(request.reason.clone()),
+        source_type: Some("adjustment_request".into()),
+        source_ref: Some(request_id.to_string()),
+        origin: Origin::Admin(request.requested_by),
+        manual: true,
+        idempotency_key: Some(format!("adjustment-request:{request_id}")),
+        reverses_seq: None,
+    };
+    let hash = format!("approval:{request_id}");
+    let posted = ledger::apply(&mut tx, access.tenant_id, &posting, &hash).await?;
+    let Some(posted) = posted else {
+        tx.rollback().await?;
+        let available = sqlx::query_scalar!(
+            "select available_points from member_profiles where tenant_id = $1 and member_id = $2",
+            access.tenant_id,
+            request.member_id
+        )
+        .fetch_one(db)
+        .await?;
+        return Err(Error::InsufficientPoints {
+            available,
+            requested: -request.points,
+        });
+    };
+    decide(
+        &mut tx,
+        access,
+        request_id,
+        approver,
+        "approved",
+        Some(posted.entry.seq),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(posted)
+}
+
+/// Rejects a pending request; nothing is posted.
+pub async fn reject(db: &PgPool, access: &Access, request_id: Uuid) -> Result<()> {
+    access.require(Role::TenantAdmin)?;
+    let approver = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    lock_pending(&mut tx, access.tenant_id, request_id, approver).await?;
+    decide(&mut tx, access, request_id, approver, "rejected", None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+struct Pending {
+    member_id: Uuid,
+    points: i64,
+    reason: String,
+    requested_by: Uuid,
+}
+
+async fn lock_pending(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+    request_id: Uuid,
+    approver: Uuid,
+) -> Result<Pending> {
+    let row = sqlx::query!(
+        "select member_id, points, reason, requested_by, status from adjustment_requests
+         where tenant_id = $1 and request_id = $2 for update",
+        tenant_id,
+        request_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(Error::not_found("request"))?;
+    if row.status != "pending" {
+        return Err(Error::Conflict(Conflict::AlreadyDecided));
+    }
+    if row.requested_by == approver {
+        return Err(Error::Conflict(Conflict::OwnRequest));
+    }
+    Ok(Pending {
+        member_id: row.member_id,
+        points: row.points,
+        reason: row.reason,
+        requested_by: row.requested_by,
+    })
+}
+
+async fn decide(
+    conn: &mut sqlx::PgConnection,
+    access: &Access,
+    request_id: Uuid,
+    approver: Uuid,
+    status: &'static str,
+    ledger_seq: Option<i64>,
+) -> Result<()> {
+    sqlx::query!(
+        "update adjustment_requests set status = $3, decided_by = $4, decided_at = now(), ledger_seq = $5
+         where tenant_id = $1 and request_id = $2",
+        access.tenant_id,
+        request_id,
+        status,
+        approver,
+        ledger_seq
+    )
+    .execute(&mut *conn)
+    .await?;
+    let event = audit::Event {
+        action: if status == "approved" {
+            "points.adjust_approved"
+        } else {
+            "points.adjust_rejected"
+        },
+        target_type: "adjustment_request",
+        target_id: request_id.to_string(),
+        before: Some(json!({ "status": "pending" })),
+        after: Some(json!({ "status": status, "ledger_seq": ledger_seq })),
+    };
+    audit::record(conn, access, event).await
+}

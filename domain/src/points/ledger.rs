@@ -1,0 +1,701 @@
+//! The points ledger.
+//!
+//! Every change is **one SQL statement**: lock the member's profile row, compute the
+//! new balances and the new level, update the profile, append the entry and (when the
+//! level moved) the level change, all or nothing. Concurrent changes of one member
+//! serialise on the profile row, so balances never go below zero and no entry is lost;
+//! changes of different members never wait for each other. The statement refuses (no
+//! row) when the balance would go negative.
+//!
+//! Idempotency: a request may carry a client key; keys are unique per tenant. A retry
+//! with the same key and the same payload returns the original entry and changes
+//! nothing; the same key with a different payload is a conflict.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{Access, Conflict, Error, Problem, Result, Role, audit, settings};
+
+pub const CATEGORY_LENGTH_MAX: usize = 64;
+pub const REASON_LENGTH_MAX: usize = 500;
+pub const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 128;
+pub const PAGE_SIZE_MAX: i64 = 200;
+/// Larger single changes are refused as typos rather than stored.
+pub const POINTS_PER_ENTRY_MAX: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    Earn,
+    Spend,
+    Adjust,
+    Expire,
+    Migration,
+    Reversal,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Earn => "earn",
+            EntryKind::Spend => "spend",
+            EntryKind::Adjust => "adjust",
+            EntryKind::Expire => "expire",
+            EntryKind::Migration => "migration",
+            EntryKind::Reversal => "reversal",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self> {
+        Ok(match value {
+            "earn" => EntryKind::Earn,
+            "spend" => EntryKind::Spend,
+            "adjust" => EntryKind::Adjust,
+            "expire" => EntryKind::Expire,
+            "migration" => EntryKind::Migration,
+            "reversal" => EntryKind::Reversal,
+            _ => return Err(Error::invalid("kind", Problem::Format)),
+        })
+    }
+}
+
+/// Who caused an entry, as recorded on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Admin(Uuid),
+    Client(String),
+    System,
+}
+
+/// A request to earn, spend or adjust points.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub member_id: Uuid,
+    /// Positive for earn and spend; signed for adjustments.
+    pub points: i64,
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub reason: Option<String>,
+    pub source_type: Option<String>,
+    pub source_ref: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub member_id: Uuid,
+    pub seq: i64,
+    pub kind: EntryKind,
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub points: i64,
+    pub available_before: i64,
+    pub available_after: i64,
+    pub total_before: i64,
+    pub total_after: i64,
+    pub reason: Option<String>,
+    pub source_type: Option<String>,
+    pub source_ref: Option<String>,
+    pub operator_admin_id: Option<Uuid>,
+    pub client_id: Option<String>,
+    pub manual: bool,
+    pub idempotency_key: Option<String>,
+    pub reverses_seq: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The result of a change: the entry, whether it is a replay of an earlier identical
+/// request, and the level move it caused (from, to) if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub entry: Entry,
+    pub replayed: bool,
+    pub level_change: Option<(Option<Uuid>, Option<Uuid>)>,
+}
+
+/// What a manual adjustment led to: an entry, or a request awaiting a second admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adjusted {
+    Posted(Posted),
+    PendingApproval(super::approvals::Request),
+}
+
+/// Everything one ledger statement needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Posting {
+    pub kind: EntryKind,
+    pub member_id: Uuid,
+    pub available_delta: i64,
+    pub total_delta: i64,
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub reason: Option<String>,
+    pub source_type: Option<String>,
+    pub source_ref: Option<String>,
+    pub origin: Origin,
+    pub manual: bool,
+    pub idempotency_key: Option<String>,
+    pub reverses_seq: Option<i64>,
+}
+
+impl Posting {
+    /// A stable fingerprint of the request (FNV-1a over its fields), stored with the
+    /// idempotency key to tell a retry from a different request under the same key.
+    fn request_hash(&self) -> String {
+        let canonical = json!([
+            self.kind.as_str(),
+            self.member_id,
+            self.available_delta,
+            self.total_delta,
+            self.category,
+            self.subcategory,
+            self.reason,
+            self.source_type,
+            self.source_ref,
+            self.reverses_seq,
+        ])
+        .to_string();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in canonical.as_bytes() {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
+fn origin_of(access: &Access) -> Origin {
+    access
+        .principal
+        .admin_id
+        .map_or(Origin::System, Origin::Admin)
+}
+
+/// Adds earned points (raises the lifetime total and the level with it).
+pub async fn earn(db: &PgPool, access: &Access, change: Change) -> Result<Posted> {
+    access.require(Role::Support)?;
+    let points = checked_magnitude(change.points)?;
+    let posting = posting(EntryKind::Earn, access, change, points, points, false)?;
+    post(db, access, posting).await
+}
+
+/// Spends available points; refused (changing nothing) if the member has fewer.
+pub async fn spend(db: &PgPool, access: &Access, change: Change) -> Result<Posted> {
+    access.require(Role::Support)?;
+    let points = checked_magnitude(change.points)?;
+    let posting = posting(EntryKind::Spend, access, change, -points, 0, false)?;
+    post(db, access, posting).await
+}
+
+/// A manual correction by support staff, with a mandatory reason. Moves both available
+/// and lifetime points. Above the tenant's threshold it waits for a second tenant admin.
+pub async fn adjust(db: &PgPool, access: &Access, change: Change) -> Result<Adjusted> {
+    access.require(Role::Support)?;
+    if change.points == 0 {
+        return Err(Error::invalid("points", Problem::Required));
+    }
+    if change.points.abs() > POINTS_PER_ENTRY_MAX {
+        return Err(Error::invalid(
+            "points",
+            Problem::TooLong {
+                max: POINTS_PER_ENTRY_MAX as usize,
+            },
+        ));
+    }
+    let reason = required_reason(change.reason.as_deref())?;
+    let threshold = settings::get(db, access.tenant_id)
+        .await?
+        .adjustment_approval_threshold;
+    if threshold.is_some_and(|threshold| change.points.abs() > threshold) {
+        let request =
+            super::approvals::request(db, access, change.member_id, change.points, &reason).await?;
+        return Ok(Adjusted::PendingApproval(request));
+    }
+    let change = Change {
+        reason: Some(reason),
+        category: non_empty_or(change.category.clone(), "manual"),
+        ..change
+    };
+    let points = change.points;
+    let posting = posting(EntryKind::Adjust, access, change, points, points, true)?;
+    Ok(Adjusted::Posted(
+        post_audited(db, access, posting, "points.adjust").await?,
+    ))
+}
+
+/// Reverses one entry with a new entry of the opposite effect (once per entry).
+pub async fn reverse(
+    db: &PgPool,
+    access: &Access,
+    member_id: Uuid,
+    seq: i64,
+    reason: &str,
+    idempotency_key: Option<String>,
+) -> Result<Posted> {
+    access.require(Role::Support)?;
+    let reason = required_reason(Some(reason))?;
+    let original = entry(db, access, member_id, seq).await?;
+    // Checked here for a clear answer; the unique constraint guards the race.
+    let reversed = sqlx::query_scalar!(
+        r#"select exists (select 1 from points_ledger
+                          where tenant_id = $1 and member_id = $2 and reverses_seq = $3) as "reversed!""#,
+        access.tenant_id,
+        member_id,
+        seq
+    )
+    .fetch_one(db)
+    .await?;
+    if original.kind == EntryKind::Reversal || reversed {
+        return Err(Error::Conflict(Conflict::AlreadyReversed));
+    }
+    let posting = Posting {
+        kind: EntryKind::Reversal,
+        member_id,
+        available_delta: -original.points,
+        total_delta: -(original.total_after - original.total_before),
+        category: original.category.clone(),
+        subcategory: original.subcategory.clone(),
+        reason: Some(reason),
+        source_type: Some("ledger_entry".into()),
+        source_ref: Some(seq.to_string()),
+        origin: origin_of(access),
+        manual: true,
+        idempotency_key: checked_key(idempotency_key)?,
+        reverses_seq: Some(seq),
+    };
+    post_audited(db, access, posting, "points.reverse").await
+}
+
+pub(crate) fn required_reason(reason: Option<&str>) -> Result<String> {
+    let reason = reason.map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(Error::invalid("reason", Problem::Required));
+    }
+    if reason.chars().count() > REASON_LENGTH_MAX {
+        return Err(Error::invalid(
+            "reason",
+            Problem::TooLong {
+                max: REASON_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+fn checked_magnitude(points: i64) -> Result<i64> {
+    if points <= 0 {
+        return Err(Error::invalid("points", Problem::Format));
+    }
+    if points > POINTS_PER_ENTRY_MAX {
+        return Err(Error::invalid(
+            "points",
+            Problem::TooLong {
+                max: POINTS_PER_ENTRY_MAX as usize,
+            },
+        ));
+    }
+    Ok(points)
+}
+
+fn checked_key(key: Option<String>) -> Result<Option<String>> {
+    let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+    if key
+        .as_ref()
+        .is_some_and(|k| k.len() > IDEMPOTENCY_KEY_LENGTH_MAX)
+    {
+        return Err(Error::invalid(
+            "idempotency_key",
+            Problem::TooLong {
+                max: IDEMPOTENCY_KEY_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(key)
+}
+
+fn non_empty_or(value: String, default: &str) -> String {
+    if value.trim().is_empty() {
+        default.to_owned()
+    } else {
+        value.trim().to_owned()
+    }
+}
+
+fn posting(
+    kind: EntryKind,
+    access: &Access,
+    change: Change,
+    available_delta: i64,
+    total_delta: i64,
+    manual: bool,
+) -> Result<Posting> {
+    let category = non_empty_or(change.category, kind.as_str());
+    if category.chars().count() > CATEGORY_LENGTH_MAX {
+        return Err(Error::invalid(
+            "category",
+            Problem::TooLong {
+                max: CATEGORY_LENGTH_MAX,
+            },
+        ));
+    }
+    let reason = change
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > REASON_LENGTH_MAX)
+    {
+        return Err(Error::invalid(
+            "reason",
+            Problem::TooLong {
+                max: REASON_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(Posting {
+        kind,
+        member_id: change.member_id,
+        available_delta,
+        total_delta,
+        category,
+        subcategory: change.subcategory.filter(|s| !s.trim().is_empty()),
+        reason,
+        source_type: change.source_type,
+        source_ref: change.source_ref,
+        origin: origin_of(access),
+        manual,
+        idempotency_key: checked_key(change.idempotency_key)?,
+        reverses_seq: None,
+    })
+}
+
+/// Posts on one connection in autocommit: the single statement is the transaction.
+async fn post(db: &PgPool, access: &Access, posting: Posting) -> Result<Posted> {
+    let hash = posting.request_hash();
+    let mut conn = db.acquire().await?;
+    match apply(&mut conn, access.tenant_id, &posting, &hash).await {
+        Ok(Some(posted)) => Ok(posted),
+        Ok(None) => resolve(&mut conn, access.tenant_id, &posting, &hash, None).await,
+        Err(error) => resolve(&mut conn, access.tenant_id, &posting, &hash, Some(error)).await,
+    }
+}
+
+/// Posts a manual change together with its audit row, in one transaction.
+async fn post_audited(
+    db: &PgPool,
+    access: &Access,
+    posting: Posting,
+    action: &'static str,
+) -> Result<Posted> {
+    let hash = posting.request_hash();
+    let mut tx = db.begin().await?;
+    let outcome = apply(&mut tx, access.tenant_id, &posting, &hash).await;
+    let posted = match outcome {
+        Ok(Some(posted)) => posted,
+        Ok(None) | Err(_) => {
+            tx.rollback().await?;
+            let mut conn = db.acquire().await?;
+            return resolve(&mut conn, access.tenant_id, &posting, &hash, outcome.err()).await;
+        }
+    };
+    let event = audit::Event {
+        action,
+        target_type: "member",
+        target_id: posting.member_id.to_string(),
+        before: Some(
+            json!({ "available": posted.entry.available_before, "total": posted.entry.total_before }),
+        ),
+        after: Some(json!({
+            "seq": posted.entry.seq,
+            "points": posted.entry.points,
+            "available": posted.entry.available_after,
+            "total": posted.entry.total_after,
+            "reason": posted.entry.reason,
+            "reverses_seq": posted.entry.reverses_seq,
+        })),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    Ok(posted)
+}
+
+/// Explains a statement that wrote nothing (`error` is `None`) or failed: a retry of a
+/// request that already succeeded returns its original entry; the same key with another
+/// payload, or a second reversal, is a conflict; otherwise an unknown member or too few
+/// points.
+async fn resolve(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    posting: &Posting,
+    hash: &str,
+    error: Option<Error>,
+) -> Result<Posted> {
+    let constraint = match &error {
+        Some(Error::Database(sqlx::Error::Database(db_error))) => {
+            db_error.constraint().map(str::to_owned)
+        }
+        _ => None,
+    };
+    match (constraint.as_deref(), error) {
+        (Some("points_ledger_reversal_once"), _) => {
+            return Err(Error::Conflict(Conflict::AlreadyReversed));
+        }
+        (Some("points_ledger_idempotency_key"), _) | (_, None) => {}
+        (_, Some(error)) => return Err(error),
+    }
+    if let Some(key) = &posting.idempotency_key {
+        if let Some((entry, same_request)) = replay(conn, tenant_id, key, hash).await? {
+            return if same_request {
+                Ok(Posted {
+                    entry,
+                    replayed: true,
+                    level_change: None,
+                })
+            } else {
+                Err(Error::Conflict(Conflict::IdempotencyKeyReused))
+            };
+        }
+    }
+    let available = sqlx::query_scalar!(
+        "select available_points from member_profiles where tenant_id = $1 and member_id = $2",
+        tenant_id,
+        posting.member_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    match available {
+        Some(available) => Err(Error::InsufficientPoints {
+            available,
+            requested: -posting.available_delta,
+        }),
+        None => Err(Error::not_found("member")),
+    }
+}
+
+/// The ledger statement. `None` when the member does not exist in the tenant or the
+/// change would make a balance negative (nothing was written).
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    posting: &Posting,
+    request_hash: &str,
+) -> Result<Option<Posted>> {
+    let (operator, client) = match &posting.origin {
+        Origin::Admin(id) => (Some(*id), None),
+        Origin::Client(id) => (None, Some(id.clone())),
+        Origin::System => (None, None),
+    };
+    let row = sqlx::query!(
+        r#"with old as (
+             select p.member_id, p.level_tier_id as old_tier,
+                    p.available_points + $3 as new_available,
+                    p.total_points + $4 as new_total,
+                    p.ledger_seq + 1 as new_seq,
+                    (select t.tier_id from level_tiers t
+                     where t.tenant_id = $1 and t.active and t.min_points <= p.total_points + $4
+                       and (t.max_points is null or p.total_points + $4 <= t.max_points)
+                     order by t.sort_order limit 1) as new_tier
+             from member_profiles p
+             where p.tenant_id = $1 and p.member_id = $2
+             for update of p
+           ), changed as (
+             update member_profiles p
+             set available_points = old.new_available, total_points = old.new_total,
+                 ledger_seq = old.new_seq, level_tier_id = old.new_tier,
+                 level_updated_at = case when old.new_tier is distinct from old.old_tier
+                                         then now() else p.level_updated_at end,
+                 row_version = p.row_version + 1, updated_at = now()
+             from old
+             where p.tenant_id = $1 and p.member_id = old.member_id
+               and old.new_available >= 0 and old.new_total >= 0
+             returning old.member_id, old.old_tier, old.new_tier, old.new_seq, old.new_available, old.new_total
+           ), entry as (
+             insert into points_ledger
+               (tenant_id, member_id, seq, kind, category, subcategory, points,
+                available_before, available_after, total_before, total_after,
+                reason, source_type, source_ref, operator_admin_id, client_id, manual,
+                idempotency_key, request_hash, reverses_seq)
+             select $1, member_id, new_seq, $5, $6, $7, $3,
+                    new_available - $3, new_available, new_total - $4, new_total,
+                    $8, $9, $10, $11, $12, $13, $14, $15, $16
+             from changed
+             returning created_at
+           ), level_change as (
+             insert into level_changes (tenant_id, member_id, from_tier_id, to_tier_id, cause, ledger_seq, total_points)
+             select $1, member_id, old_tier, new_tier, 'points', new_seq, new_total
+             from changed where new_tier is distinct from old_tier
+           )
+           select c.new_seq as "seq!", c.new_available as "available_after!", c.new_total as "total_after!",
+                  c.old_tier, c.new_tier, e.created_at as "created_at!"
+           from changed c cross join entry e"#,
+        tenant_id,
+        posting.member_id,
+        posting.available_delta,
+        posting.total_delta,
+        posting.kind.as_str(),
+        posting.category,
+        posting.subcategory,
+        posting.reason,
+        posting.source_type,
+        posting.source_ref,
+        operator,
+        client,
+        posting.manual,
+        posting.idempotency_key,
+        request_hash,
+        posting.reverses_seq
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| Posted {
+        entry: Entry {
+            member_id: posting.member_id,
+            seq: row.seq,
+            kind: posting.kind,
+            category: posting.category.clone(),
+            subcategory: posting.subcategory.clone(),
+            points: posting.available_delta,
+            available_before: row.available_after - posting.available_delta,
+            available_after: row.available_after,
+            total_before: row.total_after - posting.total_delta,
+            total_after: row.total_after,
+            reason: posting.reason.clone(),
+            source_type: posting.source_type.clone(),
+            source_ref: posting.source_ref.clone(),
+            operator_admin_id: operator,
+            client_id: client,
+            manual: posting.manual,
+            idempotency_key: posting.idempotency_key.clone(),
+            reverses_seq: posting.reverses_seq,
+            created_at: row.created_at,
+        },
+        replayed: false,
+        level_change: (row.old_tier != row.new_tier).then_some((row.old_tier, row.new_tier)),
+    }))
+}
+
+/// The entry stored under an idempotency key, if the key is taken, and whether it was
+/// made by the same request (same payload hash).
+async fn replay(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    key: &str,
+    hash: &str,
+) -> Result<Option<(Entry, bool)>> {
+    let row = sqlx::query!(
+        r#"select member_id, seq, kind, category, subcategory, points, available_before, available_after,
+                  total_before, total_after, reason, source_type, source_ref, operator_admin_id, client_id,
+                  manual, idempotency_key, reverses_seq, created_at, request_hash
+           from points_ledger where tenant_id = $1 and idempotency_key = $2"#,
+        tenant_id,
+        key
+    )
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let same_request = row.request_hash.as_deref() == Some(hash);
+    let entry = Entry {
+        member_id: row.member_id,
+        seq: row.seq,
+        kind: EntryKind::parse(&row.kind)?,
+        category: row.category,
+        subcategory: row.subcategory,
+        points: row.points,
+        available_before: row.available_before,
+        available_after: row.available_after,
+        total_before: row.total_before,
+        total_after: row.total_after,
+        reason: row.reason,
+        source_type: row.source_type,
+        source_ref: row.source_ref,
+        operator_admin_id: row.operator_admin_id,
+        client_id: row.client_id,
+        manual: row.manual,
+        idempotency_key: row.idempotency_key,
+        reverses_seq: row.reverses_seq,
+        created_at: row.created_at,
+    };
+    Ok(Some((entry, same_request)))
+}
+
+/// One entry of a member.
+pub async fn entry(db: &PgPool, access: &Access, member_id: Uuid, seq: i64) -> Result<Entry> {
+    access.require(Role::Viewer)?;
+    let page = entries(db, access, member_id, Some(seq + 1), 1).await?;
+    page.entries
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .ok_or(Error::not_found("ledger entry"))
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    /// Pass as `before_seq` for the next (older) page.
+    pub next_before: Option<i64>,
+}
+
+/// A member's entries, newest first, keyset-paged by `seq`.
+pub async fn entries(
+    db: &PgPool,
+    access: &Access,
+    member_id: Uuid,
+    before_seq: Option<i64>,
+    page_size: i64,
+) -> Result<EntryPage> {
+    access.require(Role::Viewer)?;
+    let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
+    let rows = sqlx::query!(
+        r#"select member_id, seq, kind, category, subcategory, points, available_before, available_after,
+                  total_before, total_after, reason, source_type, source_ref, operator_admin_id, client_id,
+                  manual, idempotency_key, reverses_seq, created_at
+           from points_ledger
+           where tenant_id = $1 and member_id = $2 and ($3::bigint is null or seq < $3)
+           order by seq desc
+           limit $4"#,
+        access.tenant_id,
+        member_id,
+        before_seq,
+        page_size + 1
+    )
+    .fetch_all(db)
+    .await?;
+    let mut entries = rows
+        .into_iter()
+        .map(|row| {
+            Ok(Entry {
+                member_id: row.member_id,
+                seq: row.seq,
+                kind: EntryKind::parse(&row.kind)?,
+                category: row.category,
+                subcategory: row.subcategory,
+                points: row.points,
+                available_before: row.available_before,
+                available_after: row.available_after,
+                total_before: row.total_before,
+                total_after: row.total_after,
+                reason: row.reason,
+                source_type: row.source_type,
+                source_ref: row.source_ref,
+                operator_admin_id: row.operator_admin_id,
+                client_id: row.client_id,
+                manual: row.manual,
+                idempotency_key: row.idempotency_key,
+                reverses_seq: row.reverses_seq,
+                created_at: row.created_at,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let next_before = if entries.len() as i64 > page_size {
+        entries.truncate(page_size as usize);
+        entries.last().map(|e| e.seq)
+    } else {
+        None
+    };
+    Ok(EntryPage {
+        entries,
+        next_before,
+    })
+}

@@ -1,0 +1,583 @@
+//! The points ledger, levels and four-eyes approvals against a fresh database per test.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use domain::levels::{self, TierInput};
+use domain::members::{self, MemberInput};
+use domain::points::ledger::{Adjusted, Change, EntryKind};
+use domain::points::{approvals, check, ledger};
+use domain::testing::{TestAdmin, TestTenant};
+use domain::{Access, Conflict, Error, Role, settings};
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+struct Fixture {
+    tenant: TestTenant,
+    admin: TestAdmin,
+    support: TestAdmin,
+}
+
+async fn fixture(db: &PgPool, slug: &str) -> Fixture {
+    let tenant = TestTenant::new(db, slug).await;
+    let mut conn = db.acquire().await.unwrap();
+    levels::install(&mut conn, tenant.id(), &levels::default_tiers())
+        .await
+        .unwrap();
+    let admin = tenant.with_admin(db, "boss", Role::TenantAdmin).await;
+    let support = tenant.with_admin(db, "sam", Role::Support).await;
+    Fixture {
+        tenant,
+        admin,
+        support,
+    }
+}
+
+async fn member(db: &PgPool, access: &Access, external_id: &str) -> Uuid {
+    let input = MemberInput {
+        external_id: external_id.into(),
+        display_name: external_id.into(),
+        ..Default::default()
+    };
+    members::create(db, access, input).await.unwrap().member_id
+}
+
+fn change(member_id: Uuid, points: i64) -> Change {
+    Change {
+        member_id,
+        points,
+        category: "purchase".into(),
+        ..Default::default()
+    }
+}
+
+async fn assert_ledger_consistent(db: &PgPool) {
+    let violations = check::check(db, None).await.unwrap();
+    assert!(violations.is_empty(), "ledger violations: {violations:#?}");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn spending_more_than_available_is_refused_and_changes_nothing(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let ann = member(&db, &access, "ann").await;
+    ledger::earn(&db, &access, change(ann, 300)).await.unwrap();
+    let spent = ledger::spend(&db, &access, change(ann, 120)).await.unwrap();
+    assert_eq!(
+        (spent.entry.available_before, spent.entry.available_after),
+        (300, 180)
+    );
+    assert_eq!(
+        (spent.entry.total_before, spent.entry.total_after),
+        (300, 300),
+        "spending keeps the lifetime total"
+    );
+
+    let refused = ledger::spend(&db, &access, change(ann, 181)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InsufficientPoints {
+                available: 180,
+                requested: 181
+            })
+        ),
+        "{refused:?}"
+    );
+    let profile = members::get(&db, &access, ann).await.unwrap();
+    assert_eq!((profile.available_points, profile.total_points), (180, 300));
+    assert_eq!(
+        ledger::entries(&db, &access, ann, None, 10)
+            .await
+            .unwrap()
+            .entries
+            .len(),
+        2
+    );
+    assert_ledger_consistent(&db).await;
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn level_follows_points_up_and_down(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let ann = member(&db, &access, "ann").await;
+    assert_eq!(
+        members::get(&db, &access, ann)
+            .await
+            .unwrap()
+            .level_code
+            .as_deref(),
+        Some("bronze")
+    );
+
+    let to_silver = ledger::earn(&db, &access, change(ann, 1000)).await.unwrap();
+    assert!(to_silver.level_change.is_some());
+    assert_eq!(
+        members::get(&db, &access, ann)
+            .await
+            .unwrap()
+            .level_code
+            .as_deref(),
+        Some("silver")
+    );
+    let to_gold = ledger::earn(&db, &access, change(ann, 2000)).await.unwrap();
+    assert_eq!(
+        members::get(&db, &access, ann)
+            .await
+            .unwrap()
+            .level_code
+            .as_deref(),
+        Some("gold")
+    );
+
+    // Reversing the last earn takes the member back down across the boundary.
+    let reversed = ledger::reverse(&db, &access, ann, to_gold.entry.seq, "entered twice", None)
+        .await
+        .unwrap();
+    assert_eq!(reversed.entry.kind, EntryKind::Reversal);
+    assert_eq!(reversed.entry.total_after, 1000);
+    let profile = members::get(&db, &access, ann).await.unwrap();
+    assert_eq!(
+        (profile.level_code.as_deref(), profile.total_points),
+        (Some("silver"), 1000)
+    );
+    let again = ledger::reverse(&db, &access, ann, to_gold.entry.seq, "again", None).await;
+    assert!(matches!(
+        again,
+        Err(Error::Conflict(Conflict::AlreadyReversed))
+    ));
+
+    let history = levels::history(&db, &access, ann).await.unwrap();
+    let moves: Vec<(Option<&str>, Option<&str>)> = history
+        .iter()
+        .map(|c| (c.from_code.as_deref(), c.to_code.as_deref()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (Some("gold"), Some("silver")),
+            (Some("silver"), Some("gold")),
+            (Some("bronze"), Some("silver"))
+        ]
+    );
+    assert_ledger_consistent(&db).await;
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_retry_with_the_same_key_returns_the_original(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let ann = member(&db, &access, "ann").await;
+    let keyed = |points| Change {
+        idempotency_key: Some("order-17".into()),
+        ..change(ann, points)
+    };
+
+    let first = ledger::earn(&db, &access, keyed(500)).await.unwrap();
+    let retry = ledger::earn(&db, &access, keyed(500)).await.unwrap();
+    assert!(retry.replayed && !first.replayed);
+    assert_eq!(retry.entry, first.entry);
+    let different = ledger::earn(&db, &access, keyed(600)).await;
+    assert!(matches!(
+        different,
+        Err(Error::Conflict(Conflict::IdempotencyKeyReused))
+    ));
+    // A retried spend that could no longer be afforded still returns its original.
+    ledger::spend(
+        &db,
+        &access,
+        Change {
+            idempotency_key: Some("redeem-1".into()),
+            ..change(ann, 400)
+        },
+    )
+    .await
+    .unwrap();
+    let retried_spend = ledger::spend(
+        &db,
+        &access,
+        Change {
+            idempotency_key: Some("redeem-1".into()),
+            ..change(ann, 400)
+        },
+    )
+    .await;
+    assert!(retried_spend.unwrap().replayed);
+    assert_eq!(
+        members::get(&db, &access, ann)
+            .await
+            .unwrap()
+            .available_points,
+        100
+    );
+    assert_ledger_consistent(&db).await;
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn manual_adjustments_need_a_reason_and_viewers_cannot_adjust(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let ann = member(&db, &f.support.access(), "ann").await;
+    let viewer = f.tenant.with_admin(&db, "vera", Role::Viewer).await;
+    let no_reason = ledger::adjust(&db, &f.support.access(), change(ann, 50)).await;
+    assert!(matches!(
+        no_reason,
+        Err(Error::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
+    let by_viewer = ledger::adjust(
+        &db,
+        &viewer.access(),
+        Change {
+            reason: Some("goodwill".into()),
+            ..change(ann, 50)
+        },
+    )
+    .await;
+    assert!(matches!(by_viewer, Err(Error::Forbidden)));
+    let adjusted = ledger::adjust(
+        &db,
+        &f.support.access(),
+        Change {
+            reason: Some("goodwill".into()),
+            ..change(ann, 50)
+        },
+    )
+    .await
+    .unwrap();
+    let Adjusted::Posted(posted) = adjusted else {
+        panic!("no threshold set")
+    };
+    assert!(posted.entry.manual);
+    assert_eq!(posted.entry.operator_admin_id, Some(f.support.admin_id));
+    assert_ledger_consistent(&db).await;
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn large_adjustments_wait_for_a_second_tenant_admin(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let deputy = f.tenant.with_admin(&db, "deputy", Role::TenantAdmin).await;
+    settings::set_approval_threshold(&db, &f.admin.access(), Some(1000))
+        .await
+        .unwrap();
+    let ann = member(&db, &f.support.access(), "ann").await;
+    let big = Change {
+        reason: Some("migration fix".into()),
+        ..change(ann, 5000)
+    };
+
+    let Adjusted::PendingApproval(request) =
+        ledger::adjust(&db, &f.admin.access(), big).await.unwrap()
+    else {
+        panic!("above the threshold");
+    };
+    assert_eq!(
+        members::get(&db, &f.admin.access(), ann)
+            .await
+            .unwrap()
+            .total_points,
+        0,
+        "nothing posted yet"
+    );
+    let own = approvals::approve(&db, &f.admin.access(), request.request_id).await;
+    assert!(matches!(own, Err(Error::Conflict(Conflict::OwnRequest))));
+    let by_support = approvals::approve(&db, &f.support.access(), request.request_id).await;
+    assert!(matches!(by_support, Err(Error::Forbidden)));
+
+    let posted = approvals::approve(&db, &deputy.access(), request.request_id)
+        .await
+        .unwrap();
+    assert_eq!(posted.entry.points, 5000);
+    assert_eq!(posted.entry.operator_admin_id, Some(f.admin.admin_id));
+    let profile = members::get(&db, &f.admin.access(), ann).await.unwrap();
+    assert_eq!(
+        (profile.total_points, profile.level_code.as_deref()),
+        (5000, Some("gold"))
+    );
+    let twice = approvals::reject(&db, &deputy.access(), request.request_id).await;
+    assert!(matches!(
+        twice,
+        Err(Error::Conflict(Conflict::AlreadyDecided))
+    ));
+    assert!(
+        approvals::pending(&db, &f.admin.access())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let small = Change {
+        reason: Some("small".into()),
+        ..change(ann, 999)
+    };
+    assert!(matches!(
+        ledger::adjust(&db, &f.support.access(), small)
+            .await
+            .unwrap(),
+        Adjusted::Posted(_)
+    ));
+    assert_ledger_consistent(&db).await;
+}
+
+fn as_inputs(tiers: &[levels::Tier]) -> Vec<TierInput> {
+    tiers
+        .iter()
+        .map(|t| TierInput {
+            tier_id: Some(t.tier_id),
+            code: t.code.clone(),
+            name_zh: t.name_zh.clone(),
+            name_en: t.name_en.clone(),
+            sort_order: t.sort_order,
+            min_points: t.min_points,
+            max_points: t.max_points,
+            active: t.active,
+            permissions: t.permissions.clone(),
+            max_licenses: t.max_licenses,
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn tier_changes_are_validated_and_the_preview_matches_the_result(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let support = f.support.access();
+    for (id, points) in [
+        ("a", 0),
+        ("b", 1500),
+        ("c", 2500),
+        ("d", 5000),
+        ("e", 40000),
+    ] {
+        let member_id = member(&db, &support, id).await;
+        if points > 0 {
+            ledger::earn(&db, &support, change(member_id, points))
+                .await
+                .unwrap();
+        }
+    }
+    let access = f.admin.access();
+    let current = as_inputs(&levels::list(&db, &access).await.unwrap());
+    let index = |code: &str| current.iter().position(|t| t.code == code).unwrap();
+    let (silver, gold) = (index("silver"), index("gold"));
+
+    let mut overlap = current.clone();
+    overlap[silver].max_points = Some(3500);
+    let refused = levels::preview(&db, &access, &overlap).await;
+    assert!(
+        matches!(&refused, Err(Error::Tiers(levels::TierProblem::Overlap { first, second })) if first == "silver" && second == "gold"),
+        "{refused:?}"
+    );
+    let mut gap = current.clone();
+    gap[silver].max_points = Some(1999);
+    assert!(matches!(
+        levels::save(&db, &access, &gap).await,
+        Err(Error::Tiers(levels::TierProblem::Gap { after, from: 2000, to: 2999 })) if after == "silver"
+    ));
+    let missing: Vec<TierInput> = current
+        .iter()
+        .filter(|t| t.code != "gold")
+        .cloned()
+        .collect();
+    assert!(matches!(
+        levels::preview(&db, &access, &missing).await,
+        Err(Error::Tiers(levels::TierProblem::MissingTier { code })) if code == "gold"
+    ));
+
+    // Move the silver/gold boundary down to 2000: the member at 2500 moves up.
+    let mut boundary = current.clone();
+    boundary[silver].max_points = Some(1999);
+    boundary[gold].min_points = 2000;
+    let preview = levels::preview(&db, &access, &boundary).await.unwrap();
+    assert_eq!(
+        (preview.moved_up, preview.moved_down, preview.unchanged),
+        (1, 0, 4)
+    );
+    let (_, applied) = levels::save(&db, &access, &boundary).await.unwrap();
+    assert_eq!(
+        applied, preview,
+        "the preview counts are what applying does"
+    );
+    let c = members::search(
+        &db,
+        &access,
+        members::Search {
+            text: Some("c".into()),
+            page_size: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.members[0].level_code.as_deref(), Some("gold"));
+
+    // And back up to 4000: now the member at 2500 moves down again.
+    let mut back = as_inputs(&levels::list(&db, &access).await.unwrap());
+    back[silver].max_points = Some(3999);
+    back[gold].min_points = 4000;
+    let preview = levels::preview(&db, &access, &back).await.unwrap();
+    assert_eq!((preview.moved_up, preview.moved_down), (0, 1));
+    assert_eq!(levels::save(&db, &access, &back).await.unwrap().1, preview);
+    assert_ledger_consistent(&db).await;
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn members_of_another_tenant_are_not_found(db: PgPool) {
+    let acme = fixture(&db, "acme").await;
+    let globex = fixture(&db, "globex").await;
+    let theirs = member(&db, &globex.support.access(), "g1").await;
+    let access = acme.admin.access();
+    assert!(matches!(
+        members::get(&db, &access, theirs).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        ledger::earn(&db, &access, change(theirs, 10)).await,
+        Err(Error::NotFound { .. })
+    ));
+    let adjust = ledger::adjust(
+        &db,
+        &access,
+        Change {
+            reason: Some("x".into()),
+            ..change(theirs, 10)
+        },
+    )
+    .await;
+    assert!(matches!(adjust, Err(Error::NotFound { .. })), "{adjust:?}");
+    assert!(
+        ledger::entries(&db, &access, theirs, None, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    let found = members::search(
+        &db,
+        &access,
+        members::Search {
+            text: Some("g1".into()),
+            page_size: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(found.members.is_empty());
+    let edit = MemberInput {
+        external_id: "stolen".into(),
+        display_name: "x".into(),
+        ..Default::default()
+    };
+    assert!(
+        members::update(&db, &access, theirs, 1, edit)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        members::get(&db, &globex.admin.access(), theirs)
+            .await
+            .unwrap()
+            .external_id,
+        "g1"
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn concurrent_earns_spends_and_retries_keep_every_invariant(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = Arc::new(f.support.access());
+    let mut members_ids = Vec::new();
+    for i in 0..4 {
+        members_ids.push(member(&db, &access, &format!("m{i}")).await);
+    }
+    let members_ids = Arc::new(members_ids);
+    let mut tasks = Vec::new();
+    for task in 0..16u64 {
+        let (db, access, members_ids) = (db.clone(), access.clone(), members_ids.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(task);
+            let mut succeeded = HashSet::new();
+            for op in 0..40 {
+                let member_id = members_ids[rng.gen_range(0..members_ids.len())];
+                // Keys are shared across tasks on purpose: concurrent retries collide.
+                let key = format!("k{}", rng.gen_range(0..200));
+                let earn = rng.gen_bool(0.55);
+                let points = rng.gen_range(1..400);
+                let change = Change {
+                    member_id,
+                    points,
+                    category: if earn { "earn".into() } else { "spend".into() },
+                    idempotency_key: (op % 3 != 0).then(|| key.clone()),
+                    ..Default::default()
+                };
+                let result = if earn {
+                    ledger::earn(&db, &access, change).await
+                } else {
+                    ledger::spend(&db, &access, change).await
+                };
+                match result {
+                    Ok(posted) if !posted.replayed => {
+                        if let Some(key) = posted.entry.idempotency_key {
+                            assert!(succeeded.insert(key), "a key posted twice by one task");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(
+                        Error::InsufficientPoints { .. }
+                        | Error::Conflict(Conflict::IdempotencyKeyReused),
+                    ) => {}
+                    Err(other) => panic!("unexpected error: {other:?}"),
+                }
+            }
+            succeeded
+        }));
+    }
+    let mut all_keys = HashSet::new();
+    for task in tasks {
+        for key in task.await.unwrap() {
+            assert!(
+                all_keys.insert(key),
+                "one idempotency key created two entries"
+            );
+        }
+    }
+    assert_ledger_consistent(&db).await;
+    let keyed: i64 =
+        sqlx::query_scalar("select count(*) from points_ledger where idempotency_key is not null")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(keyed as usize, all_keys.len(), "retries created nothing");
+    let negative: i64 =
+        sqlx::query_scalar("select count(*) from member_profiles where available_points < 0")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(negative, 0);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_demo_seed_has_consistent_ledgers(db: PgPool) {
+    domain::demo::seed(&db).await.unwrap();
+    assert_ledger_consistent(&db).await;
+    let members: i64 = sqlx::query_scalar("select count(*) from member_profiles")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        members,
+        domain::demo::DEMO_MEMBERS + domain::demo::DEMO_MEMBERS / 10
+    );
+    let levels: i64 =
+        sqlx::query_scalar("select count(distinct level_tier_id) from member_profiles")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(
+        levels >= 8,
+        "every tier of both tenants has members: {levels}"
+    );
+}
