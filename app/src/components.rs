@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::dto::{Role, SessionInfo};
 use crate::error::AppError;
 use crate::i18n::use_texts;
 
@@ -83,3 +84,11 @@ pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py
 pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
 pub const TH: &str = "whitespace-nowrap px-3 py-2 text-left font-medium text-slate-600";
 pub const TD: &str = "px-3 py-2 align-top";
+
+/// Whether the signed-in admin holds at least `minimum` in the active tenant. Only for
+/// showing or hiding controls: every server function authorises on its own.
+pub fn can(minimum: Role) -> bool {
+    use_context::<SessionInfo>()
+        .and_then(|info| info.active.map(|a| a.role))
+        .is_some_and(|role| role >= minimum)
+}

@@ -22,6 +22,25 @@ pub enum Conflict {
     EmailTaken,
     LastTenantAdmin,
     OwnAccount,
+    MemberExternalIdTaken,
+    IdempotencyKeyReused,
+    AlreadyReversed,
+    StaleVersion,
+    AlreadyDecided,
+    OwnRequest,
+}
+
+/// Why a set of level tiers was refused, naming the tiers involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TierProblem {
+    DuplicateCode { code: String },
+    DuplicateOrder { first: String, second: String },
+    Overlap { first: String, second: String },
+    Gap { after: String, from: i64, to: i64 },
+    DoesNotStartAtZero { first: String, min_points: i64 },
+    OpenEndedNotLast { code: String },
+    NoOpenEndedTier,
+    MissingTier { code: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -42,6 +61,10 @@ pub enum AppError {
     Invalid { field: String, problem: Problem },
     #[error("conflict")]
     Conflict(Conflict),
+    #[error("insufficient points")]
+    InsufficientPoints { available: i64, requested: i64 },
+    #[error("invalid tiers")]
+    Tiers(TierProblem),
     /// Details are in the server log under this request id, never in the response.
     #[error("internal error")]
     Internal { request_id: Option<String> },
@@ -86,8 +109,24 @@ impl AppError {
                 Conflict::EmailTaken => t.conflict_email_taken,
                 Conflict::LastTenantAdmin => t.conflict_last_tenant_admin,
                 Conflict::OwnAccount => t.conflict_own_account,
+                Conflict::MemberExternalIdTaken => t.conflict_external_id_taken,
+                Conflict::IdempotencyKeyReused => t.conflict_idempotency_key,
+                Conflict::AlreadyReversed => t.conflict_already_reversed,
+                Conflict::StaleVersion => t.conflict_stale_version,
+                Conflict::AlreadyDecided => t.conflict_already_decided,
+                Conflict::OwnRequest => t.conflict_own_request,
             }
             .into(),
+            AppError::InsufficientPoints {
+                available,
+                requested,
+            } => {
+                format!(
+                    "{} {available}, {} {requested}.",
+                    t.error_insufficient_available, t.error_insufficient_requested
+                )
+            }
+            AppError::Tiers(problem) => tier_message(problem, t),
             AppError::Internal { request_id } => {
                 format!(
                     "{} {}",
@@ -97,6 +136,25 @@ impl AppError {
             }
             AppError::Request(detail) => format!("{} {detail}", t.error_request),
         }
+    }
+}
+
+fn tier_message(problem: &TierProblem, t: &Texts) -> String {
+    match problem {
+        TierProblem::DuplicateCode { code } => format!("{} “{code}”.", t.tier_duplicate_code),
+        TierProblem::DuplicateOrder { first, second } => {
+            format!("{} “{first}”, “{second}”.", t.tier_duplicate_order)
+        }
+        TierProblem::Overlap { first, second } => {
+            format!("{} “{first}”, “{second}”.", t.tier_overlap)
+        }
+        TierProblem::Gap { after, from, to } => format!("{} “{after}”: {from}–{to}.", t.tier_gap),
+        TierProblem::DoesNotStartAtZero { first, min_points } => {
+            format!("{} “{first}” ({min_points}).", t.tier_not_from_zero)
+        }
+        TierProblem::OpenEndedNotLast { code } => format!("{} “{code}”.", t.tier_open_not_last),
+        TierProblem::NoOpenEndedTier => t.tier_no_open_end.into(),
+        TierProblem::MissingTier { code } => format!("{} “{code}”.", t.tier_missing),
     }
 }
 
@@ -126,6 +184,32 @@ mod from_domain {
                 domain::Conflict::EmailTaken => Conflict::EmailTaken,
                 domain::Conflict::LastTenantAdmin => Conflict::LastTenantAdmin,
                 domain::Conflict::OwnAccount => Conflict::OwnAccount,
+                domain::Conflict::MemberExternalIdTaken => Conflict::MemberExternalIdTaken,
+                domain::Conflict::IdempotencyKeyReused => Conflict::IdempotencyKeyReused,
+                domain::Conflict::AlreadyReversed => Conflict::AlreadyReversed,
+                domain::Conflict::StaleVersion => Conflict::StaleVersion,
+                domain::Conflict::AlreadyDecided => Conflict::AlreadyDecided,
+                domain::Conflict::OwnRequest => Conflict::OwnRequest,
+            }
+        }
+    }
+
+    impl From<domain::levels::TierProblem> for TierProblem {
+        fn from(problem: domain::levels::TierProblem) -> Self {
+            use domain::levels::TierProblem as P;
+            match problem {
+                P::DuplicateCode { code } => TierProblem::DuplicateCode { code },
+                P::DuplicateOrder { first, second } => {
+                    TierProblem::DuplicateOrder { first, second }
+                }
+                P::Overlap { first, second } => TierProblem::Overlap { first, second },
+                P::Gap { after, from, to } => TierProblem::Gap { after, from, to },
+                P::DoesNotStartAtZero { first, min_points } => {
+                    TierProblem::DoesNotStartAtZero { first, min_points }
+                }
+                P::OpenEndedNotLast { code } => TierProblem::OpenEndedNotLast { code },
+                P::NoOpenEndedTier => TierProblem::NoOpenEndedTier,
+                P::MissingTier { code } => TierProblem::MissingTier { code },
             }
         }
     }
@@ -167,6 +251,20 @@ mod from_domain {
                 domain::Error::Conflict(conflict) => {
                     (StatusCode::CONFLICT, AppError::Conflict(conflict.into()))
                 }
+                domain::Error::InsufficientPoints {
+                    available,
+                    requested,
+                } => (
+                    StatusCode::CONFLICT,
+                    AppError::InsufficientPoints {
+                        available,
+                        requested,
+                    },
+                ),
+                domain::Error::Tiers(problem) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    AppError::Tiers(problem.into()),
+                ),
                 domain::Error::Database(_) | domain::Error::Internal(_) => {
                     tracing::error!(error = ?error, request_id = request_id.as_deref(), "server function failed");
                     (

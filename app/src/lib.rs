@@ -29,7 +29,8 @@ pub mod pages;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    admins::AdminsPage, audit::AuditPage, layout::Layout, not_found::NotFound,
+    admins::AdminsPage, approvals::ApprovalsPage, audit::AuditPage, layout::Layout,
+    levels::LevelsPage, member::MemberPage, members::MembersPage, not_found::NotFound,
     overview::OverviewPage, sign_in::SignInPage, tenants::TenantsPage,
 };
 
@@ -79,6 +80,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async />
                     <Route path=path!("admins") view=AdminsPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("members/:id") view=MemberPage ssr=SsrMode::Async />
+                    <Route path=path!("levels") view=LevelsPage ssr=SsrMode::Async />
+                    <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -77,4 +77,36 @@ pub enum Command {
     },
     /// Create the demo tenants and accounts (idempotent).
     SeedDemo,
+    /// Verify data invariants; exits non-zero listing every violation.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Run a benchmark against the configured database and print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// The points ledger: gap-free chains, balances, sums, levels.
+    Ledger {
+        /// Only this tenant (slug); all tenants by default.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Mixed earn/spend through the domain layer; last line `points_tx_per_s=<n>`.
+    Points {
+        /// Concurrent clients (each with its own connection).
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Duration of the measured run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 10_000)]
+        members: i64,
+    },
 }

@@ -4,6 +4,8 @@
 //! Reading order: `main.rs` (commands) → [`config`] → [`embedded`] (the default
 //! database) → [`router`] (HTTP: middleware, routes) → [`session_store`], [`csrf`].
 
+/// Benchmarks (`tierdesk bench …`).
+pub mod bench;
 /// Command-line flags and environment variables.
 pub mod config;
 /// Cross-site request forgery protection (Origin/Referer check).

@@ -10,7 +10,7 @@ use app::context::AppState;
 use clap::Parser;
 use leptos::config::{Env, LeptosOptions};
 use sqlx::PgPool;
-use tierdesk::config::{Cli, Command};
+use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command};
 use tierdesk::embedded::EmbeddedPostgres;
 use tierdesk::router::{RouterOptions, router};
 use tierdesk::session_store::PgSessionStore;
@@ -109,9 +109,72 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             print_demo_sign_in();
             Ok(())
         }
+        Some(Command::Check(CheckCommand::Ledger { tenant })) => {
+            check_ledger(&database.pool, tenant.as_deref()).await
+        }
+        Some(Command::Bench(BenchCommand::Points {
+            clients,
+            seconds,
+            members,
+        })) => bench_points(&database.pool, *clients, *seconds, *members).await,
     };
     database.close().await?;
     result
+}
+
+async fn check_ledger(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {
+    let tenant_id = match tenant {
+        Some(slug) => Some(domain::tenants::by_slug(db, slug).await?.tenant_id),
+        None => None,
+    };
+    let violations = domain::points::check::check(db, tenant_id).await?;
+    if violations.is_empty() {
+        println!("ledger ok: every invariant holds");
+        return Ok(());
+    }
+    for violation in &violations {
+        println!("{violation}");
+    }
+    Err(format!("{} ledger invariant violation(s)", violations.len()).into())
+}
+
+async fn bench_points(
+    db: &PgPool,
+    clients: usize,
+    seconds: u64,
+    members: i64,
+) -> Result<(), AnyError> {
+    // Each client gets its own connection, as each pgbench client does.
+    let url = database_url_of(db);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(clients as u32 + 1)
+        .connect_with(url)
+        .await?;
+    println!(
+        "points benchmark: {clients} clients, {seconds} s, {members} members (70% earn / 30% spend)"
+    );
+    let report = tierdesk::bench::points(&pool, clients, seconds, members).await?;
+    println!(
+        "transactions: {} in {:.1} s (refused for insufficient points: {})",
+        report.transactions, report.seconds, report.refused
+    );
+    println!(
+        "latency_us_p50={} latency_us_p99={}",
+        report.latency_us_p50, report.latency_us_p99
+    );
+    println!(
+        "ledger check after the run: {} violation(s)",
+        report.violations
+    );
+    println!(
+        "points_tx_per_s={:.0}",
+        report.transactions as f64 / report.seconds
+    );
+    Ok(())
+}
+
+fn database_url_of(db: &PgPool) -> sqlx::postgres::PgConnectOptions {
+    db.connect_options().as_ref().clone()
 }
 
 async fn create_admin(

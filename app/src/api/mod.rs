@@ -5,4 +5,7 @@
 pub mod admins;
 pub mod audit;
 pub mod auth;
+pub mod levels;
+pub mod members;
+pub mod points;
 pub mod tenants;

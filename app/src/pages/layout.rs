@@ -29,6 +29,7 @@ pub fn Layout() -> impl IntoView {
 #[component]
 fn Frame(info: SessionInfo) -> impl IntoView {
     let t = use_texts();
+    provide_context(info.clone());
     let role = info.active.as_ref().map(|a| a.role);
     let can = move |minimum: Role| role.is_some_and(|r| r >= minimum);
     let nav_link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
@@ -49,6 +50,11 @@ fn Frame(info: SessionInfo) -> impl IntoView {
         <div class="flex">
             <nav class="w-52 shrink-0 space-y-1 p-4" aria-label="main">
                 <A href="/" exact=true attr:class=nav_link>{t.nav_overview}</A>
+                <A href="/members" attr:class=nav_link>{t.nav_members}</A>
+                <A href="/levels" attr:class=nav_link>{t.nav_levels}</A>
+                <Show when=move || can(Role::Support)>
+                    <A href="/approvals" attr:class=nav_link>{t.nav_approvals}</A>
+                </Show>
                 <Show when=move || info.is_platform_admin>
                     <A href="/tenants" attr:class=nav_link>{t.nav_tenants}</A>
                 </Show>

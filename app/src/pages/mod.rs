@@ -1,6 +1,10 @@
 pub mod admins;
+pub mod approvals;
 pub mod audit;
 pub mod layout;
+pub mod levels;
+pub mod member;
+pub mod members;
 pub mod not_found;
 pub mod overview;
 pub mod sign_in;

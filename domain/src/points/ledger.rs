@@ -104,6 +104,9 @@ pub struct Entry {
     pub idempotency_key: Option<String>,
     pub reverses_seq: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Filled by listings only: the operator's email and whether a reversal exists.
+    pub operator_email: Option<String>,
+    pub reversed: bool,
 }
 
 /// The result of a change: the entry, whether it is a replay of an earlier identical
@@ -570,6 +573,8 @@ pub(crate) async fn apply(
             idempotency_key: posting.idempotency_key.clone(),
             reverses_seq: posting.reverses_seq,
             created_at: row.created_at,
+            operator_email: None,
+            reversed: false,
         },
         replayed: false,
         level_change: (row.old_tier != row.new_tier).then_some((row.old_tier, row.new_tier)),
@@ -616,6 +621,8 @@ async fn replay(
         idempotency_key: row.idempotency_key,
         reverses_seq: row.reverses_seq,
         created_at: row.created_at,
+        operator_email: None,
+        reversed: false,
     };
     Ok(Some((entry, same_request)))
 }
@@ -648,12 +655,17 @@ pub async fn entries(
     access.require(Role::Viewer)?;
     let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
     let rows = sqlx::query!(
-        r#"select member_id, seq, kind, category, subcategory, points, available_before, available_after,
-                  total_before, total_after, reason, source_type, source_ref, operator_admin_id, client_id,
-                  manual, idempotency_key, reverses_seq, created_at
-           from points_ledger
-           where tenant_id = $1 and member_id = $2 and ($3::bigint is null or seq < $3)
-           order by seq desc
+        r#"select l.member_id, l.seq, l.kind, l.category, l.subcategory, l.points, l.available_before,
+                  l.available_after, l.total_before, l.total_after, l.reason, l.source_type, l.source_ref,
+                  l.operator_admin_id, l.client_id, l.manual, l.idempotency_key, l.reverses_seq, l.created_at,
+                  a.email as "operator_email?",
+                  exists (select 1 from points_ledger r
+                          where r.tenant_id = l.tenant_id and r.member_id = l.member_id
+                            and r.reverses_seq = l.seq) as "reversed!"
+           from points_ledger l
+           left join admins a on a.admin_id = l.operator_admin_id
+           where l.tenant_id = $1 and l.member_id = $2 and ($3::bigint is null or l.seq < $3)
+           order by l.seq desc
            limit $4"#,
         access.tenant_id,
         member_id,
@@ -685,6 +697,8 @@ pub async fn entries(
                 idempotency_key: row.idempotency_key,
                 reverses_seq: row.reverses_seq,
                 created_at: row.created_at,
+                operator_email: row.operator_email,
+                reversed: row.reversed,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -1,0 +1,129 @@
+use leptos::prelude::*;
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+use crate::context::{access, db};
+use crate::dto::{LedgerPage, LevelChange, Member, MemberPage};
+use crate::error::AppError;
+
+pub const MEMBER_PAGE_SIZE: i64 = 25;
+pub const LEDGER_PAGE_SIZE: i64 = 20;
+
+/// Members of the active tenant, searched and keyset-paged (every role).
+#[server(endpoint = "list_members")]
+pub async fn list_members(
+    q: Option<String>,
+    level: Option<String>,
+    after: Option<String>,
+) -> Result<MemberPage, AppError> {
+    let access = access().await?;
+    let search = domain::members::Search {
+        text: q,
+        level_code: level,
+        after,
+        page_size: MEMBER_PAGE_SIZE,
+    };
+    let page = domain::members::search(&db()?, &access, search).await?;
+    Ok(MemberPage {
+        members: page.members.into_iter().map(Member::from).collect(),
+        next_after: page.next_after,
+    })
+}
+
+#[server(endpoint = "get_member")]
+pub async fn get_member(member_id: Uuid) -> Result<Member, AppError> {
+    let access = access().await?;
+    Ok(domain::members::get(&db()?, &access, member_id)
+        .await?
+        .into())
+}
+
+#[server(endpoint = "member_level_history")]
+pub async fn member_level_history(member_id: Uuid) -> Result<Vec<LevelChange>, AppError> {
+    let access = access().await?;
+    let history = domain::levels::history(&db()?, &access, member_id).await?;
+    Ok(history.into_iter().map(LevelChange::from).collect())
+}
+
+/// A member's ledger, newest first, keyset-paged by entry number.
+#[server(endpoint = "member_ledger")]
+pub async fn member_ledger(member_id: Uuid, before: Option<i64>) -> Result<LedgerPage, AppError> {
+    let access = access().await?;
+    let page =
+        domain::points::ledger::entries(&db()?, &access, member_id, before, LEDGER_PAGE_SIZE)
+            .await?;
+    let reversed = page
+        .entries
+        .iter()
+        .filter(|e| e.reversed)
+        .map(|e| e.seq)
+        .collect();
+    let entries = page
+        .entries
+        .into_iter()
+        .map(|e| LedgerEntry {
+            seq: e.seq,
+            kind: e.kind.as_str().into(),
+            category: e.category,
+            points: e.points,
+            available_after: e.available_after,
+            total_after: e.total_after,
+            reason: e.reason,
+            operator: e.operator_email.or(e.client_id),
+            manual: e.manual,
+            reverses_seq: e.reverses_seq,
+            created_at: e.created_at,
+        })
+        .collect();
+    Ok(LedgerPage {
+        entries,
+        next_before: page.next_before,
+        reversed,
+    })
+}
+
+/// Creates a member in the active tenant (support and tenant admins).
+#[server(endpoint = "create_member")]
+pub async fn create_member(
+    external_id: String,
+    display_name: String,
+    email: Option<String>,
+) -> Result<Member, AppError> {
+    let access = access().await?;
+    let input = domain::members::MemberInput {
+        external_id,
+        display_name,
+        email,
+        ..Default::default()
+    };
+    Ok(domain::members::create(&db()?, &access, input)
+        .await?
+        .into())
+}
+
+/// Edits a member's identity fields if unchanged since `row_version` was read.
+#[server(endpoint = "update_member")]
+pub async fn update_member(
+    member_id: Uuid,
+    row_version: i64,
+    external_id: String,
+    display_name: String,
+    email: Option<String>,
+) -> Result<Member, AppError> {
+    let access = access().await?;
+    let db = db()?;
+    let current = domain::members::get(&db, &access, member_id).await?;
+    let input = domain::members::MemberInput {
+        external_id,
+        display_name,
+        email,
+        registered_at: Some(current.registered_at),
+        last_login_at: current.last_login_at,
+        legacy_user_type: current.legacy_user_type,
+    };
+    Ok(
+        domain::members::update(&db, &access, member_id, row_version, input)
+            .await?
+            .into(),
+    )
+}

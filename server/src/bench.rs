@@ -1,0 +1,126 @@
+//! Benchmarks run by `tierdesk bench …`: they measure and print, never assert.
+
+use std::time::{Duration, Instant};
+
+use domain::points::ledger::{self, Change};
+use domain::{Access, Error, Principal, Role};
+use rand::Rng;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Share of earns in the mixed workload (the rest are spends).
+const EARN_SHARE: f64 = 0.7;
+
+pub struct PointsReport {
+    pub transactions: u64,
+    pub refused: u64,
+    pub seconds: f64,
+    pub latency_us_p50: u64,
+    pub latency_us_p99: u64,
+    pub violations: usize,
+}
+
+/// Creates a fresh tenant with `members` members (realistic ledgers), then runs
+/// `clients` concurrent loops of earn (70%) / spend (30%) on random members through
+/// `domain::points::ledger` for `seconds`, then checks the tenant's ledger.
+pub async fn points(
+    db: &PgPool,
+    clients: usize,
+    seconds: u64,
+    members: i64,
+) -> Result<PointsReport, Error> {
+    let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let mut tx = db.begin().await?;
+    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
+    tx.commit().await?;
+    let member_ids: Vec<Uuid> = sqlx::query_scalar!(
+        "select member_id from member_profiles where tenant_id = $1",
+        tenant.tenant_id
+    )
+    .fetch_all(db)
+    .await?;
+    let access = Access {
+        principal: Principal::cli(),
+        tenant_id: tenant.tenant_id,
+        role: Role::TenantAdmin,
+        request_id: None,
+    };
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let (db, access, member_ids) = (db.clone(), access.clone(), member_ids.clone());
+        tasks.push(tokio::spawn(async move {
+            client_loop(&db, &access, &member_ids, deadline).await
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let (task_latencies, task_refused) = task
+            .await
+            .map_err(|error| Error::Internal(format!("benchmark client failed: {error}")))??;
+        latencies.extend(task_latencies);
+        refused += task_refused;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let violations = domain::points::check::check(db, Some(tenant.tenant_id))
+        .await?
+        .len();
+    Ok(PointsReport {
+        transactions: latencies.len() as u64,
+        refused,
+        seconds: elapsed,
+        latency_us_p50: percentile(0.50),
+        latency_us_p99: percentile(0.99),
+        violations,
+    })
+}
+
+async fn client_loop(
+    db: &PgPool,
+    access: &Access,
+    member_ids: &[Uuid],
+    deadline: Instant,
+) -> Result<(Vec<u64>, u64), Error> {
+    let mut latencies = Vec::new();
+    let mut refused = 0;
+    while Instant::now() < deadline {
+        let (member_id, earn, points) = {
+            let mut rng = rand::thread_rng();
+            (
+                member_ids[rng.gen_range(0..member_ids.len())],
+                rng.gen_bool(EARN_SHARE),
+                rng.gen_range(1..100),
+            )
+        };
+        let change = Change {
+            member_id,
+            points,
+            category: "bench".into(),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let result = if earn {
+            ledger::earn(db, access, change).await
+        } else {
+            ledger::spend(db, access, change).await
+        };
+        match result {
+            Ok(_) => latencies.push(started.elapsed().as_micros() as u64),
+            Err(Error::InsufficientPoints { .. }) => refused += 1,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok((latencies, refused))
+}
