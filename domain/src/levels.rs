@@ -512,6 +512,7 @@ pub const HISTORY_LENGTH_MAX: i64 = 100;
 
 pub async fn history(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Vec<LevelChange>> {
     access.require(Role::Viewer)?;
+    crate::members::ensure_exists(db, access, member_id).await?;
     let changes = sqlx::query_as!(
         LevelChange,
         r#"select f.code as "from_code?", t.code as "to_code?", c.cause, c.ledger_seq, c.total_points, c.created_at

@@ -192,6 +192,22 @@ pub async fn get(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Member
     .ok_or(Error::not_found("member"))
 }
 
+/// Not found unless the member has a profile in the caller's tenant.
+pub(crate) async fn ensure_exists(db: &PgPool, access: &Access, member_id: Uuid) -> Result<()> {
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from member_profiles where tenant_id = $1 and member_id = $2) as "exists!""#,
+        access.tenant_id,
+        member_id
+    )
+    .fetch_one(db)
+    .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::not_found("member"))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Search {
     /// Prefix of the external id, the name or the email (case-insensitive).

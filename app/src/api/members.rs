@@ -61,7 +61,7 @@ pub async fn member_ledger(member_id: Uuid, before: Option<i64>) -> Result<Ledge
     let entries = page
         .entries
         .into_iter()
-        .map(|e| LedgerEntry {
+        .map(|e| crate::dto::LedgerEntry {
             seq: e.seq,
             kind: e.kind.as_str().into(),
             category: e.category,

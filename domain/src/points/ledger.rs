@@ -449,12 +449,12 @@ async fn resolve(
         (_, Some(error)) => return Err(error),
     }
     if let Some(key) = &posting.idempotency_key {
-        if let Some((entry, same_request)) = replay(conn, tenant_id, key, hash).await? {
-            return if same_request {
+        if let Some(stored) = replay(conn, tenant_id, key, hash).await? {
+            return if stored.same_request {
                 Ok(Posted {
-                    entry,
+                    entry: stored.entry,
                     replayed: true,
-                    level_change: None,
+                    level_change: stored.level_change,
                 })
             } else {
                 Err(Error::Conflict(Conflict::IdempotencyKeyReused))
@@ -581,6 +581,15 @@ pub(crate) async fn apply(
     }))
 }
 
+/// An entry found under an idempotency key.
+struct Stored {
+    entry: Entry,
+    /// Made by the same request (same payload hash)?
+    same_request: bool,
+    /// The level move the original caused, if any.
+    level_change: Option<(Option<Uuid>, Option<Uuid>)>,
+}
+
 /// The entry stored under an idempotency key, if the key is taken, and whether it was
 /// made by the same request (same payload hash).
 async fn replay(
@@ -588,7 +597,7 @@ async fn replay(
     tenant_id: Uuid,
     key: &str,
     hash: &str,
-) -> Result<Option<(Entry, bool)>> {
+) -> Result<Option<Stored>> {
     let row = sqlx::query!(
         r#"select member_id, seq, kind, category, subcategory, points, available_before, available_after,
                   total_before, total_after, reason, source_type, source_ref, operator_admin_id, client_id,
@@ -597,10 +606,20 @@ async fn replay(
         tenant_id,
         key
     )
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let same_request = row.request_hash.as_deref() == Some(hash);
+    let level_change = sqlx::query!(
+        "select from_tier_id, to_tier_id from level_changes
+         where tenant_id = $1 and member_id = $2 and ledger_seq = $3 and cause = 'points'",
+        tenant_id,
+        row.member_id,
+        row.seq
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|change| (change.from_tier_id, change.to_tier_id));
     let entry = Entry {
         member_id: row.member_id,
         seq: row.seq,
@@ -624,7 +643,11 @@ async fn replay(
         operator_email: None,
         reversed: false,
     };
-    Ok(Some((entry, same_request)))
+    Ok(Some(Stored {
+        entry,
+        same_request,
+        level_change,
+    }))
 }
 
 /// One entry of a member.
@@ -653,6 +676,7 @@ pub async fn entries(
     page_size: i64,
 ) -> Result<EntryPage> {
     access.require(Role::Viewer)?;
+    crate::members::ensure_exists(db, access, member_id).await?;
     let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
     let rows = sqlx::query!(
         r#"select l.member_id, l.seq, l.kind, l.category, l.subcategory, l.points, l.available_before,

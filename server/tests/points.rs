@@ -1,0 +1,377 @@
+//! Members, levels and points server functions over HTTP: every role, every tenant.
+
+mod support;
+
+use domain::Role;
+use domain::levels;
+use domain::members::{self, MemberInput};
+use domain::points::ledger::{self, Change};
+use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
+use http::StatusCode;
+use sqlx::PgPool;
+use support::{Client, audit_rows, console};
+use uuid::Uuid;
+
+async fn tenant_with_tiers(db: &PgPool, slug: &str) -> TestTenant {
+    let tenant = TestTenant::new(db, slug).await;
+    let mut conn = db.acquire().await.unwrap();
+    levels::install(&mut conn, tenant.id(), &levels::default_tiers())
+        .await
+        .unwrap();
+    tenant
+}
+
+async fn member_with_points(
+    db: &PgPool,
+    admin: &TestAdmin,
+    external_id: &str,
+    points: i64,
+) -> Uuid {
+    let access = admin.access();
+    let input = MemberInput {
+        external_id: external_id.into(),
+        display_name: external_id.into(),
+        ..Default::default()
+    };
+    let member_id = members::create(db, &access, input).await.unwrap().member_id;
+    let change = Change {
+        member_id,
+        points,
+        category: "purchase".into(),
+        ..Default::default()
+    };
+    ledger::earn(db, &access, change).await.unwrap();
+    member_id
+}
+
+async fn tiers_json(client: &mut Client) -> serde_json::Value {
+    let tiers = client.call_fn("list_tiers", &[]).await;
+    assert_eq!(tiers.status, StatusCode::OK, "{}", tiers.body);
+    serde_json::json!({ "tiers": tiers.json() })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    Any,
+    Support,
+    TenantAdmin,
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn every_points_server_function_authorises_every_role(db: PgPool) {
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let owner = acme.with_admin(&db, "owner", Role::TenantAdmin).await;
+    let actors = [
+        (
+            acme.with_admin(&db, "boss", Role::TenantAdmin).await,
+            Needs::TenantAdmin,
+        ),
+        (
+            acme.with_admin(&db, "sam", Role::Support).await,
+            Needs::Support,
+        ),
+        (acme.with_admin(&db, "vera", Role::Viewer).await, Needs::Any),
+    ];
+    let router = console(db.clone());
+    for (actor, level) in &actors {
+        let mut client = Client::signed_in(&router, &actor.email, TEST_PASSWORD).await;
+        let member = member_with_points(&db, &owner, &format!("m-{}", actor.admin_id), 500).await;
+        let id = member.to_string();
+        let version: i64 =
+            sqlx::query_scalar("select row_version from member_profiles where member_id = $1")
+                .bind(member)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        let version = version.to_string();
+        let new_external = format!("new-{}", actor.admin_id);
+        let unknown_request = Uuid::new_v4().to_string();
+        let calls: Vec<(&str, Vec<(&str, &str)>, Needs)> = vec![
+            ("list_members", vec![], Needs::Any),
+            ("get_member", vec![("member_id", &id)], Needs::Any),
+            ("member_ledger", vec![("member_id", &id)], Needs::Any),
+            ("member_level_history", vec![("member_id", &id)], Needs::Any),
+            ("list_tiers", vec![], Needs::Any),
+            ("get_settings", vec![], Needs::Any),
+            ("pending_adjustments", vec![], Needs::Support),
+            (
+                "create_member",
+                vec![("external_id", &new_external), ("display_name", "New")],
+                Needs::Support,
+            ),
+            (
+                "update_member",
+                vec![
+                    ("member_id", &id),
+                    ("row_version", &version),
+                    ("external_id", &id),
+                    ("display_name", "Renamed"),
+                ],
+                Needs::Support,
+            ),
+            (
+                "adjust_points",
+                vec![("member_id", &id), ("points", "25"), ("reason", "goodwill")],
+                Needs::Support,
+            ),
+            (
+                "reverse_entry",
+                vec![("member_id", &id), ("seq", "1"), ("reason", "duplicate")],
+                Needs::Support,
+            ),
+            (
+                "set_approval_threshold",
+                vec![("threshold", "")],
+                Needs::TenantAdmin,
+            ),
+            (
+                "approve_adjustment",
+                vec![("request_id", &unknown_request)],
+                Needs::TenantAdmin,
+            ),
+            (
+                "reject_adjustment",
+                vec![("request_id", &unknown_request)],
+                Needs::TenantAdmin,
+            ),
+        ];
+        for (name, form, needs) in calls {
+            let before = audit_rows(&db).await;
+            let response = client.call_fn(name, &form).await;
+            check(actor, *level, name, needs, response.status, &response.body);
+            if *level < needs {
+                assert_eq!(
+                    audit_rows(&db).await,
+                    before,
+                    "{name} refused but changed something"
+                );
+            }
+        }
+        for name in ["preview_tiers", "save_tiers"] {
+            let body = tiers_json(&mut client).await;
+            let before = audit_rows(&db).await;
+            let response = client.call_json(name, body).await;
+            check(
+                actor,
+                *level,
+                name,
+                Needs::TenantAdmin,
+                response.status,
+                &response.body,
+            );
+            if *level < Needs::TenantAdmin {
+                assert_eq!(audit_rows(&db).await, before);
+            }
+        }
+    }
+    assert!(
+        domain::points::check::check(&db, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn check(
+    actor: &TestAdmin,
+    level: Needs,
+    name: &str,
+    needs: Needs,
+    status: StatusCode,
+    body: &str,
+) {
+    if level >= needs {
+        // An unknown request id is "not found" for those allowed to look.
+        let ok =
+            status.is_success() || status == StatusCode::NOT_FOUND && name.ends_with("_adjustment");
+        assert!(ok, "{} calling {name}: {status} {body}", actor.email);
+    } else {
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{} calling {name}: {body}",
+            actor.email
+        );
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn no_points_server_function_reaches_another_tenant(db: PgPool) {
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let globex = tenant_with_tiers(&db, "globex").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let globex_admin = globex.with_admin(&db, "admin", Role::TenantAdmin).await;
+    let theirs = member_with_points(&db, &globex_admin, "g-1", 700)
+        .await
+        .to_string();
+    let router = console(db.clone());
+    let mut client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let before = audit_rows(&db).await;
+
+    for (name, form) in [
+        ("get_member", vec![("member_id", theirs.as_str())]),
+        ("member_level_history", vec![("member_id", &theirs)]),
+        ("member_ledger", vec![("member_id", &theirs)]),
+        (
+            "adjust_points",
+            vec![("member_id", &theirs), ("points", "100"), ("reason", "x")],
+        ),
+        (
+            "reverse_entry",
+            vec![("member_id", &theirs), ("seq", "1"), ("reason", "x")],
+        ),
+        (
+            "update_member",
+            vec![
+                ("member_id", &theirs),
+                ("row_version", "2"),
+                ("external_id", "mine"),
+                ("display_name", "Mine"),
+            ],
+        ),
+    ] {
+        let response = client.call_fn(name, &form).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "{name}: {}",
+            response.body
+        );
+    }
+    let search = client.call_fn("list_members", &[("q", "g-1")]).await.json();
+    assert_eq!(search["members"].as_array().unwrap().len(), 0);
+    assert_eq!(audit_rows(&db).await, before);
+
+    // Saving tiers with the other tenant's tier ids is refused too.
+    let mut other = Client::signed_in(&router, &globex_admin.email, TEST_PASSWORD).await;
+    let their_tiers = tiers_json(&mut other).await;
+    let response = client.call_json("save_tiers", their_tiers).await;
+    assert!(response.status.is_client_error(), "{}", response.body);
+    let profile: (i64, String) = sqlx::query_as(
+        "select available_points, external_id from member_profiles where member_id = $1::uuid",
+    )
+    .bind(&theirs)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(profile, (700, "g-1".to_owned()));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn support_adjusts_and_sees_the_entry_and_the_new_level(db: PgPool) {
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let owner = acme.with_admin(&db, "owner", Role::TenantAdmin).await;
+    let sam = acme.with_admin(&db, "sam", Role::Support).await;
+    let member = member_with_points(&db, &owner, "ann", 900)
+        .await
+        .to_string();
+    let router = console(db.clone());
+    let mut client = Client::signed_in(&router, &sam.email, TEST_PASSWORD).await;
+
+    let form = [
+        ("member_id", member.as_str()),
+        ("points", "150"),
+        ("reason", "late order"),
+        ("idempotency_key", "form-1"),
+    ];
+    let adjusted = client.call_fn("adjust_points", &form).await;
+    assert_eq!(adjusted.status, StatusCode::OK, "{}", adjusted.body);
+    assert_eq!(adjusted.json()["Posted"]["level_changed"], true);
+    let double_click = client.call_fn("adjust_points", &form).await;
+    assert_eq!(
+        double_click.json(),
+        adjusted.json(),
+        "the same form posts once"
+    );
+
+    let profile = client
+        .call_fn("get_member", &[("member_id", &member)])
+        .await
+        .json();
+    assert_eq!(
+        (
+            profile["available_points"].as_i64(),
+            profile["level_code"].as_str()
+        ),
+        (Some(1050), Some("silver"))
+    );
+    let ledger = client
+        .call_fn("member_ledger", &[("member_id", &member)])
+        .await
+        .json();
+    let newest = &ledger["entries"][0];
+    assert_eq!(
+        (newest["kind"].as_str(), newest["points"].as_i64()),
+        (Some("adjust"), Some(150))
+    );
+    assert_eq!(newest["operator"], sam.email);
+    assert_eq!(ledger["entries"].as_array().unwrap().len(), 2);
+
+    let no_reason = client
+        .call_fn(
+            "adjust_points",
+            &[("member_id", &member), ("points", "5"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let overdraw = client
+        .call_fn(
+            "adjust_points",
+            &[("member_id", &member), ("points", "-5000"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(overdraw.status, StatusCode::CONFLICT);
+    assert_eq!(overdraw.json()["InsufficientPoints"]["available"], 1050);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn member_pages_render_on_the_server_and_adjust_works_without_javascript(db: PgPool) {
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let owner = acme.with_admin(&db, "owner", Role::TenantAdmin).await;
+    let member = member_with_points(&db, &owner, "ann-42", 1200)
+        .await
+        .to_string();
+    let router = console(db.clone());
+    let mut browser = Client::signed_in(&router, &owner.email, TEST_PASSWORD).await;
+
+    let list = browser.get("/members?q=ann").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body.contains("ann-42"),
+        "search results are in the HTML"
+    );
+    let page = browser.get(&format!("/members/{member}")).await;
+    assert!(
+        page.body.contains("data-testid=\"ledger\""),
+        "the ledger is rendered on the server"
+    );
+    let levels = browser.get("/levels").await;
+    assert!(levels.body.contains("diamond"));
+
+    let referer = format!("/members/{member}");
+    let form = [
+        ("member_id", member.as_str()),
+        ("points", "-200"),
+        ("reason", "refund"),
+    ];
+    let posted = browser.submit_form("adjust_points", &form, &referer).await;
+    assert_eq!(posted.status, StatusCode::FOUND);
+    assert!(posted.location().unwrap().contains(&referer), "{posted:?}");
+    let missing_reason = [
+        ("member_id", member.as_str()),
+        ("points", "10"),
+        ("reason", ""),
+    ];
+    let refused = browser
+        .submit_form("adjust_points", &missing_reason, &referer)
+        .await;
+    assert!(
+        refused.location().unwrap().contains("error="),
+        "the error travels back in the URL"
+    );
+    let profile = browser
+        .call_fn("get_member", &[("member_id", &member)])
+        .await
+        .json();
+    assert_eq!(profile["available_points"], 1000);
+}
