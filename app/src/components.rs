@@ -85,10 +85,35 @@ pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
 pub const TH: &str = "whitespace-nowrap px-3 py-2 text-left font-medium text-slate-600";
 pub const TD: &str = "px-3 py-2 align-top";
 
-/// Whether the signed-in admin holds at least `minimum` in the active tenant. Only for
-/// showing or hiding controls: every server function authorises on its own.
-pub fn can(minimum: Role) -> bool {
-    use_context::<SessionInfo>()
-        .and_then(|info| info.active.map(|a| a.role))
-        .is_some_and(|role| role >= minimum)
+/// The session resource, provided by the layout to every page.
+#[derive(Clone, Copy)]
+pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, AppError>>);
+
+/// The session resource of the current page (pages are always inside the layout).
+pub fn use_session() -> Option<SessionResource> {
+    use_context::<SessionResource>()
+}
+
+/// Whether the signed-in admin holds at least `minimum` in the active tenant; awaited
+/// inside a page's `Suspend`. Only for showing or hiding controls: every server
+/// function authorises on its own.
+pub async fn allowed(session: Option<SessionResource>, minimum: Role) -> bool {
+    let Some(session) = session else { return false };
+    let role = session
+        .0
+        .await
+        .ok()
+        .flatten()
+        .and_then(|info| info.active)
+        .map(|active| active.role);
+    role.is_some_and(|role| role >= minimum)
+}
+
+/// False while server-rendered, true once this component runs in the browser (its
+/// effects only run after hydration). Interactive parts expose it as `data-ready`, so
+/// browser tests wait for exactly the part they use.
+pub fn use_ready() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
 }

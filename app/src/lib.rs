@@ -62,10 +62,17 @@ pub fn App() -> impl IntoView {
     let t = lang.texts();
     // Marks the page as hydrated (effects run in the browser only); browser tests wait
     // for it before they interact.
+    // The timeout runs after the microtasks in which suspended content (with its data
+    // serialised into the page) finishes hydrating.
     Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+        set_timeout(
+            || {
+                if let Some(body) = document().body() {
+                    let _ = body.set_attribute("data-hydrated", "true");
+                }
+            },
+            std::time::Duration::ZERO,
+        );
     });
     view! {
         <Stylesheet id="leptos" href="/pkg/tierdesk.css" />

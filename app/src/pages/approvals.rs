@@ -4,7 +4,8 @@ use crate::api::points::{
     ApproveAdjustment, RejectAdjustment, SetApprovalThreshold, get_settings, pending_adjustments,
 };
 use crate::components::{
-    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError, can,
+    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError,
+    allowed, use_session,
 };
 use crate::dto::{Role, format_time};
 use crate::i18n::use_texts;
@@ -22,7 +23,7 @@ pub fn ApprovalsPage() -> impl IntoView {
         |_| pending_adjustments(),
     );
     let settings = Resource::new(move || set_threshold.version().get(), |_| get_settings());
-    let is_admin = can(Role::TenantAdmin);
+    let session = use_session();
     view! {
         <PageTitle text=t.approvals_title />
         <UrlError />
@@ -30,6 +31,7 @@ pub fn ApprovalsPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let current = settings.await.ok().and_then(|s| s.adjustment_approval_threshold);
+                    let is_admin = allowed(session, Role::TenantAdmin).await;
                     view! {
                         <ActionForm action=set_threshold>
                             <div class="flex flex-wrap items-end gap-3">
@@ -53,6 +55,7 @@ pub fn ApprovalsPage() -> impl IntoView {
         <ActionResult value=move || reject.value().get() success=t.saved />
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
+                let is_admin = allowed(session, Role::TenantAdmin).await;
                 match pending.await {
                     Ok(requests) if requests.is_empty() => view! { <p class="text-sm text-slate-500">{t.no_pending}</p> }.into_any(),
                     Ok(requests) => view! {

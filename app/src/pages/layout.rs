@@ -2,72 +2,75 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::auth::get_session_info;
-use crate::components::{BUTTON_SMALL, ErrorBox};
+use crate::components::{BUTTON_SMALL, ErrorBox, SessionResource};
 use crate::dto::{Role, SessionInfo};
 use crate::error::AppError;
 use crate::i18n::{Lang, use_texts};
 
 /// The signed-in frame: header with tenant switcher and account, navigation, and the
 /// page. Signed-out visitors are sent to the sign-in page (on the server as a 302).
+///
+/// The page (`Outlet`) sits outside any suspense boundary so that pages hydrate on
+/// their own; the session is shared with them as a resource ([`SessionResource`]).
 #[component]
 pub fn Layout() -> impl IntoView {
     let t = use_texts();
     let info = Resource::new(|| (), |_| get_session_info());
-    view! {
-        <Transition fallback=move || view! { <p class="p-6 text-slate-500">{t.loading}</p> }>
-            {move || Suspend::new(async move {
-                match info.await {
-                    Ok(Some(info)) => view! { <Frame info /> }.into_any(),
-                    Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(error) => view! { <div class="p-6"><ErrorBox error /></div> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn Frame(info: SessionInfo) -> impl IntoView {
-    let t = use_texts();
-    provide_context(info.clone());
-    let role = info.active.as_ref().map(|a| a.role);
-    let can = move |minimum: Role| role.is_some_and(|r| r >= minimum);
+    provide_context(SessionResource(info));
     let nav_link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
-        <header class="flex flex-wrap items-center gap-4 border-b border-slate-200 bg-white px-6 py-3">
+        <header class="flex min-h-14 flex-wrap items-center gap-4 border-b border-slate-200 bg-white px-6 py-3">
             <a href="/" class="text-lg font-bold text-indigo-700">{t.product}</a>
-            <TenantSwitcher info=info.clone() />
-            <div class="ml-auto flex items-center gap-4 text-sm">
-                <span class="text-slate-600" data-testid="signed-in-as">
-                    {info.display_name.clone()} " · " {info.email.clone()}
-                </span>
-                <LanguageLink />
-                <form method="post" action="/api/sign_out">
-                    <button type="submit" class=BUTTON_SMALL>{t.sign_out}</button>
-                </form>
-            </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Ok(Some(info)) => view! { <Account info /> }.into_any(),
+                        Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Transition>
         </header>
         <div class="flex">
             <nav class="w-52 shrink-0 space-y-1 p-4" aria-label="main">
                 <A href="/" exact=true attr:class=nav_link>{t.nav_overview}</A>
                 <A href="/members" attr:class=nav_link>{t.nav_members}</A>
                 <A href="/levels" attr:class=nav_link>{t.nav_levels}</A>
-                <Show when=move || can(Role::Support)>
-                    <A href="/approvals" attr:class=nav_link>{t.nav_approvals}</A>
-                </Show>
-                <Show when=move || info.is_platform_admin>
-                    <A href="/tenants" attr:class=nav_link>{t.nav_tenants}</A>
-                </Show>
-                <Show when=move || can(Role::TenantAdmin)>
-                    <A href="/admins" attr:class=nav_link>{t.nav_admins}</A>
-                </Show>
-                <Show when=move || can(Role::Support)>
-                    <A href="/audit" attr:class=nav_link>{t.nav_audit}</A>
-                </Show>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let info = info.await.ok().flatten();
+                        let role = info.as_ref().and_then(|i| i.active.as_ref()).map(|a| a.role);
+                        let can = |minimum: Role| role.is_some_and(|r| r >= minimum);
+                        let platform = info.as_ref().is_some_and(|i| i.is_platform_admin);
+                        view! {
+                            {can(Role::Support).then(|| view! { <A href="/approvals" attr:class=nav_link>{t.nav_approvals}</A> })}
+                            {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.nav_tenants}</A> })}
+                            {can(Role::TenantAdmin).then(|| view! { <A href="/admins" attr:class=nav_link>{t.nav_admins}</A> })}
+                            {can(Role::Support).then(|| view! { <A href="/audit" attr:class=nav_link>{t.nav_audit}</A> })}
+                        }
+                    })}
+                </Transition>
             </nav>
             <main class="min-w-0 flex-1 p-6">
                 <Outlet />
             </main>
+        </div>
+    }
+}
+
+#[component]
+fn Account(info: SessionInfo) -> impl IntoView {
+    let t = use_texts();
+    view! {
+        <TenantSwitcher info=info.clone() />
+        <div class="ml-auto flex items-center gap-4 text-sm">
+            <span class="text-slate-600" data-testid="signed-in-as">
+                {info.display_name.clone()} " · " {info.email.clone()}
+            </span>
+            <LanguageLink />
+            <form method="post" action="/api/sign_out">
+                <button type="submit" class=BUTTON_SMALL>{t.sign_out}</button>
+            </form>
         </div>
     }
 }

@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 use crate::api::levels::{PreviewTiers, SaveTiers, list_tiers};
-use crate::components::{BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, can};
+use crate::components::{
+    BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, allowed, use_ready, use_session,
+};
 use crate::dto::{Role, Tier, TierPreview};
 use crate::i18n::{Texts, use_texts};
 
@@ -13,12 +15,14 @@ pub fn LevelsPage() -> impl IntoView {
     let preview = ServerAction::<PreviewTiers>::new();
     let save = ServerAction::<SaveTiers>::new();
     let tiers = Resource::new(move || save.version().get(), |_| list_tiers());
+    let session = use_session();
     view! {
         <PageTitle text=t.levels_title />
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
+                let editable = allowed(session, Role::TenantAdmin).await;
                 match tiers.await {
-                    Ok(tiers) => view! { <TierEditor initial=tiers preview save t /> }.into_any(),
+                    Ok(tiers) => view! { <TierEditor initial=tiers editable preview save t /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
@@ -38,11 +42,11 @@ pub fn LevelsPage() -> impl IntoView {
 #[component]
 fn TierEditor(
     initial: Vec<Tier>,
+    editable: bool,
     preview: ServerAction<PreviewTiers>,
     save: ServerAction<SaveTiers>,
     t: &'static Texts,
 ) -> impl IntoView {
-    let editable = can(Role::TenantAdmin);
     let rows = RwSignal::new(initial);
     // The rows the shown preview was computed for; editing hides a stale preview.
     let previewed = RwSignal::new(None::<Vec<Tier>>);
@@ -76,7 +80,9 @@ fn TierEditor(
         });
     };
     let count = move || rows.with(Vec::len);
+    let ready = use_ready();
     view! {
+        <div data-testid="tier-editor" data-ready=move || ready.get().then_some("true")>
         <Card>
             <div class="overflow-x-auto">
                 <table class=TABLE data-testid="tiers">
@@ -102,6 +108,7 @@ fn TierEditor(
                 </div>
             </Show>
         </Card>
+        </div>
         {move || {
             let current = previewed.get()?;
             if current != rows.get() {

@@ -4,8 +4,10 @@ use uuid::Uuid;
 
 use crate::api::members::{UpdateMember, get_member, member_ledger, member_level_history};
 use crate::api::points::{AdjustPoints, ReverseEntry};
+use crate::components::use_ready;
 use crate::components::{
-    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError, can,
+    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError,
+    allowed, use_session,
 };
 use crate::dto::{Adjustment, LedgerEntry, Member, Role, format_time};
 use crate::error::AppError;
@@ -72,17 +74,16 @@ pub fn MemberPage() -> impl IntoView {
             }
         },
     );
-    let may_change = can(Role::Support);
+    let session = use_session();
     view! {
         <UrlError />
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
+                let may_change = allowed(session, Role::Support).await;
                 match member.await {
                     Ok(member) => view! {
                         <MemberHeader member=member.clone() t />
-                        <Show when=move || may_change>
-                            <AdjustForm member_id=member.member_id adjust t />
-                        </Show>
+                        {may_change.then(|| view! { <AdjustForm member_id=member.member_id adjust t /> })}
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
@@ -93,6 +94,7 @@ pub fn MemberPage() -> impl IntoView {
             <h2 class="mb-3 font-semibold">{t.ledger}</h2>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || Suspend::new(async move {
+                    let may_change = allowed(session, Role::Support).await;
                     match ledger.await {
                         Ok(page) => {
                             let id = member_id().map(|id| id.to_string()).unwrap_or_default();
@@ -148,13 +150,12 @@ pub fn MemberPage() -> impl IntoView {
                 })}
             </Transition>
         </Card>
-        <Show when=move || may_change>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    member.await.ok().map(|member| view! { <EditForm member update t /> })
-                })}
-            </Transition>
-        </Show>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let may_change = allowed(session, Role::Support).await;
+                member.await.ok().filter(|_| may_change).map(|member| view! { <EditForm member update t /> })
+            })}
+        </Transition>
     }
 }
 
@@ -204,7 +205,9 @@ fn AdjustForm(
         adjust.version().get();
         Uuid::new_v4().to_string()
     });
+    let ready = use_ready();
     view! {
+        <div data-testid="adjust" data-ready=move || ready.get().then_some("true")>
         <Card>
             <h2 class="mb-3 font-semibold">{t.adjust_points}</h2>
             <ActionForm action=adjust>
@@ -233,6 +236,7 @@ fn AdjustForm(
                 }}
             </div>
         </Card>
+        </div>
     }
 }
 

@@ -3,8 +3,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::levels::list_tiers;
 use crate::api::members::{CreateMember, list_members};
+use crate::components::use_ready;
 use crate::components::{
-    ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, TABLE, TD, TH, UrlError, can,
+    ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, TABLE, TD, TH, UrlError, allowed,
+    use_session,
 };
 use crate::dto::{Member, Role};
 use crate::i18n::{Lang, Texts, use_texts};
@@ -29,33 +31,41 @@ pub fn MembersPage() -> impl IntoView {
         |(q, level, after, _)| list_members(q, level, after),
     );
     let tiers = Resource::new(|| (), |_| list_tiers());
-    let may_create = can(Role::Support);
+    let session = use_session();
+    let ready = use_ready();
     view! {
         <PageTitle text=t.members_title />
         <UrlError />
-        <form method="get" action="/members" class="mb-4 flex flex-wrap items-end gap-3" role="search">
-            <label class="block text-sm">
-                <span class="mb-1 block font-medium text-slate-700">{t.search}</span>
-                <input type="search" name="q" value=param("q").unwrap_or_default() placeholder=t.search_hint
-                    class="w-72 rounded-md border border-slate-300 px-3 py-2" />
-            </label>
-            <label class="block text-sm">
-                <span class="mb-1 block font-medium text-slate-700">{t.level}</span>
-                <select name="level" class="rounded-md border border-slate-300 px-2 py-2">
-                    <option value="">{t.all_levels}</option>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let selected = param("level");
-                            tiers.await.unwrap_or_default().into_iter().map(|tier| {
-                                let is_selected = selected.as_deref() == Some(tier.code.as_str());
-                                view! { <option value=tier.code.clone() selected=is_selected>{tier_label(&tier.code, &tier.name_zh, &tier.name_en)}</option> }
-                            }).collect_view()
-                        })}
-                    </Transition>
-                </select>
-            </label>
-            <button type="submit" class=BUTTON>{t.search}</button>
-        </form>
+        // The level options come from a resource; the whole form waits for it so that
+        // no suspense boundary sits inside the <select> (the HTML parser would drop
+        // its markers and break hydration).
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let tiers = tiers.await.unwrap_or_default();
+                let selected = param("level");
+                view! {
+                    <form method="get" action="/members" class="mb-4 flex flex-wrap items-end gap-3" role="search">
+                        <label class="block text-sm">
+                            <span class="mb-1 block font-medium text-slate-700">{t.search}</span>
+                            <input type="search" name="q" value=param("q").unwrap_or_default() placeholder=t.search_hint
+                                class="w-72 rounded-md border border-slate-300 px-3 py-2" />
+                        </label>
+                        <label class="block text-sm">
+                            <span class="mb-1 block font-medium text-slate-700">{t.level}</span>
+                            <select name="level" class="rounded-md border border-slate-300 px-2 py-2">
+                                <option value="">{t.all_levels}</option>
+                                {tiers.into_iter().map(|tier| {
+                                    let is_selected = selected.as_deref() == Some(tier.code.as_str());
+                                    let label = tier_label(&tier.code, &tier.name_zh, &tier.name_en);
+                                    view! { <option value=tier.code.clone() selected=is_selected>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <button type="submit" class=BUTTON>{t.search}</button>
+                    </form>
+                }
+            })}
+        </Transition>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match members.await {
@@ -82,7 +92,10 @@ pub fn MembersPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <Show when=move || may_create>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                allowed(session, Role::Support).await.then(|| view! {
+            <div data-testid="new-member" data-ready=move || ready.get().then_some("true")>
             <Card>
                 <h2 class="mb-3 font-semibold">{t.new_member}</h2>
                 <ActionForm action=create>
@@ -104,7 +117,10 @@ pub fn MembersPage() -> impl IntoView {
                     }}
                 </div>
             </Card>
-        </Show>
+            </div>
+                })
+            })}
+        </Transition>
     }
 }
 
