@@ -25,7 +25,9 @@ apt_install() {
 
 postgres_bin_dir() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(command -v initdb)"
+    # Resolve symlinks (e.g. /usr/local/bin/initdb -> /usr/lib/postgresql/15/bin):
+    # the other tools (createdb, pgbench) live beside the real binary.
+    dirname "$(readlink -f "$(command -v initdb)")"
     return
   fi
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1

@@ -290,8 +290,12 @@ impl EmbeddedPostgres {
 /// `/usr/lib/postgresql/<version>/bin` (Debian does not put them on PATH).
 fn find_binaries() -> Option<PathBuf> {
     let has_binaries = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    // A directory on PATH may hold symlinks (e.g. /usr/local/bin/initdb); the real
+    // directory has every server binary beside them.
     let on_path = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).find(|dir| has_binaries(dir)));
+        .and_then(|path| std::env::split_paths(&path).find(|dir| has_binaries(dir)))
+        .and_then(|dir| dir.join("initdb").canonicalize().ok())
+        .and_then(|initdb| initdb.parent().map(Path::to_path_buf));
     if on_path.is_some() {
         return on_path;
     }
