@@ -59,10 +59,11 @@ ensure_node_packages() {
     apt_install nodejs npm
   fi
   # Tailwind and wasm-opt (binaryen) must be in node_modules before cargo-leptos runs,
-  # or it tries to download them.
+  # or it tries to download them. `npm install` (not `npm ci`): npm 11 rejects lock files
+  # that lack other platforms' optional packages (Tailwind's native binaries).
   if [ ! -x "$REPO_ROOT/node_modules/.bin/tailwindcss" ] || [ ! -x "$REPO_ROOT/node_modules/.bin/wasm-opt" ]; then
     log "installing npm build tools (Tailwind, binaryen)"
-    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$REPO_ROOT" && npm install --no-audit --no-fund --loglevel=error)
   fi
 }
 
@@ -72,7 +73,7 @@ ensure_browser_test_tools() {
   fi
   if [ ! -d "$REPO_ROOT/end2end/node_modules/@playwright/test" ]; then
     log "installing Playwright (it drives Debian's Chromium; no browser download)"
-    (cd "$REPO_ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$REPO_ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
   fi
 }
 
