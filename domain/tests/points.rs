@@ -576,3 +576,48 @@ async fn the_demo_seed_has_consistent_ledgers(db: PgPool) {
         "every tier of both tenants has members: {levels}"
     );
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_ledger_refuses_edits_and_the_check_finds_damage(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let ann = member(&db, &access, "ann").await;
+    ledger::earn(&db, &access, change(ann, 100)).await.unwrap();
+    ledger::earn(&db, &access, change(ann, 50)).await.unwrap();
+    assert_ledger_consistent(&db).await;
+
+    let edit = sqlx::query("update points_ledger set reason = 'edited' where member_id = $1")
+        .bind(ann)
+        .execute(&db)
+        .await;
+    assert!(edit.is_err(), "the ledger is append-only");
+    let delete = sqlx::query("delete from points_ledger where member_id = $1")
+        .bind(ann)
+        .execute(&db)
+        .await;
+    assert!(delete.is_err(), "the ledger is append-only");
+
+    // Damage made behind the domain's back (trigger disabled, as only an owner could)
+    // is found by the check, rule by rule.
+    let damage = [
+        "alter table points_ledger disable trigger points_ledger_append_only",
+        "update points_ledger set available_before = available_before + 5, available_after = available_after + 5 where seq = 2",
+        "update member_profiles set total_points = total_points + 1",
+        "update member_profiles set level_tier_id = (select tier_id from level_tiers where code = 'diamond')",
+    ];
+    for statement in damage {
+        sqlx::query(statement).execute(&db).await.unwrap();
+    }
+    let violations = check::check(&db, Some(f.tenant.id())).await.unwrap();
+    let rules: HashSet<&str> = violations.iter().map(|v| v.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        HashSet::from(["entry chain", "profile balances", "level"]),
+        "{violations:#?}"
+    );
+    assert!(
+        violations
+            .iter()
+            .all(|v| v.member_external_id == "ann" && v.tenant_slug == "acme")
+    );
+}

@@ -598,10 +598,12 @@ async fn replay(
     key: &str,
     hash: &str,
 ) -> Result<Option<Stored>> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        EntryRow,
         r#"select member_id, seq, kind, category, subcategory, points, available_before, available_after,
                   total_before, total_after, reason, source_type, source_ref, operator_admin_id, client_id,
-                  manual, idempotency_key, reverses_seq, created_at, request_hash
+                  manual, idempotency_key, reverses_seq, created_at, request_hash,
+                  null::text as operator_email, false as "reversed!"
            from points_ledger where tenant_id = $1 and idempotency_key = $2"#,
         tenant_id,
         key
@@ -620,29 +622,7 @@ async fn replay(
     .fetch_optional(&mut *conn)
     .await?
     .map(|change| (change.from_tier_id, change.to_tier_id));
-    let entry = Entry {
-        member_id: row.member_id,
-        seq: row.seq,
-        kind: EntryKind::parse(&row.kind)?,
-        category: row.category,
-        subcategory: row.subcategory,
-        points: row.points,
-        available_before: row.available_before,
-        available_after: row.available_after,
-        total_before: row.total_before,
-        total_after: row.total_after,
-        reason: row.reason,
-        source_type: row.source_type,
-        source_ref: row.source_ref,
-        operator_admin_id: row.operator_admin_id,
-        client_id: row.client_id,
-        manual: row.manual,
-        idempotency_key: row.idempotency_key,
-        reverses_seq: row.reverses_seq,
-        created_at: row.created_at,
-        operator_email: None,
-        reversed: false,
-    };
+    let entry = Entry::try_from(row)?;
     Ok(Some(Stored {
         entry,
         same_request,
@@ -678,10 +658,12 @@ pub async fn entries(
     access.require(Role::Viewer)?;
     crate::members::ensure_exists(db, access, member_id).await?;
     let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        EntryRow,
         r#"select l.member_id, l.seq, l.kind, l.category, l.subcategory, l.points, l.available_before,
                   l.available_after, l.total_before, l.total_after, l.reason, l.source_type, l.source_ref,
                   l.operator_admin_id, l.client_id, l.manual, l.idempotency_key, l.reverses_seq, l.created_at,
+                  l.request_hash,
                   a.email as "operator_email?",
                   exists (select 1 from points_ledger r
                           where r.tenant_id = l.tenant_id and r.member_id = l.member_id
@@ -700,31 +682,7 @@ pub async fn entries(
     .await?;
     let mut entries = rows
         .into_iter()
-        .map(|row| {
-            Ok(Entry {
-                member_id: row.member_id,
-                seq: row.seq,
-                kind: EntryKind::parse(&row.kind)?,
-                category: row.category,
-                subcategory: row.subcategory,
-                points: row.points,
-                available_before: row.available_before,
-                available_after: row.available_after,
-                total_before: row.total_before,
-                total_after: row.total_after,
-                reason: row.reason,
-                source_type: row.source_type,
-                source_ref: row.source_ref,
-                operator_admin_id: row.operator_admin_id,
-                client_id: row.client_id,
-                manual: row.manual,
-                idempotency_key: row.idempotency_key,
-                reverses_seq: row.reverses_seq,
-                created_at: row.created_at,
-                operator_email: row.operator_email,
-                reversed: row.reversed,
-            })
-        })
+        .map(Entry::try_from)
         .collect::<Result<Vec<_>>>()?;
     let next_before = if entries.len() as i64 > page_size {
         entries.truncate(page_size as usize);
@@ -736,4 +694,60 @@ pub async fn entries(
         entries,
         next_before,
     })
+}
+
+/// A ledger row as selected (every column of an entry, plus the listing extras).
+struct EntryRow {
+    member_id: Uuid,
+    seq: i64,
+    kind: String,
+    category: String,
+    subcategory: Option<String>,
+    points: i64,
+    available_before: i64,
+    available_after: i64,
+    total_before: i64,
+    total_after: i64,
+    reason: Option<String>,
+    source_type: Option<String>,
+    source_ref: Option<String>,
+    operator_admin_id: Option<Uuid>,
+    client_id: Option<String>,
+    manual: bool,
+    idempotency_key: Option<String>,
+    reverses_seq: Option<i64>,
+    created_at: DateTime<Utc>,
+    request_hash: Option<String>,
+    operator_email: Option<String>,
+    reversed: bool,
+}
+
+impl TryFrom<EntryRow> for Entry {
+    type Error = Error;
+
+    fn try_from(row: EntryRow) -> Result<Self> {
+        Ok(Entry {
+            member_id: row.member_id,
+            seq: row.seq,
+            kind: EntryKind::parse(&row.kind)?,
+            category: row.category,
+            subcategory: row.subcategory,
+            points: row.points,
+            available_before: row.available_before,
+            available_after: row.available_after,
+            total_before: row.total_before,
+            total_after: row.total_after,
+            reason: row.reason,
+            source_type: row.source_type,
+            source_ref: row.source_ref,
+            operator_admin_id: row.operator_admin_id,
+            client_id: row.client_id,
+            manual: row.manual,
+            idempotency_key: row.idempotency_key,
+            reverses_seq: row.reverses_seq,
+            created_at: row.created_at,
+            operator_email: row.operator_email,
+            reversed: row.reversed,
+        })
+    }
 }
