@@ -124,3 +124,87 @@ async fn client_loop(
     }
     Ok((latencies, refused))
 }
+
+/// One measured member query: its label and its latencies in microseconds.
+pub struct QueryTiming {
+    pub label: &'static str,
+    pub rows: usize,
+    pub latency_us_p50: u64,
+    pub latency_us_max: u64,
+}
+
+/// Seeds a tenant with `members` members, then times the console's member queries
+/// (through `domain::members::search`, as the Members page runs them).
+pub async fn members(
+    db: &PgPool,
+    members: i64,
+    runs: usize,
+) -> Result<(f64, Vec<QueryTiming>), Error> {
+    let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let seeding = Instant::now();
+    let mut tx = db.begin().await?;
+    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
+    tx.commit().await?;
+    sqlx::query("analyze member_profiles").execute(db).await?;
+    let seeded_seconds = seeding.elapsed().as_secs_f64();
+    let access = Access {
+        principal: Principal::cli(),
+        tenant_id: tenant.tenant_id,
+        role: Role::Viewer,
+        request_id: None,
+    };
+    let middle = format!("M{:06}", members / 2);
+    let searches: Vec<(&'static str, domain::members::Search)> = vec![
+        ("first page", search(None, None, None)),
+        (
+            "page in the middle (keyset)",
+            search(None, None, Some(middle)),
+        ),
+        ("level filter: diamond", search(None, Some("diamond"), None)),
+        (
+            "external id prefix 'm0500'",
+            search(Some("m0500"), None, None),
+        ),
+        (
+            "email prefix 'member4242'",
+            search(Some("member4242"), None, None),
+        ),
+        ("name prefix '王伟'", search(Some("王伟"), None, None)),
+    ];
+    let mut timings = Vec::new();
+    for (label, query) in searches {
+        let mut latencies = Vec::with_capacity(runs);
+        let mut rows = 0;
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            rows = domain::members::search(db, &access, query.clone())
+                .await?
+                .members
+                .len();
+            latencies.push(started.elapsed().as_micros() as u64);
+        }
+        latencies.sort_unstable();
+        timings.push(QueryTiming {
+            label,
+            rows,
+            latency_us_p50: latencies[latencies.len() / 2],
+            latency_us_max: latencies[latencies.len() - 1],
+        });
+    }
+    Ok((seeded_seconds, timings))
+}
+
+fn search(
+    text: Option<&str>,
+    level: Option<&str>,
+    after: Option<String>,
+) -> domain::members::Search {
+    domain::members::Search {
+        text: text.map(str::to_owned),
+        level_code: level.map(str::to_owned),
+        after,
+        page_size: 25,
+    }
+}

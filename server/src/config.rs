@@ -109,4 +109,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         members: i64,
     },
+    /// Member list pages and searches on a large tenant; prints latency per query.
+    Members {
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 1_000_000)]
+        members: i64,
+        /// Repetitions of each query (the median and the worst are printed).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }

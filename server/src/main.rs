@@ -117,6 +117,9 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             seconds,
             members,
         })) => bench_points(&database.pool, *clients, *seconds, *members).await,
+        Some(Command::Bench(BenchCommand::Members { members, runs })) => {
+            bench_members(&database.pool, *members, *runs).await
+        }
     };
     database.close().await?;
     result
@@ -170,6 +173,21 @@ async fn bench_points(
         "points_tx_per_s={:.0}",
         report.transactions as f64 / report.seconds
     );
+    Ok(())
+}
+
+async fn bench_members(db: &PgPool, members: i64, runs: usize) -> Result<(), AnyError> {
+    println!("members benchmark: {members} members, {runs} runs per query, pages of 25");
+    let (seeded_seconds, timings) = tierdesk::bench::members(db, members, runs).await?;
+    println!("seeded {members} members with ledgers in {seeded_seconds:.1} s");
+    for timing in &timings {
+        println!(
+            "{:<32} rows={:<3} latency_us_p50={} latency_us_max={}",
+            timing.label, timing.rows, timing.latency_us_p50, timing.latency_us_max
+        );
+    }
+    let worst = timings.iter().map(|t| t.latency_us_p50).max().unwrap_or(0);
+    println!("members_query_p50_worst_us={worst}");
     Ok(())
 }
 

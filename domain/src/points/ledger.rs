@@ -448,18 +448,18 @@ async fn resolve(
         (Some("points_ledger_idempotency_key"), _) | (_, None) => {}
         (_, Some(error)) => return Err(error),
     }
-    if let Some(key) = &posting.idempotency_key {
-        if let Some(stored) = replay(conn, tenant_id, key, hash).await? {
-            return if stored.same_request {
-                Ok(Posted {
-                    entry: stored.entry,
-                    replayed: true,
-                    level_change: stored.level_change,
-                })
-            } else {
-                Err(Error::Conflict(Conflict::IdempotencyKeyReused))
-            };
-        }
+    if let Some(key) = &posting.idempotency_key
+        && let Some(stored) = replay(conn, tenant_id, key, hash).await?
+    {
+        return if stored.same_request {
+            Ok(Posted {
+                entry: stored.entry,
+                replayed: true,
+                level_change: stored.level_change,
+            })
+        } else {
+            Err(Error::Conflict(Conflict::IdempotencyKeyReused))
+        };
     }
     let available = sqlx::query_scalar!(
         "select available_points from member_profiles where tenant_id = $1 and member_id = $2",

@@ -92,18 +92,6 @@ impl Client {
         self.send(request).await
     }
 
-    /// Calls a server function that takes JSON (the tier editor's).
-    pub async fn call_json(&mut self, name: &str, body: serde_json::Value) -> TestResponse {
-        let request = self
-            .request(Method::POST, &format!("/api/{name}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json")
-            .header(header::ORIGIN, ORIGIN)
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        self.send(request).await
-    }
-
     /// Submits a form the way a browser without JavaScript does.
     pub async fn submit_form(
         &mut self,
