@@ -459,8 +459,71 @@ async fn upsert(conn: &mut PgConnection, tenant_id: Uuid, tier: &Tier) -> Result
     Ok(())
 }
 
-/// Sets every member's level from the current tiers (set-based) and records each change.
+/// Members re-levelled per statement. Large tenants are re-levelled in batches (all in
+/// the caller's transaction, so the change stays atomic), with progress logged after
+/// each batch.
+pub const RELEVEL_BATCH_SIZE: i64 = 20_000;
+
+/// Sets every member's level from the current tiers (set-based, batched by member id)
+/// and records each change; returns (old tier, new tier, members) for every member.
 pub(crate) async fn relevel(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Move>> {
+    relevel_in_batches(conn, tenant_id, RELEVEL_BATCH_SIZE).await
+}
+
+async fn relevel_in_batches(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    batch_size: i64,
+) -> Result<Vec<Move>> {
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from member_profiles where tenant_id = $1"#,
+        tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut moves: Vec<Move> = Vec::new();
+    let mut after: Option<Uuid> = None;
+    let mut done = 0;
+    loop {
+        // The last member of this batch; `None` when the rest fits in one batch.
+        let upper = sqlx::query_scalar!(
+            "select member_id from member_profiles
+             where tenant_id = $1 and ($2::uuid is null or member_id > $2)
+             order by member_id offset $3 limit 1",
+            tenant_id,
+            after,
+            batch_size - 1
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        for batch_move in relevel_batch(conn, tenant_id, after, upper).await? {
+            done += batch_move.members;
+            match moves
+                .iter_mut()
+                .find(|m| m.old_tier == batch_move.old_tier && m.new_tier == batch_move.new_tier)
+            {
+                Some(existing) => existing.members += batch_move.members,
+                None => moves.push(batch_move),
+            }
+        }
+        if total > batch_size {
+            tracing::info!(%tenant_id, done, total, "re-levelling members");
+        }
+        match upper {
+            Some(upper) => after = Some(upper),
+            None => break,
+        }
+    }
+    Ok(moves)
+}
+
+/// Re-levels the members with `after < member_id <= upper` (open ends for `None`).
+async fn relevel_batch(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    upper: Option<Uuid>,
+) -> Result<Vec<Move>> {
     let moves = sqlx::query_as!(
         Move,
         r#"with target as (
@@ -471,6 +534,7 @@ pub(crate) async fn relevel(conn: &mut PgConnection, tenant_id: Uuid) -> Result<
                      order by t.sort_order limit 1) as new_tier
              from member_profiles mp
              where mp.tenant_id = $1
+               and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
            ), changed as (
              update member_profiles mp
              set level_tier_id = target.new_tier, level_updated_at = now(),
@@ -488,9 +552,12 @@ pub(crate) async fn relevel(conn: &mut PgConnection, tenant_id: Uuid) -> Result<
            select mp.level_tier_id, mp.level_tier_id, count(*)
            from member_profiles mp
            where mp.tenant_id = $1
+             and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
              and mp.member_id not in (select member_id from changed)
            group by 1, 2"#,
-        tenant_id
+        tenant_id,
+        after,
+        upper
     )
     .fetch_all(conn)
     .await?;
@@ -630,6 +697,71 @@ pub async fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn batched_relevelling_covers_every_member_once(db: PgPool) {
+        use crate::points::ledger::{self, Change};
+        let tenant = crate::testing::TestTenant::new(&db, "acme").await;
+        let mut conn = db.acquire().await.unwrap();
+        install(&mut conn, tenant.id(), &default_tiers())
+            .await
+            .unwrap();
+        let admin = tenant.with_admin(&db, "boss", Role::TenantAdmin).await;
+        for (i, points) in [0, 500, 1500, 2500, 3500, 12000, 40000]
+            .into_iter()
+            .enumerate()
+        {
+            let input = crate::members::MemberInput {
+                external_id: format!("m{i}"),
+                display_name: format!("m{i}"),
+                ..Default::default()
+            };
+            let member_id = crate::members::create(&db, &admin.access(), input)
+                .await
+                .unwrap()
+                .member_id;
+            if points > 0 {
+                let change = Change {
+                    member_id,
+                    points,
+                    category: "test".into(),
+                    ..Default::default()
+                };
+                ledger::earn(&db, &admin.access(), change).await.unwrap();
+            }
+        }
+        // Shift every boundary behind the domain's back, then re-level in batches of 3.
+        sqlx::query("update level_tiers set min_points = min_points * 2, max_points = max_points * 2 + 1 where tenant_id = $1 and min_points > 0")
+            .bind(tenant.id())
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "update level_tiers set max_points = 1999 where tenant_id = $1 and code = 'bronze'",
+        )
+        .bind(tenant.id())
+        .execute(&db)
+        .await
+        .unwrap();
+        let moves = relevel_in_batches(&mut conn, tenant.id(), 3).await.unwrap();
+        let members: i64 = moves.iter().map(|m| m.members).sum();
+        assert_eq!(members, 7, "every member counted once: {moves:?}");
+        let moved: i64 = moves
+            .iter()
+            .filter(|m| m.old_tier != m.new_tier)
+            .map(|m| m.members)
+            .sum();
+        assert_eq!(
+            moved, 4,
+            "1500, 3500, 12000 and 40000 moved down: {moves:?}"
+        );
+        assert!(
+            crate::points::check::check(&db, Some(tenant.id()))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     fn tiers() -> Vec<Tier> {
         default_tiers()
