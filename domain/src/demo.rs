@@ -141,7 +141,7 @@ pub async fn seed_members(
            )
            insert into member_profiles
              (tenant_id, member_id, external_id, display_name, email, registered_at, last_login_at, legacy_user_type)
-           select $1, member_id, format('M%s', lpad(n::text, 6, '0')),
+           select $1, member_id, format('M%s', lpad(n::text, greatest(6, length($2::text)), '0')),
                   case when n % 3 = 0
                        then (array['Alice','Bob','Chen','Dana','Eli','Fang','Grace','Hao','Ivy','Jun'])[1 + n % 10]
                             || ' ' || (array['Lin','Wang','Smith','Zhou','Garcia','Li','Brown','Xu'])[1 + n % 8]

@@ -621,3 +621,81 @@ async fn the_ledger_refuses_edits_and_the_check_finds_damage(db: PgPool) {
             .all(|v| v.member_external_id == "ann" && v.tenant_slug == "acme")
     );
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn members_are_found_by_id_name_or_email_prefix_and_paged_by_keyset(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    for (id, name, email) in [
+        ("a1", "Zhang Wei", "zw@x.test"),
+        ("a2", "Wang Fang", "wf@x.test"),
+        ("b1", "Li Na", "ln@x.test"),
+    ] {
+        let input = MemberInput {
+            external_id: id.into(),
+            display_name: name.into(),
+            email: Some(email.into()),
+            ..Default::default()
+        };
+        members::create(&db, &access, input).await.unwrap();
+    }
+    let find = |text: &str| {
+        let search = members::Search {
+            text: Some(text.into()),
+            page_size: 10,
+            ..Default::default()
+        };
+        let (db, access) = (db.clone(), access.clone());
+        async move {
+            members::search(&db, &access, search)
+                .await
+                .unwrap()
+                .members
+                .into_iter()
+                .map(|m| m.external_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        find("A").await,
+        ["a1", "a2"],
+        "external id prefix, case-insensitive"
+    );
+    assert_eq!(find("wang").await, ["a2"], "name prefix");
+    assert_eq!(find("LN@").await, ["b1"], "email prefix");
+    assert_eq!(
+        find("%").await,
+        Vec::<String>::new(),
+        "wildcards are literal"
+    );
+    let first = members::search(
+        &db,
+        &access,
+        members::Search {
+            page_size: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.next_after.as_deref(), Some("a2"));
+    let rest = members::search(
+        &db,
+        &access,
+        members::Search {
+            page_size: 2,
+            after: first.next_after,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rest.members
+            .iter()
+            .map(|m| m.external_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b1"]
+    );
+    assert!(rest.next_after.is_none());
+}

@@ -155,7 +155,9 @@ pub async fn members(
         role: Role::Viewer,
         request_id: None,
     };
-    let middle = format!("M{:06}", members / 2);
+    // External ids are M + the member number, zero-padded to at least six digits.
+    let width = members.to_string().len().max(6);
+    let middle = format!("M{:0width$}", members / 2);
     let searches: Vec<(&'static str, domain::members::Search)> = vec![
         ("first page", search(None, None, None)),
         (
