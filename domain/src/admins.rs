@@ -34,6 +34,9 @@ pub struct NewMember {
     pub password: Option<String>,
 }
 
+/// Admins listed per tenant at most (a tenant has a handful; the bound is a guard).
+pub const ADMINS_LIST_MAX: i64 = 1_000;
+
 /// The admins of the caller's tenant; tenant administrators only.
 pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Member>> {
     access.require(Role::TenantAdmin)?;
@@ -42,8 +45,10 @@ pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Member>> {
                   (ta.disabled_at is not null or a.disabled_at is not null) as "disabled!"
            from tenant_admins ta join admins a on a.admin_id = ta.admin_id
            where ta.tenant_id = $1
-           order by a.email"#,
-        access.tenant_id
+           order by a.email
+           limit $2"#,
+        access.tenant_id,
+        ADMINS_LIST_MAX
     )
     .fetch_all(db)
     .await?;

@@ -121,22 +121,35 @@ pub async fn create(db: &PgPool, access: &Access, input: MemberInput) -> Result<
     get(db, access, member_id).await
 }
 
+/// The fields support staff edit on a profile; dates and the legacy user type come from
+/// the tenant's systems (import, API) and are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberEdit {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
 /// Edits a profile's identity fields, if it is still at `expected_version`.
 pub async fn update(
     db: &PgPool,
     access: &Access,
     member_id: Uuid,
     expected_version: i64,
-    input: MemberInput,
+    edit: MemberEdit,
 ) -> Result<Member> {
     access.require(Role::Support)?;
-    let clean = clean(&input)?;
+    let clean = clean(&MemberInput {
+        external_id: edit.external_id,
+        display_name: edit.display_name,
+        email: edit.email,
+        ..Default::default()
+    })?;
     let before = get(db, access, member_id).await?;
     let mut tx = db.begin().await?;
     let updated = sqlx::query!(
         "update member_profiles
          set external_id = $4, display_name = $5, email = $6,
-             registered_at = coalesce($7, registered_at), last_login_at = $8, legacy_user_type = $9,
              row_version = row_version + 1, updated_at = now()
          where tenant_id = $1 and member_id = $2 and row_version = $3",
         access.tenant_id,
@@ -144,10 +157,7 @@ pub async fn update(
         expected_version,
         clean.external_id,
         clean.display_name,
-        clean.email,
-        input.registered_at,
-        input.last_login_at,
-        input.legacy_user_type
+        clean.email
     )
     .execute(&mut *tx)
     .await

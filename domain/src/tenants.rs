@@ -23,6 +23,9 @@ pub struct Membership {
     pub role: Role,
 }
 
+/// Tenants listed (and offered in the switcher) at most.
+pub const TENANTS_LIST_MAX: i64 = 1_000;
+
 /// Creates a tenant; platform administrators only. Audited in the platform log and in
 /// the new tenant's own log.
 pub async fn create(
@@ -67,7 +70,8 @@ pub async fn list_all(db: &PgPool, principal: &Principal) -> Result<Vec<Tenant>>
     principal.require_platform_admin()?;
     let tenants = sqlx::query_as!(
         Tenant,
-        "select tenant_id, slug, name, created_at from tenants order by name, tenant_id"
+        "select tenant_id, slug, name, created_at from tenants order by name, tenant_id limit $1",
+        TENANTS_LIST_MAX
     )
     .fetch_all(db)
     .await?;
@@ -83,9 +87,11 @@ pub async fn memberships(db: &PgPool, principal: &Principal) -> Result<Vec<Membe
            left join tenant_admins ta
              on ta.tenant_id = t.tenant_id and ta.admin_id = $1 and ta.disabled_at is null
            where ta.admin_id is not null or $2
-           order by t.name, t.tenant_id"#,
+           order by t.name, t.tenant_id
+           limit $3"#,
         principal.admin_id,
-        principal.is_platform_admin
+        principal.is_platform_admin,
+        TENANTS_LIST_MAX
     )
     .fetch_all(db)
     .await?;

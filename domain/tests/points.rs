@@ -461,7 +461,7 @@ async fn members_of_another_tenant_are_not_found(db: PgPool) {
     .await
     .unwrap();
     assert!(found.members.is_empty());
-    let edit = MemberInput {
+    let edit = members::MemberEdit {
         external_id: "stolen".into(),
         display_name: "x".into(),
         ..Default::default()

@@ -111,18 +111,13 @@ pub async fn update_member(
     email: Option<String>,
 ) -> Result<Member, AppError> {
     let access = access().await?;
-    let db = db()?;
-    let current = domain::members::get(&db, &access, member_id).await?;
-    let input = domain::members::MemberInput {
+    let edit = domain::members::MemberEdit {
         external_id,
         display_name,
         email,
-        registered_at: Some(current.registered_at),
-        last_login_at: current.last_login_at,
-        legacy_user_type: current.legacy_user_type,
     };
     Ok(
-        domain::members::update(&db, &access, member_id, row_version, input)
+        domain::members::update(&db()?, &access, member_id, row_version, edit)
             .await?
             .into(),
     )
