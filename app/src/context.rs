@@ -18,6 +18,27 @@ use crate::error::AppError;
 pub struct AppState {
     pub db: PgPool,
     pub leptos_options: LeptosOptions,
+    /// This process's permission cache (a node of the invalidation protocol).
+    pub permissions: std::sync::Arc<domain::permissions::PermissionCache>,
+    /// The clock for grant states and lifecycle decisions (a manual one in tests).
+    pub clock: domain::clock::SharedClock,
+}
+
+impl AppState {
+    /// State with a permission cache that is not yet a node; call
+    /// `state.permissions.start(..)` to join the invalidation protocol.
+    pub fn new(
+        db: PgPool,
+        leptos_options: LeptosOptions,
+        clock: domain::clock::SharedClock,
+    ) -> Self {
+        AppState {
+            permissions: domain::permissions::PermissionCache::new(clock.clone(), 1_000_000),
+            db,
+            leptos_options,
+            clock,
+        }
+    }
 }
 
 /// The client's address as seen by the server (set by the server's middleware).
@@ -43,6 +64,23 @@ pub fn db() -> Result<PgPool, AppError> {
             })
         }
     }
+}
+
+/// The clock of this process (the system clock, or a test's manual clock).
+pub fn now() -> Result<chrono::DateTime<Utc>, AppError> {
+    match use_context::<AppState>() {
+        Some(state) => Ok(state.clock.now()),
+        None => Err(AppError::Internal {
+            request_id: request_id(),
+        }),
+    }
+}
+
+/// The shared state (database, permission cache, clock).
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| AppError::Internal {
+        request_id: request_id(),
+    })
 }
 
 pub fn request_id() -> Option<String> {

@@ -28,6 +28,10 @@ pub enum Conflict {
     StaleVersion,
     AlreadyDecided,
     OwnRequest,
+    TagCodeTaken,
+    TagAlreadyHeld,
+    TagInactive,
+    GrantEnded,
 }
 
 /// Why a set of level tiers was refused, naming the tiers involved.
@@ -115,6 +119,10 @@ impl AppError {
                 Conflict::StaleVersion => t.conflict_stale_version,
                 Conflict::AlreadyDecided => t.conflict_already_decided,
                 Conflict::OwnRequest => t.conflict_own_request,
+                Conflict::TagCodeTaken => t.conflict_tag_code_taken,
+                Conflict::TagAlreadyHeld => t.conflict_tag_already_held,
+                Conflict::TagInactive => t.conflict_tag_inactive,
+                Conflict::GrantEnded => t.conflict_grant_ended,
             }
             .into(),
             AppError::InsufficientPoints {
@@ -190,6 +198,10 @@ mod from_domain {
                 domain::Conflict::StaleVersion => Conflict::StaleVersion,
                 domain::Conflict::AlreadyDecided => Conflict::AlreadyDecided,
                 domain::Conflict::OwnRequest => Conflict::OwnRequest,
+                domain::Conflict::TagCodeTaken => Conflict::TagCodeTaken,
+                domain::Conflict::TagAlreadyHeld => Conflict::TagAlreadyHeld,
+                domain::Conflict::TagInactive => Conflict::TagInactive,
+                domain::Conflict::GrantEnded => Conflict::GrantEnded,
             }
         }
     }

@@ -68,6 +68,13 @@ pub enum Conflict {
     AlreadyDecided,
     /// Four eyes: a request is decided by someone other than its requester.
     OwnRequest,
+    TagCodeTaken,
+    /// The member holds this tag already (renew the grant instead).
+    TagAlreadyHeld,
+    /// The tag is deactivated: no new grants.
+    TagInactive,
+    /// The grant was revoked or has expired.
+    GrantEnded,
 }
 
 impl Error {

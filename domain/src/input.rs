@@ -146,3 +146,52 @@ mod tests {
         assert!(new_password("long enough!").is_ok());
     }
 }
+
+pub const CODE_LENGTH_MAX: usize = 40;
+pub const PERMISSIONS_MAX: usize = 50;
+pub const PERMISSION_LENGTH_MAX: usize = 64;
+
+/// A catalogue code (tier, tag): lower-case letters, digits, `_` and `-`, starting with a
+/// letter or digit, at most 40 characters.
+pub fn code(value: &str) -> Result<String> {
+    let code = value.trim().to_lowercase();
+    let code_ok = !code.is_empty()
+        && code.len() <= CODE_LENGTH_MAX
+        && !code.starts_with(['_', '-'])
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !code_ok {
+        return Err(Error::invalid("code", Problem::Format));
+    }
+    Ok(code)
+}
+
+/// A set of permission keys: trimmed, lower-cased, sorted, without duplicates; each
+/// made of letters, digits and `_-.:`.
+pub fn permissions(values: &[String]) -> Result<Vec<String>> {
+    let mut permissions: Vec<String> = values
+        .iter()
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    permissions.sort();
+    permissions.dedup();
+    if permissions.len() > PERMISSIONS_MAX {
+        return Err(Error::invalid(
+            "permissions",
+            Problem::TooLong {
+                max: PERMISSIONS_MAX,
+            },
+        ));
+    }
+    let permission_ok = |p: &String| {
+        p.len() <= PERMISSION_LENGTH_MAX
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+    };
+    if !permissions.iter().all(permission_ok) {
+        return Err(Error::invalid("permissions", Problem::Format));
+    }
+    Ok(permissions)
+}

@@ -15,9 +15,7 @@ use uuid::Uuid;
 use crate::error::ResultExt;
 use crate::{Access, Error, Problem, Result, Role, audit, input};
 
-pub const PERMISSIONS_MAX: usize = 50;
 pub const TIERS_MAX: usize = 50;
-pub const PERMISSION_LENGTH_MAX: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tier {
@@ -193,15 +191,7 @@ fn proposed(current: &[Tier], inputs: &[TierInput]) -> Result<Vec<Tier>> {
 }
 
 fn clean(input: &TierInput) -> Result<Tier> {
-    let code = input.code.trim().to_lowercase();
-    let code_ok = !code.is_empty()
-        && code.len() <= 40
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !code_ok {
-        return Err(Error::invalid("code", Problem::Format));
-    }
+    let code = input::code(&input.code)?;
     if input.sort_order < 0 {
         return Err(Error::invalid("sort_order", Problem::Format));
     }
@@ -214,30 +204,7 @@ fn clean(input: &TierInput) -> Result<Tier> {
     if input.max_licenses < 0 {
         return Err(Error::invalid("max_licenses", Problem::Format));
     }
-    let mut permissions: Vec<String> = input
-        .permissions
-        .iter()
-        .map(|p| p.trim().to_lowercase())
-        .filter(|p| !p.is_empty())
-        .collect();
-    permissions.sort();
-    permissions.dedup();
-    if permissions.len() > PERMISSIONS_MAX {
-        return Err(Error::invalid(
-            "permissions",
-            Problem::TooLong {
-                max: PERMISSIONS_MAX,
-            },
-        ));
-    }
-    let permission_ok = |p: &String| {
-        p.len() <= PERMISSION_LENGTH_MAX
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
-    };
-    if !permissions.iter().all(permission_ok) {
-        return Err(Error::invalid("permissions", Problem::Format));
-    }
+    let permissions = input::permissions(&input.permissions)?;
     Ok(Tier {
         tier_id: input.tier_id.unwrap_or_else(Uuid::new_v4),
         code,
@@ -403,6 +370,7 @@ pub async fn save(
     // A points change that took its snapshot before this commit may have computed its
     // level with the old tiers; a second, usually empty pass catches it.
     relevel(&mut *db.acquire().await?, access.tenant_id).await?;
+    crate::permissions::settle(db, access.tenant_id).await?;
     let preview = summarise(&current, &tiers, &moves);
     Ok((tiers, preview))
 }

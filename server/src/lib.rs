@@ -12,6 +12,8 @@ pub mod config;
 pub mod csrf;
 /// The embedded default PostgreSQL cluster.
 pub mod embedded;
+/// Background jobs: the grant lifecycle and webhook delivery.
+pub mod jobs;
 /// The HTTP router: console pages, server functions, health, language switch.
 pub mod router;
 /// tower-sessions store in PostgreSQL.

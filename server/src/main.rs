@@ -12,6 +12,7 @@ use leptos::config::{Env, LeptosOptions};
 use sqlx::PgPool;
 use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command};
 use tierdesk::embedded::EmbeddedPostgres;
+use tierdesk::jobs;
 use tierdesk::router::{RouterOptions, router};
 use tierdesk::session_store::PgSessionStore;
 use tierdesk::telemetry;
@@ -237,18 +238,20 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
         domain::demo::seed(&db).await?;
     }
     let leptos_options = leptos_options(cli.addr);
-    let state = AppState {
-        db: db.clone(),
-        leptos_options,
-    };
+    let listener = tokio::net::TcpListener::bind(cli.addr).await?;
+    let address = listener.local_addr()?;
+    let state = AppState::new(db.clone(), leptos_options, domain::clock::system());
+    state.permissions.start(
+        db.clone(),
+        format!("tierdesk serve {address} pid {}", std::process::id()),
+    );
+    jobs::start(&state, jobs::Settings::from_env());
     let app = router(
         state,
         RouterOptions {
             secure_cookies: cli.secure_cookies,
         },
     );
-    let listener = tokio::net::TcpListener::bind(cli.addr).await?;
-    let address = listener.local_addr()?;
     tokio::spawn(sweep_sessions(PgSessionStore::new(db.clone())));
 
     println!("Tierdesk console: http://{address}");

@@ -133,6 +133,9 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
     )
     .await?;
     tx.commit().await?;
+    if posted.level_change.is_some() {
+        crate::permissions::settle(db, access.tenant_id).await?;
+    }
     Ok(posted)
 }
 

@@ -379,7 +379,11 @@ async fn post(db: &PgPool, access: &Access, posting: Posting) -> Result<Posted> 
     let hash = posting.request_hash();
     let mut conn = db.acquire().await?;
     match apply(&mut conn, access.tenant_id, &posting, &hash).await {
-        Ok(Some(posted)) => Ok(posted),
+        Ok(Some(posted)) => {
+            drop(conn);
+            settle_level(db, access, &posted).await?;
+            Ok(posted)
+        }
         Ok(None) => resolve(&mut conn, access.tenant_id, &posting, &hash, None).await,
         Err(error) => resolve(&mut conn, access.tenant_id, &posting, &hash, Some(error)).await,
     }
@@ -421,7 +425,16 @@ async fn post_audited(
     };
     audit::record(&mut tx, access, event).await?;
     tx.commit().await?;
+    settle_level(db, access, &posted).await?;
     Ok(posted)
+}
+
+/// A level change alters permissions: wait until every permission cache applied it.
+async fn settle_level(db: &PgPool, access: &Access, posted: &Posted) -> Result<()> {
+    if posted.level_change.is_some() && !posted.replayed {
+        crate::permissions::settle(db, access.tenant_id).await?;
+    }
+    Ok(())
 }
 
 /// Explains a statement that wrote nothing (`error` is `None`) or failed: a retry of a

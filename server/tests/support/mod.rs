@@ -25,8 +25,11 @@ pub fn console(db: PgPool) -> Router {
         .output_name("tierdesk")
         .site_root("target/site")
         .build();
-    router(AppState { db, leptos_options }, RouterOptions::default())
-        .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))))
+    router(
+        AppState::new(db, leptos_options, domain::clock::system()),
+        RouterOptions::default(),
+    )
+    .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))))
 }
 
 #[derive(Debug)]

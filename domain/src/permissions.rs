@@ -1,0 +1,701 @@
+//! Effective permissions and the permission cache.
+//!
+//! `effective = level privileges ∪ privileges of every tag grant in force`, where a grant
+//! is in force from `starts_at` until `expires_at + grace_days` (auto-renewing grants
+//! until the lifecycle job renews them). Quotas: `max_licenses = max(level's, every tag's
+//! floor) + sum of the tags' boosts`. Every permission and quota is returned with the
+//! level or tag grant that confers it.
+//!
+//! ## The cache is never stale
+//!
+//! Each server process owns one [`PermissionCache`] (a *node*). Database triggers bump a
+//! per-tenant epoch and send `tenant epoch members|*` on channel `tierdesk_cache` in the
+//! transaction of every change that can alter an answer (level change, grant change, tag
+//! or tier edit); the epoch row lock orders those transactions, so notifications arrive
+//! in epoch order. A node invalidates, then records the epoch it applied
+//! (`cache_node_acks`). The writer, after its commit, calls [`settle`], which returns when
+//! every live node has applied the tenant's epoch — its own process included — so once a
+//! revocation returns, no process answers with the old permission.
+//!
+//! A node proves it is live by receiving its own ping through the same notification
+//! channel (which also proves every earlier notification was applied) and then writing
+//! its heartbeat. It serves from its cache only until `ping sent + LEASE - MARGIN`;
+//! writers stop waiting for a node whose heartbeat is older than `LEASE`. A node that
+//! loses its listening connection therefore stops answering from its cache before any
+//! writer stops waiting for it. A fill that raced with an invalidation is dropped
+//! (generation check), and every entry also carries the instant a grant starts, ends or
+//! leaves grace, after which it is not used.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::{Access, Error, Result, Role};
+
+pub const CHANNEL: &str = "tierdesk_cache";
+pub const MAX_LICENSES: &str = "max_licenses";
+/// Writers wait for nodes whose heartbeat is younger than this.
+pub const LEASE: StdDuration = StdDuration::from_secs(5);
+/// A node stops serving from its cache this long before its lease ends.
+const MARGIN: StdDuration = StdDuration::from_secs(1);
+const HEARTBEAT_EVERY: StdDuration = StdDuration::from_secs(1);
+/// Nodes silent for this long are removed from `cache_nodes`.
+const REAP_AFTER_SECS: f64 = 3600.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceKind {
+    Level,
+    Tag,
+}
+
+/// The state of a grant at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GrantState {
+    /// Granted with a later start.
+    Scheduled,
+    Active,
+    /// Past expiry, still conferring privileges until the grace period ends.
+    Grace,
+    Expired,
+    Revoked,
+}
+
+impl GrantState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantState::Scheduled => "scheduled",
+            GrantState::Active => "active",
+            GrantState::Grace => "grace",
+            GrantState::Expired => "expired",
+            GrantState::Revoked => "revoked",
+        }
+    }
+}
+
+/// Which level or tag grant confers a privilege.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    /// The tier or the tag.
+    pub id: Uuid,
+    pub code: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub grant_id: Option<Uuid>,
+    pub state: Option<GrantState>,
+    /// For a tag: when it stops conferring privileges (end of grace), if ever.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub key: String,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaPart {
+    pub source: Source,
+    pub floor: i64,
+    pub boost: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub key: String,
+    pub value: i64,
+    pub parts: Vec<QuotaPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effective {
+    pub member_id: Uuid,
+    pub level: Option<Source>,
+    /// Sorted by key.
+    pub permissions: Vec<Permission>,
+    pub quotas: Vec<Quota>,
+    /// The answer may change at this instant without any write (a grant starts, leaves
+    /// its term or its grace period).
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl Effective {
+    pub fn has(&self, key: &str) -> bool {
+        self.permissions.iter().any(|p| p.key == key)
+    }
+
+    pub fn quota(&self, key: &str) -> i64 {
+        self.quotas
+            .iter()
+            .find(|q| q.key == key)
+            .map_or(0, |q| q.value)
+    }
+}
+
+/// When a grant with these terms confers privileges, as of `now`, and when that changes.
+pub(crate) fn grant_state(
+    status: &str,
+    starts_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    grace_days: i32,
+    auto_renew: bool,
+    now: DateTime<Utc>,
+) -> (GrantState, Option<DateTime<Utc>>) {
+    if status == "revoked" {
+        return (GrantState::Revoked, None);
+    }
+    if status == "expired" {
+        return (GrantState::Expired, None);
+    }
+    if now < starts_at {
+        return (GrantState::Scheduled, Some(starts_at));
+    }
+    let Some(expires_at) = expires_at else {
+        return (GrantState::Active, None);
+    };
+    if auto_renew {
+        // In force until the job renews it; the job runs long before any grace ends.
+        return (GrantState::Active, None);
+    }
+    let grace_end = expires_at + Duration::days(i64::from(grace_days));
+    if now < expires_at {
+        (GrantState::Active, Some(expires_at))
+    } else if now < grace_end {
+        (GrantState::Grace, Some(grace_end))
+    } else {
+        (GrantState::Expired, None)
+    }
+}
+
+/// Loads and combines a member's privileges, without the cache.
+pub async fn compute(
+    db: &PgPool,
+    tenant_id: Uuid,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Effective> {
+    let rows = sqlx::query!(
+        r#"select 'level' as "kind!", t.tier_id as "id!", t.code as "code!", t.name_en as "name_en!",
+                  t.name_zh as "name_zh!", t.permissions as "permissions!", t.max_licenses::bigint as "floor!",
+                  0::bigint as "boost!", null::uuid as grant_id, null::text as status,
+                  null::timestamptz as starts_at, null::timestamptz as expires_at,
+                  0 as "grace_days!", false as "auto_renew!"
+           from member_profiles p
+           join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+           where p.tenant_id = $1 and p.member_id = $2
+           union all
+           select 'tag', tg.tag_id, tg.code, tg.name_en, tg.name_zh, tg.permissions, tg.max_licenses::bigint,
+                  tg.max_licenses_boost::bigint, g.grant_id, g.status, g.starts_at, g.expires_at,
+                  g.grace_days, g.auto_renew
+           from tag_grants g
+           join tags tg on tg.tenant_id = g.tenant_id and tg.tag_id = g.tag_id
+           where g.tenant_id = $1 and g.member_id = $2 and g.status in ('active', 'grace') and tg.active"#,
+        tenant_id,
+        member_id
+    )
+    .fetch_all(db)
+    .await?;
+    if rows.is_empty() {
+        let exists = sqlx::query_scalar!(
+            r#"select exists (select 1 from member_profiles where tenant_id = $1 and member_id = $2) as "exists!""#,
+            tenant_id,
+            member_id
+        )
+        .fetch_one(db)
+        .await?;
+        if !exists {
+            return Err(Error::not_found("member"));
+        }
+    }
+    let mut effective = Effective {
+        member_id,
+        level: None,
+        permissions: Vec::new(),
+        quotas: Vec::new(),
+        valid_until: None,
+    };
+    let mut by_key: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    let mut parts = Vec::new();
+    for row in rows {
+        let is_level = row.kind == "level";
+        let (state, until) = if is_level {
+            (None, None)
+        } else {
+            let (state, change_at) = grant_state(
+                row.status.as_deref().unwrap_or("active"),
+                row.starts_at.unwrap_or(now),
+                row.expires_at,
+                row.grace_days,
+                row.auto_renew,
+                now,
+            );
+            if let Some(at) = change_at {
+                effective.valid_until = Some(effective.valid_until.map_or(at, |v| v.min(at)));
+            }
+            if !matches!(state, GrantState::Active | GrantState::Grace) {
+                continue;
+            }
+            (Some(state), change_at)
+        };
+        let source = Source {
+            kind: if is_level {
+                SourceKind::Level
+            } else {
+                SourceKind::Tag
+            },
+            id: row.id,
+            code: row.code,
+            name_en: row.name_en,
+            name_zh: row.name_zh,
+            grant_id: row.grant_id,
+            state,
+            until,
+        };
+        for key in row.permissions {
+            by_key.entry(key).or_default().push(source.clone());
+        }
+        if row.floor > 0 || row.boost > 0 || is_level {
+            parts.push(QuotaPart {
+                source: source.clone(),
+                floor: row.floor,
+                boost: row.boost,
+            });
+        }
+        if is_level {
+            effective.level = Some(source);
+        }
+    }
+    effective.permissions = by_key
+        .into_iter()
+        .map(|(key, sources)| Permission { key, sources })
+        .collect();
+    let floor = parts.iter().map(|p| p.floor).max().unwrap_or(0);
+    let boosts: i64 = parts.iter().map(|p| p.boost).sum();
+    effective.quotas = vec![Quota {
+        key: MAX_LICENSES.to_owned(),
+        value: floor + boosts,
+        parts,
+    }];
+    Ok(effective)
+}
+
+/// A member's effective permissions with their sources (every role may look).
+pub async fn effective(
+    db: &PgPool,
+    access: &Access,
+    clock: &SharedClock,
+    member_id: Uuid,
+) -> Result<Effective> {
+    access.require(Role::Viewer)?;
+    compute(db, access.tenant_id, member_id, clock.now()).await
+}
+
+/// What the cache keeps per member: just enough to answer checks.
+#[derive(Debug)]
+struct Compiled {
+    keys: HashSet<Box<str>>,
+    max_licenses: i64,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+impl From<&Effective> for Compiled {
+    fn from(effective: &Effective) -> Self {
+        Compiled {
+            keys: effective
+                .permissions
+                .iter()
+                .map(|p| p.key.clone().into_boxed_str())
+                .collect(),
+            max_licenses: effective.quota(MAX_LICENSES),
+            valid_until: effective.valid_until,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub invalidations: u64,
+    pub entries: u64,
+    /// Whether the node currently answers from its cache (its lease is valid).
+    pub serving: bool,
+}
+
+/// One process's permission cache and its membership in the coherence protocol.
+pub struct PermissionCache {
+    node_id: Uuid,
+    entries: moka::sync::Cache<(Uuid, Uuid), Arc<Compiled>>,
+    clock: SharedClock,
+    /// Bumped by every invalidation; a fill that saw it move does not stay cached.
+    generation: AtomicU64,
+    /// The cache is used until this instant (`None`: not a live node).
+    serving_until: Mutex<Option<Instant>>,
+    /// Pings sent and not yet seen come back, by number.
+    pings: Mutex<BTreeMap<u64, Instant>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+}
+
+impl std::fmt::Debug for PermissionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PermissionCache")
+            .field("node_id", &self.node_id)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl PermissionCache {
+    pub fn new(clock: SharedClock, capacity: u64) -> Arc<Self> {
+        Arc::new(PermissionCache {
+            node_id: Uuid::new_v4(),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                // Belt and braces only: correctness comes from the invalidation protocol.
+                .time_to_live(StdDuration::from_secs(600))
+                .support_invalidation_closures()
+                .build(),
+            clock,
+            generation: AtomicU64::new(0),
+            serving_until: Mutex::new(None),
+            pings: Mutex::new(BTreeMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
+        })
+    }
+
+    pub fn node_id(&self) -> Uuid {
+        self.node_id
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            entries: self.entries.entry_count(),
+            serving: self.serving(),
+        }
+    }
+
+    fn serving(&self) -> bool {
+        lock(&self.serving_until).is_some_and(|until| Instant::now() < until)
+    }
+
+    fn stop_serving(&self) {
+        *lock(&self.serving_until) = None;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+
+    /// Whether the member has the permission (`key`), from the cache when possible.
+    pub async fn check(
+        &self,
+        db: &PgPool,
+        access: &Access,
+        member_id: Uuid,
+        key: &str,
+    ) -> Result<bool> {
+        Ok(self
+            .compiled(db, access, member_id)
+            .await?
+            .keys
+            .contains(key))
+    }
+
+    /// The member's effective `max_licenses`, from the cache when possible.
+    pub async fn max_licenses(&self, db: &PgPool, access: &Access, member_id: Uuid) -> Result<i64> {
+        Ok(self.compiled(db, access, member_id).await?.max_licenses)
+    }
+
+    async fn compiled(
+        &self,
+        db: &PgPool,
+        access: &Access,
+        member_id: Uuid,
+    ) -> Result<Arc<Compiled>> {
+        access.require(Role::Viewer)?;
+        let key = (access.tenant_id, member_id);
+        let now = self.clock.now();
+        let serving = self.serving();
+        if serving
+            && let Some(hit) = self.entries.get(&key)
+            && hit.valid_until.is_none_or(|until| now < until)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(hit);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let compiled = Arc::new(Compiled::from(
+            &compute(db, access.tenant_id, member_id, now).await?,
+        ));
+        if serving {
+            self.entries.insert(key, compiled.clone());
+            // An invalidation that arrived while we read may concern what we read.
+            if self.generation.load(Ordering::SeqCst) != generation {
+                self.entries.invalidate(&key);
+            }
+        }
+        Ok(compiled)
+    }
+
+    fn invalidate(&self, tenant_id: Uuid, members: Option<&[Uuid]>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+        match members {
+            Some(members) => {
+                for member_id in members {
+                    self.entries.invalidate(&(tenant_id, *member_id));
+                }
+            }
+            None => {
+                // Cannot fail: closures are enabled on the builder.
+                if self
+                    .entries
+                    .invalidate_entries_if(move |key, _| key.0 == tenant_id)
+                    .is_err()
+                {
+                    self.entries.invalidate_all();
+                }
+            }
+        }
+    }
+
+    /// Runs this node: listens for invalidations, acknowledges them and keeps its lease,
+    /// reconnecting after failures. Spawn it once per process.
+    pub fn start(self: &Arc<Self>, db: PgPool, description: String) {
+        let node = self.clone();
+        let pinger = self.clone();
+        let ping_db = db.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = node.run(&db, &description).await {
+                    tracing::warn!(%error, node = %node.node_id, "permission cache node lost its listener; reconnecting");
+                }
+                node.stop_serving();
+                tokio::time::sleep(StdDuration::from_millis(500)).await;
+            }
+        });
+        tokio::spawn(async move {
+            let mut number: u64 = 0;
+            let mut ticker = tokio::time::interval(HEARTBEAT_EVERY);
+            loop {
+                ticker.tick().await;
+                number += 1;
+                let sent = Instant::now();
+                lock(&pinger.pings).insert(number, sent);
+                let payload = format!("ping {} {number}", pinger.node_id);
+                if let Err(error) = sqlx::query("select pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(&ping_db)
+                    .await
+                {
+                    tracing::warn!(%error, "permission cache ping failed");
+                }
+                // Forget pings that never came back (a lost connection).
+                lock(&pinger.pings).retain(|_, at| at.elapsed() < LEASE * 2);
+            }
+        });
+    }
+
+    async fn run(&self, db: &PgPool, description: &str) -> Result<()> {
+        let mut listener = PgListener::connect_with(db).await?;
+        listener.listen(CHANNEL).await?;
+        self.register(db, description).await?;
+        let mut last_reap = Instant::now();
+        loop {
+            let Some(first) = listener.try_recv().await? else {
+                return Err(Error::Internal("listener connection lost".into()));
+            };
+            let mut batch = vec![first];
+            while let Some(more) = listener.next_buffered() {
+                batch.push(more);
+            }
+            let mut acks: BTreeMap<Uuid, i64> = BTreeMap::new();
+            let mut pinged: Option<Instant> = None;
+            for notification in &batch {
+                match parse(notification.payload()) {
+                    Some(Message::Invalidate {
+                        tenant_id,
+                        epoch,
+                        members,
+                    }) => {
+                        self.invalidate(tenant_id, members.as_deref());
+                        let acked = acks.entry(tenant_id).or_insert(epoch);
+                        *acked = (*acked).max(epoch);
+                    }
+                    Some(Message::Ping { node_id, number }) if node_id == self.node_id => {
+                        if let Some(sent) = lock(&self.pings).remove(&number) {
+                            pinged = Some(pinged.map_or(sent, |p: Instant| p.max(sent)));
+                        }
+                    }
+                    Some(Message::Ping { .. }) => {}
+                    None => tracing::warn!(
+                        payload = notification.payload(),
+                        "unknown cache notification"
+                    ),
+                }
+            }
+            let tenants: Vec<Uuid> = acks.keys().copied().collect();
+            let epochs: Vec<i64> = acks.values().copied().collect();
+            let heartbeat = pinged.is_some();
+            let updated = sqlx::query_scalar!(
+                r#"with acked as (
+                     insert into cache_node_acks (node_id, tenant_id, epoch)
+                     select $1, t, e from unnest($2::uuid[], $3::bigint[]) as a(t, e)
+                     on conflict (node_id, tenant_id) do update
+                       set epoch = greatest(cache_node_acks.epoch, excluded.epoch)
+                   )
+                   update cache_nodes set heartbeat_at = case when $4 then now() else heartbeat_at end
+                   where node_id = $1
+                   returning node_id"#,
+                self.node_id,
+                &tenants,
+                &epochs,
+                heartbeat
+            )
+            .fetch_optional(db)
+            .await?;
+            if updated.is_none() {
+                return Err(Error::Internal("cache node was reaped".into()));
+            }
+            if let Some(sent) = pinged {
+                *lock(&self.serving_until) = Some(sent + LEASE - MARGIN);
+            }
+            if last_reap.elapsed() > StdDuration::from_secs(60) {
+                last_reap = Instant::now();
+                sqlx::query!(
+                    "delete from cache_nodes where heartbeat_at < now() - make_interval(secs => $1)",
+                    REAP_AFTER_SECS
+                )
+                .execute(db)
+                .await?;
+            }
+        }
+    }
+
+    /// Joins the protocol: with writers held off (share lock on the epochs), records the
+    /// node and, as applied, every epoch committed so far (the cache is empty).
+    async fn register(&self, db: &PgPool, description: &str) -> Result<()> {
+        self.stop_serving();
+        let mut tx = db.begin().await?;
+        sqlx::query!("lock table tenant_cache_epochs in share mode")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!(
+            "insert into cache_nodes (node_id, description) values ($1, $2)
+             on conflict (node_id) do update set heartbeat_at = now(), started_at = now()",
+            self.node_id,
+            description
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "insert into cache_node_acks (node_id, tenant_id, epoch)
+             select $1, tenant_id, epoch from tenant_cache_epochs
+             on conflict (node_id, tenant_id) do update set epoch = excluded.epoch",
+            self.node_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+enum Message {
+    Invalidate {
+        tenant_id: Uuid,
+        epoch: i64,
+        members: Option<Vec<Uuid>>,
+    },
+    Ping {
+        node_id: Uuid,
+        number: u64,
+    },
+}
+
+fn parse(payload: &str) -> Option<Message> {
+    let mut parts = payload.split(' ');
+    let first = parts.next()?;
+    if first == "ping" {
+        return Some(Message::Ping {
+            node_id: parts.next()?.parse().ok()?,
+            number: parts.next()?.parse().ok()?,
+        });
+    }
+    let tenant_id = first.parse().ok()?;
+    let epoch = parts.next()?.parse().ok()?;
+    let members = match parts.next()? {
+        "*" => None,
+        list => Some(
+            list.split(',')
+                .map(str::parse)
+                .collect::<std::result::Result<Vec<Uuid>, _>>()
+                .ok()?,
+        ),
+    };
+    Some(Message::Invalidate {
+        tenant_id,
+        epoch,
+        members,
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits until every live cache node has applied the tenant's latest invalidation. Call
+/// it after committing a change that can alter permissions; when it returns, no process
+/// answers from the state before the change.
+pub async fn settle(db: &PgPool, tenant_id: Uuid) -> Result<()> {
+    let Some(target) = sqlx::query_scalar!(
+        "select epoch from tenant_cache_epochs where tenant_id = $1",
+        tenant_id
+    )
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let mut pause = StdDuration::from_micros(250);
+    loop {
+        let waiting = sqlx::query_scalar!(
+            r#"select count(*) as "count!" from cache_nodes n
+               where n.heartbeat_at > now() - make_interval(secs => $3)
+                 and coalesce((select a.epoch from cache_node_acks a
+                               where a.node_id = n.node_id and a.tenant_id = $1), 0) < $2"#,
+            tenant_id,
+            target,
+            LEASE.as_secs_f64()
+        )
+        .fetch_one(db)
+        .await?;
+        if waiting == 0 {
+            return Ok(());
+        }
+        if started.elapsed() > LEASE * 3 {
+            // Cannot happen while nodes follow the protocol: a node that stops acking
+            // stops heartbeating and drops out after LEASE.
+            tracing::error!(%tenant_id, waiting, "permission cache nodes did not acknowledge an invalidation");
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(StdDuration::from_millis(20));
+    }
+}

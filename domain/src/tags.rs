@@ -1,0 +1,336 @@
+//! The tenant's tag catalogue: what each tag confers (permission keys, a license quota
+//! floor and boost) and the terms new grants get (term, grace period, renewal rule).
+//! Tags are deactivated, never deleted, so grant history keeps its meaning.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::ResultExt;
+use crate::{Access, Conflict, Error, Problem, Result, Role, audit, input, permissions};
+
+pub const CATEGORIES: [&str; 6] = [
+    "payment",
+    "business",
+    "education",
+    "partner",
+    "internal",
+    "other",
+];
+pub const TAG_NAME_LENGTH_MAX: usize = 100;
+pub const TERM_DAYS_MAX: i32 = 36_500;
+pub const GRACE_DAYS_MAX: i32 = 3_650;
+pub const QUOTA_MAX: i32 = 1_000_000;
+pub const TAGS_MAX: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RenewFrom {
+    /// The new term starts where the old one ends (no days lost or gained).
+    Expiry,
+    /// The new term starts at renewal.
+    Now,
+}
+
+impl RenewFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenewFrom::Expiry => "expiry",
+            RenewFrom::Now => "now",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self> {
+        match value {
+            "expiry" => Ok(RenewFrom::Expiry),
+            "now" => Ok(RenewFrom::Now),
+            _ => Err(Error::invalid("renew_from", Problem::Format)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub tag_id: Uuid,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+    pub max_licenses_boost: i32,
+    pub default_term_days: Option<i32>,
+    pub grace_days: i32,
+    pub auto_renew: bool,
+    pub renew_from: RenewFrom,
+    pub active: bool,
+    pub row_version: i64,
+    /// Members holding the tag now (active or in grace).
+    pub holders: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInput {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+    pub max_licenses_boost: i32,
+    pub default_term_days: Option<i32>,
+    pub grace_days: i32,
+    pub auto_renew: bool,
+    /// "expiry" or "now".
+    pub renew_from: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Clean {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    category: String,
+    permissions: Vec<String>,
+    max_licenses: i32,
+    max_licenses_boost: i32,
+    default_term_days: Option<i32>,
+    grace_days: i32,
+    auto_renew: bool,
+    renew_from: RenewFrom,
+    active: bool,
+}
+
+fn tag_name(field: &'static str, value: &str) -> Result<String> {
+    let name = input::name(field, value)?;
+    if name.chars().count() > TAG_NAME_LENGTH_MAX {
+        return Err(Error::invalid(
+            field,
+            Problem::TooLong {
+                max: TAG_NAME_LENGTH_MAX,
+            },
+        ));
+    }
+    Ok(name)
+}
+
+fn clean(input: &TagInput) -> Result<Clean> {
+    let category = input.category.trim().to_lowercase();
+    if !CATEGORIES.contains(&category.as_str()) {
+        return Err(Error::invalid("category", Problem::Format));
+    }
+    if !(0..=QUOTA_MAX).contains(&input.max_licenses) {
+        return Err(Error::invalid("max_licenses", Problem::Format));
+    }
+    if !(0..=QUOTA_MAX).contains(&input.max_licenses_boost) {
+        return Err(Error::invalid("max_licenses_boost", Problem::Format));
+    }
+    if input
+        .default_term_days
+        .is_some_and(|d| !(1..=TERM_DAYS_MAX).contains(&d))
+    {
+        return Err(Error::invalid("default_term_days", Problem::Format));
+    }
+    if !(0..=GRACE_DAYS_MAX).contains(&input.grace_days) {
+        return Err(Error::invalid("grace_days", Problem::Format));
+    }
+    if input.auto_renew && input.default_term_days.is_none() {
+        // Renewing needs a term to renew by.
+        return Err(Error::invalid("default_term_days", Problem::Required));
+    }
+    Ok(Clean {
+        code: input::code(&input.code)?,
+        name_zh: tag_name("name_zh", &input.name_zh)?,
+        name_en: tag_name("name_en", &input.name_en)?,
+        category,
+        permissions: input::permissions(&input.permissions)?,
+        max_licenses: input.max_licenses,
+        max_licenses_boost: input.max_licenses_boost,
+        default_term_days: input.default_term_days,
+        grace_days: input.grace_days,
+        auto_renew: input.auto_renew,
+        renew_from: RenewFrom::parse(input.renew_from.trim())?,
+        active: input.active,
+    })
+}
+
+fn snapshot(tag: &Clean) -> serde_json::Value {
+    json!({
+        "code": tag.code, "name_zh": tag.name_zh, "name_en": tag.name_en,
+        "category": tag.category, "permissions": tag.permissions,
+        "max_licenses": tag.max_licenses, "max_licenses_boost": tag.max_licenses_boost,
+        "default_term_days": tag.default_term_days, "grace_days": tag.grace_days,
+        "auto_renew": tag.auto_renew, "renew_from": tag.renew_from.as_str(), "active": tag.active,
+    })
+}
+
+/// The catalogue, by category and code, with the number of current holders.
+pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Tag>> {
+    access.require(Role::Viewer)?;
+    let rows = sqlx::query!(
+        r#"select t.tag_id, t.code, t.name_zh, t.name_en, t.category, t.permissions, t.max_licenses,
+                  t.max_licenses_boost, t.default_term_days, t.grace_days, t.auto_renew, t.renew_from,
+                  t.active, t.row_version,
+                  (select count(*) from tag_grants g
+                   where g.tenant_id = t.tenant_id and g.tag_id = t.tag_id
+                     and g.status in ('active', 'grace')) as "holders!"
+           from tags t where t.tenant_id = $1
+           order by t.active desc, t.category, t.code limit $2"#,
+        access.tenant_id,
+        TAGS_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Tag {
+                tag_id: r.tag_id,
+                code: r.code,
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                category: r.category,
+                permissions: r.permissions,
+                max_licenses: r.max_licenses,
+                max_licenses_boost: r.max_licenses_boost,
+                default_term_days: r.default_term_days,
+                grace_days: r.grace_days,
+                auto_renew: r.auto_renew,
+                renew_from: RenewFrom::parse(&r.renew_from)?,
+                active: r.active,
+                row_version: r.row_version,
+                holders: r.holders,
+            })
+        })
+        .collect()
+}
+
+pub async fn get(db: &PgPool, access: &Access, tag_id: Uuid) -> Result<Tag> {
+    list(db, access)
+        .await?
+        .into_iter()
+        .find(|t| t.tag_id == tag_id)
+        .ok_or_else(|| Error::not_found("tag"))
+}
+
+/// Adds a tag to the catalogue (tenant admins).
+pub async fn create(db: &PgPool, access: &Access, input: TagInput) -> Result<Uuid> {
+    access.require(Role::TenantAdmin)?;
+    let tag = clean(&input)?;
+    let mut tx = db.begin().await?;
+    let tag_id = sqlx::query_scalar!(
+        "insert into tags (tenant_id, code, name_zh, name_en, category, permissions, max_licenses,
+                           max_licenses_boost, default_term_days, grace_days, auto_renew, renew_from, active)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         returning tag_id",
+        access.tenant_id,
+        tag.code,
+        tag.name_zh,
+        tag.name_en,
+        tag.category,
+        &tag.permissions,
+        tag.max_licenses,
+        tag.max_licenses_boost,
+        tag.default_term_days,
+        tag.grace_days,
+        tag.auto_renew,
+        tag.renew_from.as_str(),
+        tag.active
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("tags_code_key", || Error::Conflict(Conflict::TagCodeTaken))?;
+    audit::record(
+        &mut tx,
+        access,
+        audit::Event {
+            action: "tag.create",
+            target_type: "tag",
+            target_id: tag_id.to_string(),
+            before: None,
+            after: Some(snapshot(&tag)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(tag_id)
+}
+
+/// Changes a tag (tenant admins), guarded by the version the editor read. Existing
+/// grants keep their dates; the new privileges apply to every holder at once.
+pub async fn update(
+    db: &PgPool,
+    access: &Access,
+    tag_id: Uuid,
+    row_version: i64,
+    input: TagInput,
+) -> Result<()> {
+    access.require(Role::TenantAdmin)?;
+    let tag = clean(&input)?;
+    let mut tx = db.begin().await?;
+    let before = sqlx::query!(
+        r#"select code, name_zh, name_en, category, permissions, max_licenses, max_licenses_boost,
+                  default_term_days, grace_days, auto_renew, renew_from, active, row_version
+           from tags where tenant_id = $1 and tag_id = $2 for update"#,
+        access.tenant_id,
+        tag_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found("tag"))?;
+    if before.row_version != row_version {
+        return Err(Error::Conflict(Conflict::StaleVersion));
+    }
+    let before = Clean {
+        code: before.code,
+        name_zh: before.name_zh,
+        name_en: before.name_en,
+        category: before.category,
+        permissions: before.permissions,
+        max_licenses: before.max_licenses,
+        max_licenses_boost: before.max_licenses_boost,
+        default_term_days: before.default_term_days,
+        grace_days: before.grace_days,
+        auto_renew: before.auto_renew,
+        renew_from: RenewFrom::parse(&before.renew_from)?,
+        active: before.active,
+    };
+    sqlx::query!(
+        "update tags set code = $3, name_zh = $4, name_en = $5, category = $6, permissions = $7,
+                         max_licenses = $8, max_licenses_boost = $9, default_term_days = $10,
+                         grace_days = $11, auto_renew = $12, renew_from = $13, active = $14,
+                         row_version = row_version + 1, updated_at = now()
+         where tenant_id = $1 and tag_id = $2",
+        access.tenant_id,
+        tag_id,
+        tag.code,
+        tag.name_zh,
+        tag.name_en,
+        tag.category,
+        &tag.permissions,
+        tag.max_licenses,
+        tag.max_licenses_boost,
+        tag.default_term_days,
+        tag.grace_days,
+        tag.auto_renew,
+        tag.renew_from.as_str(),
+        tag.active
+    )
+    .execute(&mut *tx)
+    .await
+    .on_constraint("tags_code_key", || Error::Conflict(Conflict::TagCodeTaken))?;
+    audit::record(
+        &mut tx,
+        access,
+        audit::Event {
+            action: "tag.update",
+            target_type: "tag",
+            target_id: tag_id.to_string(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&tag)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    permissions::settle(db, access.tenant_id).await
+}

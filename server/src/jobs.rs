@@ -1,0 +1,165 @@
+//! Background jobs of every server process. Each is safe to run in several processes at
+//! once against one database (claims use `FOR UPDATE SKIP LOCKED`), bounded per run, and
+//! reads time from the state's clock.
+
+use std::time::{Duration, Instant};
+
+use app::context::AppState;
+use domain::webhooks::{self, Delivery};
+use sqlx::PgPool;
+
+/// How often the jobs run and how much each run may do.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub lifecycle_every: Duration,
+    pub lifecycle_batch: i64,
+    pub webhooks_every: Duration,
+    pub webhooks_batch: i64,
+}
+
+impl Settings {
+    /// Defaults (lifecycle every 30 s, webhooks every 2 s), overridable with
+    /// `TIERDESK_LIFECYCLE_EVERY_SECS` and `TIERDESK_WEBHOOKS_EVERY_SECS`.
+    pub fn from_env() -> Self {
+        let secs = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|v| *v > 0)
+                .map_or(Duration::from_secs(default), Duration::from_secs)
+        };
+        Settings {
+            lifecycle_every: secs("TIERDESK_LIFECYCLE_EVERY_SECS", 30),
+            lifecycle_batch: 1000,
+            webhooks_every: secs("TIERDESK_WEBHOOKS_EVERY_SECS", 2),
+            webhooks_batch: 50,
+        }
+    }
+}
+
+/// Spawns the jobs on the current runtime.
+pub fn start(state: &AppState, settings: Settings) {
+    let db = state.db.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(settings.lifecycle_every);
+        loop {
+            ticker.tick().await;
+            // Drain in bounded batches so a backlog never becomes one huge transaction.
+            loop {
+                match domain::grants::run_lifecycle(&db, clock.now(), settings.lifecycle_batch)
+                    .await
+                {
+                    Ok(run) if run.total() > 0 => {
+                        tracing::info!(?run, "grant lifecycle");
+                        if run
+                            .renewed
+                            .max(run.graced)
+                            .max(run.expired)
+                            .max(run.reminded)
+                            < settings.lifecycle_batch as u64
+                        {
+                            break;
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::error!(%error, "grant lifecycle failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let db = state.db.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let sender = match Sender::new() {
+            Ok(sender) => sender,
+            Err(error) => {
+                tracing::error!(%error, "webhook delivery disabled: no HTTP client");
+                return;
+            }
+        };
+        let mut ticker = tokio::time::interval(settings.webhooks_every);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = sender
+                .deliver_due(&db, clock.now(), settings.webhooks_batch)
+                .await
+            {
+                tracing::error!(%error, "webhook delivery failed");
+            }
+        }
+    });
+}
+
+/// Sends signed webhook requests.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new() -> Result<Self, reqwest::Error> {
+        // One process-wide TLS provider; a second install (tests) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Tierdesk-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Sender { client })
+    }
+
+    /// Delivers up to `limit` due outbox events (each to its own tenant's URL) and
+    /// records every attempt. Returns how many were attempted.
+    pub async fn deliver_due(
+        &self,
+        db: &PgPool,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> domain::Result<usize> {
+        let due = webhooks::claim(db, now, limit).await?;
+        for delivery in &due {
+            let (status, error, elapsed) = self.send(delivery, now.timestamp()).await;
+            webhooks::record(db, now, delivery, status, error.as_deref(), elapsed).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn send(
+        &self,
+        delivery: &Delivery,
+        timestamp: i64,
+    ) -> (Option<u16>, Option<String>, i32) {
+        let started = Instant::now();
+        let signature = webhooks::signature(&delivery.secret, timestamp, delivery.body.as_bytes());
+        let result = self
+            .client
+            .post(&delivery.url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("Tierdesk-Signature", signature)
+            .header("Tierdesk-Event-Id", delivery.event_id.to_string())
+            .body(delivery.body.clone())
+            .send()
+            .await;
+        let elapsed = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        match result {
+            Ok(response) => (Some(response.status().as_u16()), None, elapsed),
+            Err(error) => (None, Some(error_chain(&error)), elapsed),
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
