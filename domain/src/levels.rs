@@ -46,6 +46,24 @@ pub struct TierInput {
     pub max_licenses: i32,
 }
 
+impl From<&Tier> for TierInput {
+    /// The input that saves a tier unchanged (the starting point of an edit).
+    fn from(t: &Tier) -> Self {
+        TierInput {
+            tier_id: Some(t.tier_id),
+            code: t.code.clone(),
+            name_zh: t.name_zh.clone(),
+            name_en: t.name_en.clone(),
+            sort_order: t.sort_order,
+            min_points: t.min_points,
+            max_points: t.max_points,
+            active: t.active,
+            permissions: t.permissions.clone(),
+            max_licenses: t.max_licenses,
+        }
+    }
+}
+
 /// Why a set of tiers is not acceptable; each names the tiers involved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TierProblem {

@@ -323,21 +323,7 @@ async fn large_adjustments_wait_for_a_second_tenant_admin(db: PgPool) {
 }
 
 fn as_inputs(tiers: &[levels::Tier]) -> Vec<TierInput> {
-    tiers
-        .iter()
-        .map(|t| TierInput {
-            tier_id: Some(t.tier_id),
-            code: t.code.clone(),
-            name_zh: t.name_zh.clone(),
-            name_en: t.name_en.clone(),
-            sort_order: t.sort_order,
-            min_points: t.min_points,
-            max_points: t.max_points,
-            active: t.active,
-            permissions: t.permissions.clone(),
-            max_licenses: t.max_licenses,
-        })
-        .collect()
+    tiers.iter().map(TierInput::from).collect()
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
