@@ -210,3 +210,152 @@ fn search(
         page_size: 25,
     }
 }
+
+/// Latency figures of one phase of the permissions benchmark.
+pub struct CheckTiming {
+    pub checks: u64,
+    pub seconds: f64,
+    pub latency_ns_p50: u64,
+    pub latency_ns_p99: u64,
+}
+
+pub struct PermissionsReport {
+    pub members: usize,
+    pub with_vip: i64,
+    pub with_enterprise: i64,
+    pub uncached: CheckTiming,
+    pub cached: CheckTiming,
+    pub stats: domain::permissions::CacheStats,
+}
+
+/// Seeds a tenant with `members` members (a fifth hold a VIP tag, one in twenty an
+/// enterprise tag), then times `check_permission` on random members for `seconds`
+/// each: through a cache that is not a node (every check computes from PostgreSQL),
+/// then through a live cache node after warming it.
+pub async fn permissions(
+    db: &PgPool,
+    members: i64,
+    seconds: u64,
+) -> Result<PermissionsReport, Error> {
+    use domain::permissions::PermissionCache;
+
+    let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let access = Access {
+        principal: Principal::cli(),
+        tenant_id: tenant.tenant_id,
+        role: Role::TenantAdmin,
+        request_id: None,
+    };
+    let mut tx = db.begin().await?;
+    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
+    tx.commit().await?;
+    let tag = |code: &str, permissions: &[&str], floor: i32, boost: i32| {
+        domain::tags::TagInput {
+            code: code.into(),
+            name_zh: code.into(),
+            name_en: code.into(),
+            category: "payment".into(),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            max_licenses: floor,
+            max_licenses_boost: boost,
+            default_term_days: Some(365),
+            grace_days: 7,
+            renew_from: "expiry".into(),
+            active: true,
+            ..Default::default()
+        }
+    };
+    let vip = domain::tags::create(
+        db,
+        &access,
+        tag("vip", &["vip.support", "export.unlimited"], 0, 2),
+    )
+    .await?;
+    let enterprise =
+        domain::tags::create(db, &access, tag("enterprise", &["sso", "audit.export"], 20, 0))
+            .await?;
+    let mut granted = Vec::new();
+    for (tag_id, every) in [(vip, 5), (enterprise, 20)] {
+        let rows = sqlx::query!(
+            "insert into tag_grants (tenant_id, member_id, tag_id, method, reason, starts_at, expires_at,
+                                     term_days, grace_days)
+             select tenant_id, member_id, $2, 'migration', 'benchmark', now(), now() + interval '365 days', 365, 7
+             from (select tenant_id, member_id, row_number() over (order by member_id) as n
+                   from member_profiles where tenant_id = $1) m
+             where n % $3 = 0",
+            tenant.tenant_id,
+            tag_id,
+            every
+        )
+        .execute(db)
+        .await?
+        .rows_affected();
+        granted.push(rows as i64);
+    }
+    sqlx::query("analyze tag_grants").execute(db).await?;
+    let member_ids: Vec<Uuid> = sqlx::query_scalar!(
+        "select member_id from member_profiles where tenant_id = $1",
+        tenant.tenant_id
+    )
+    .fetch_all(db)
+    .await?;
+
+    let clock = domain::clock::system();
+    // Never started: not a node, so it never answers from memory.
+    let uncached = PermissionCache::new(clock.clone(), 1);
+    let uncached = time_checks(db, &access, &uncached, &member_ids, seconds).await?;
+
+    let cache = PermissionCache::new(clock, member_ids.len() as u64 + 1);
+    cache.start(db.clone(), "tierdesk bench permissions".into());
+    let ready = Instant::now();
+    while !cache.stats().serving {
+        if ready.elapsed() > Duration::from_secs(10) {
+            return Err(Error::Internal("the cache node did not start".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for member_id in &member_ids {
+        cache.check(db, &access, *member_id, "vip.support").await?;
+    }
+    let cached = time_checks(db, &access, &cache, &member_ids, seconds).await?;
+    Ok(PermissionsReport {
+        members: member_ids.len(),
+        with_vip: granted[0],
+        with_enterprise: granted[1],
+        uncached,
+        cached,
+        stats: cache.stats(),
+    })
+}
+
+async fn time_checks(
+    db: &PgPool,
+    access: &Access,
+    cache: &domain::permissions::PermissionCache,
+    member_ids: &[Uuid],
+    seconds: u64,
+) -> Result<CheckTiming, Error> {
+    const KEYS: [&str; 4] = ["vip.support", "api_access", "sso", "not.granted"];
+    let mut latencies = Vec::new();
+    let mut rng = rand::thread_rng();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds.max(1));
+    while Instant::now() < deadline {
+        let member_id = member_ids[rng.gen_range(0..member_ids.len())];
+        let key = KEYS[rng.gen_range(0..KEYS.len())];
+        let before = Instant::now();
+        std::hint::black_box(cache.check(db, access, member_id, key).await?);
+        latencies.push(before.elapsed().as_nanos() as u64);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+    Ok(CheckTiming {
+        checks: latencies.len() as u64,
+        seconds,
+        latency_ns_p50: percentile(0.50),
+        latency_ns_p99: percentile(0.99),
+    })
+}

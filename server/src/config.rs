@@ -109,6 +109,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         members: i64,
     },
+    /// Permission checks, uncached then cached; last line
+    /// `permission_check_cached_p99_us=<n> uncached_p99_us=<n>`.
+    Permissions {
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 10_000)]
+        members: i64,
+        /// Duration of each measured phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Member list pages and searches on a large tenant; prints latency per query.
     Members {
         /// Members in the benchmark tenant.

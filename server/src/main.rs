@@ -125,6 +125,9 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             seconds,
             members,
         })) => bench_points(&database.pool, *clients, *seconds, *members).await,
+        Some(Command::Bench(BenchCommand::Permissions { members, seconds })) => {
+            bench_permissions(&database.pool, *members, *seconds).await
+        }
         Some(Command::Bench(BenchCommand::Members { members, runs })) => {
             bench_members(&database.pool, *members, *runs).await
         }
@@ -196,6 +199,36 @@ async fn bench_members(db: &PgPool, members: i64, runs: usize) -> Result<(), Any
     }
     let worst = timings.iter().map(|t| t.latency_us_p50).max().unwrap_or(0);
     println!("members_query_p50_worst_us={worst}");
+    Ok(())
+}
+
+async fn bench_permissions(db: &PgPool, members: i64, seconds: u64) -> Result<(), AnyError> {
+    println!("permissions benchmark: {members} members, {seconds} s per phase, one client");
+    let report = tierdesk::bench::permissions(db, members, seconds).await?;
+    println!(
+        "tenant: {} members, {} with a VIP tag, {} with an enterprise tag",
+        report.members, report.with_vip, report.with_enterprise
+    );
+    for (label, timing) in [("uncached", &report.uncached), ("cached", &report.cached)] {
+        println!(
+            "{label:<9} checks={} checks_per_s={:.0} p50_us={:.2} p99_us={:.2}",
+            timing.checks,
+            timing.checks as f64 / timing.seconds,
+            timing.latency_ns_p50 as f64 / 1000.0,
+            timing.latency_ns_p99 as f64 / 1000.0
+        );
+    }
+    let stats = report.stats;
+    println!(
+        "cache: hits={} misses={} entries={} invalidations={}",
+        stats.hits, stats.misses, stats.entries, stats.invalidations
+    );
+    // Whole microseconds, rounded up.
+    println!(
+        "permission_check_cached_p99_us={} uncached_p99_us={}",
+        report.cached.latency_ns_p99.div_ceil(1000),
+        report.uncached.latency_ns_p99.div_ceil(1000)
+    );
     Ok(())
 }
 
