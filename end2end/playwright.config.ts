@@ -46,5 +46,7 @@ export default defineConfig({
     env: serverEnv,
     stdout: "pipe",
     stderr: "pipe",
+    // Let the server stop its embedded PostgreSQL (a SIGKILL would leave it running).
+    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
   },
 });

@@ -29,9 +29,10 @@ pub mod pages;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    admins::AdminsPage, approvals::ApprovalsPage, audit::AuditPage, layout::Layout,
-    levels::LevelsPage, member::MemberPage, members::MembersPage, not_found::NotFound,
-    overview::OverviewPage, sign_in::SignInPage, tenants::TenantsPage,
+    admins::AdminsPage, approvals::ApprovalsPage, audit::AuditPage, expiring::ExpiringPage,
+    layout::Layout, levels::LevelsPage, member::MemberPage, members::MembersPage,
+    not_found::NotFound, overview::OverviewPage, sign_in::SignInPage, tags::TagsPage,
+    tenants::TenantsPage, webhooks::WebhooksPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -91,6 +92,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("members/:id") view=MemberPage ssr=SsrMode::Async />
                     <Route path=path!("levels") view=LevelsPage ssr=SsrMode::Async />
                     <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("tags") view=TagsPage ssr=SsrMode::Async />
+                    <Route path=path!("expiring") view=ExpiringPage ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -116,6 +116,9 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
     }
     seed_members(&mut tx, demo.tenant_id, DEMO_MEMBERS).await?;
     seed_members(&mut tx, acme.tenant_id, DEMO_MEMBERS / 10).await?;
+    for tenant_id in [demo.tenant_id, acme.tenant_id] {
+        seed_tags(&mut tx, tenant_id).await?;
+    }
     tx.commit().await?;
     Ok(Outcome::Created)
 }
@@ -214,5 +217,67 @@ pub async fn seed_members(
     .execute(&mut *conn)
     .await?;
     levels::relevel(conn, tenant_id).await?;
+    Ok(())
+}
+
+/// The demo tag catalogue and grants, set-based:
+///
+/// - *vip* (payment): `vip.support` and `export.unlimited`, 2 more licenses, a year's
+///   term renewed from expiry, 7 days' grace. Every 25th member holds it, with expiries
+///   spread over the coming year: a few expire within 30 days, the first is in grace.
+/// - *enterprise* (business): at least 20 licenses and `sso`, no expiry; every 100th
+///   member holds it.
+/// - *education* (education): `course.library` for 180 days; in the catalogue only.
+///
+/// Members are picked by the number in their external id (`M000007` is 7), so the same
+/// members hold the same tags in every fresh demo database.
+pub async fn seed_tags(conn: &mut sqlx::PgConnection, tenant_id: Uuid) -> Result<()> {
+    sqlx::query!(
+        r#"insert into tags (tenant_id, code, name_zh, name_en, category, permissions, max_licenses,
+                            max_licenses_boost, default_term_days, grace_days, auto_renew, renew_from)
+           values ($1, 'vip', '贵宾', 'VIP', 'payment', '{vip.support,export.unlimited}', 0, 2, 365, 7, false, 'expiry'),
+                  ($1, 'enterprise', '企业客户', 'Enterprise', 'business', '{sso}', 20, 0, null, 0, false, 'expiry'),
+                  ($1, 'education', '教育优惠', 'Education', 'education', '{course.library}', 0, 0, 180, 0, false, 'expiry')"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"with numbered as (
+             select member_id, registered_at, substring(external_id from 2)::bigint as n
+             from member_profiles where tenant_id = $1 and external_id ~ '^M[0-9]+$'
+           ), vip as (
+             -- k-th VIP holder expires in (7k mod 363) - 3 days (and 6 hours): -3 … 359.
+             select member_id, now() + ((((n / 25) * 7) % 363 - 3) * 24 + 6) * interval '1 hour' as expires_at
+             from numbered where n % 25 = 7
+           ), wanted as (
+             select v.member_id, t.tag_id, 'purchase' as method, 'Annual VIP membership (demo)' as reason,
+                    'demo-shop' as client_id, v.expires_at - interval '365 days' as starts_at, v.expires_at,
+                    365 as term_days, 7 as grace_days
+             from vip v join tags t on t.tenant_id = $1 and t.code = 'vip'
+             union all
+             select m.member_id, t.tag_id, 'api', 'Enterprise contract (demo)', 'demo-backend',
+                    m.registered_at, null, null, 0
+             from numbered m join tags t on t.tenant_id = $1 and t.code = 'enterprise'
+             where m.n % 100 = 3
+           ), granted as (
+             insert into tag_grants (tenant_id, member_id, tag_id, method, reason, client_id, starts_at,
+                                     expires_at, term_days, grace_days, status)
+             select $1, member_id, tag_id, method, reason, client_id, starts_at, expires_at, term_days,
+                    grace_days, case when expires_at <= now() then 'grace' else 'active' end
+             from wanted
+             returning grant_id, member_id, starts_at, expires_at, status
+           )
+           insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status,
+                                     expires_at, cause, note, created_at)
+           select $1, grant_id, member_id, 'granted', null, 'active', expires_at, 'api', 'demo', starts_at
+           from granted
+           union all
+           select $1, grant_id, member_id, 'grace', 'active', 'grace', expires_at, 'job', null, expires_at
+           from granted where status = 'grace'"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -570,6 +570,7 @@ pub async fn for_member(
 /// Every transition of a member's grants, newest first.
 pub async fn history(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Vec<GrantEvent>> {
     access.require(Role::Viewer)?;
+    crate::members::get(db, access, member_id).await?;
     let rows = sqlx::query_as!(
         GrantEvent,
         r#"select e.event_id, e.grant_id, t.code as tag_code, e.kind, e.from_status, e.to_status,

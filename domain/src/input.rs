@@ -104,49 +104,6 @@ pub fn slug(value: &str) -> Result<String> {
     Ok(slug)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_is_normalised_and_checked() {
-        assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
-        assert!(matches!(
-            email(""),
-            Err(Error::Invalid {
-                problem: Problem::Required,
-                ..
-            })
-        ));
-        for bad in ["ann", "@x", "ann@", "a b@x.y", "a@b@c"] {
-            assert!(
-                matches!(
-                    email(bad),
-                    Err(Error::Invalid {
-                        problem: Problem::Format,
-                        ..
-                    })
-                ),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn slug_rules() {
-        assert_eq!(slug(" Acme-2 ").unwrap(), "acme-2");
-        for bad in ["-a", "a-", "a_b", "ä"] {
-            assert!(slug(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn password_length() {
-        assert!(new_password("short").is_err());
-        assert!(new_password("long enough!").is_ok());
-    }
-}
-
 pub const CODE_LENGTH_MAX: usize = 40;
 pub const PERMISSIONS_MAX: usize = 50;
 pub const PERMISSION_LENGTH_MAX: usize = 64;
@@ -194,4 +151,47 @@ pub fn permissions(values: &[String]) -> Result<Vec<String>> {
         return Err(Error::invalid("permissions", Problem::Format));
     }
     Ok(permissions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert!(matches!(
+            email(""),
+            Err(Error::Invalid {
+                problem: Problem::Required,
+                ..
+            })
+        ));
+        for bad in ["ann", "@x", "ann@", "a b@x.y", "a@b@c"] {
+            assert!(
+                matches!(
+                    email(bad),
+                    Err(Error::Invalid {
+                        problem: Problem::Format,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn slug_rules() {
+        assert_eq!(slug(" Acme-2 ").unwrap(), "acme-2");
+        for bad in ["-a", "a-", "a_b", "ä"] {
+            assert!(slug(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_length() {
+        assert!(new_password("short").is_err());
+        assert!(new_password("long enough!").is_ok());
+    }
 }

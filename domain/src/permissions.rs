@@ -481,7 +481,12 @@ impl PermissionCache {
         let ping_db = db.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = node.run(&db, &description).await {
+                let outcome = node.run(&db, &description).await;
+                if db.is_closed() {
+                    node.stop_serving();
+                    return;
+                }
+                if let Err(error) = outcome {
                     tracing::warn!(%error, node = %node.node_id, "permission cache node lost its listener; reconnecting");
                 }
                 node.stop_serving();
@@ -493,6 +498,9 @@ impl PermissionCache {
             let mut ticker = tokio::time::interval(HEARTBEAT_EVERY);
             loop {
                 ticker.tick().await;
+                if ping_db.is_closed() {
+                    return;
+                }
                 number += 1;
                 let sent = Instant::now();
                 lock(&pinger.pings).insert(number, sent);

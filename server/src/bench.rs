@@ -251,21 +251,19 @@ pub async fn permissions(
     domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
     domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
     tx.commit().await?;
-    let tag = |code: &str, permissions: &[&str], floor: i32, boost: i32| {
-        domain::tags::TagInput {
-            code: code.into(),
-            name_zh: code.into(),
-            name_en: code.into(),
-            category: "payment".into(),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-            max_licenses: floor,
-            max_licenses_boost: boost,
-            default_term_days: Some(365),
-            grace_days: 7,
-            renew_from: "expiry".into(),
-            active: true,
-            ..Default::default()
-        }
+    let tag = |code: &str, permissions: &[&str], floor: i32, boost: i32| domain::tags::TagInput {
+        code: code.into(),
+        name_zh: code.into(),
+        name_en: code.into(),
+        category: "payment".into(),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        max_licenses: floor,
+        max_licenses_boost: boost,
+        default_term_days: Some(365),
+        grace_days: 7,
+        renew_from: "expiry".into(),
+        active: true,
+        ..Default::default()
     };
     let vip = domain::tags::create(
         db,
@@ -273,9 +271,12 @@ pub async fn permissions(
         tag("vip", &["vip.support", "export.unlimited"], 0, 2),
     )
     .await?;
-    let enterprise =
-        domain::tags::create(db, &access, tag("enterprise", &["sso", "audit.export"], 20, 0))
-            .await?;
+    let enterprise = domain::tags::create(
+        db,
+        &access,
+        tag("enterprise", &["sso", "audit.export"], 20, 0),
+    )
+    .await?;
     let mut granted = Vec::new();
     for (tag_id, every) in [(vip, 5), (enterprise, 20)] {
         let rows = sqlx::query!(

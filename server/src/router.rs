@@ -83,15 +83,24 @@ async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> imp
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
 }
 
-/// Liveness and readiness: 200 when the database answers, else 503 with the reason.
+/// Liveness and readiness: 200 when the database answers (with the permission cache's
+/// hit/miss counts), else 503 with the reason.
 async fn healthz(State(state): State<AppState>) -> Response {
     let reason = match tokio::time::timeout(HEALTH_TIMEOUT, domain::db::ping(&state.db)).await {
         Ok(Ok(())) => {
-            return (
-                StatusCode::OK,
-                axum::Json(json!({"status": "ok", "database": "ok"})),
-            )
-                .into_response();
+            let cache = state.permissions.stats();
+            let body = json!({
+                "status": "ok",
+                "database": "ok",
+                "permission_cache": {
+                    "serving": cache.serving,
+                    "hits": cache.hits,
+                    "misses": cache.misses,
+                    "entries": cache.entries,
+                    "invalidations": cache.invalidations,
+                },
+            });
+            return (StatusCode::OK, axum::Json(body)).into_response();
         }
         Ok(Err(domain::Error::Database(sqlx::Error::PoolTimedOut))) => {
             "no database connection available in time"

@@ -14,10 +14,11 @@ async fn healthz_reports_the_database(db: PgPool) {
     let mut client = Client::new(&router);
     let ok = client.get("/healthz").await;
     assert_eq!(ok.status, StatusCode::OK);
-    assert_eq!(
-        ok.json(),
-        serde_json::json!({"status": "ok", "database": "ok"})
-    );
+    assert_eq!(ok.json()["status"], "ok");
+    assert_eq!(ok.json()["database"], "ok");
+    // The permission cache's counters are exposed for monitoring.
+    assert_eq!(ok.json()["permission_cache"]["hits"], 0);
+    assert!(ok.json()["permission_cache"]["misses"].is_u64());
     assert!(ok.headers.contains_key("x-request-id"));
 
     db.close().await;

@@ -5,7 +5,13 @@
 pub mod admins;
 pub mod audit;
 pub mod auth;
+/// Form text turned into typed values (server side).
+#[cfg(feature = "ssr")]
+pub(crate) mod form;
+pub mod grants;
 pub mod levels;
 pub mod members;
 pub mod points;
+pub mod tags;
 pub mod tenants;
+pub mod webhooks;

@@ -36,6 +36,8 @@ pub fn Layout() -> impl IntoView {
                 <A href="/" exact=true attr:class=nav_link>{t.nav_overview}</A>
                 <A href="/members" attr:class=nav_link>{t.nav_members}</A>
                 <A href="/levels" attr:class=nav_link>{t.nav_levels}</A>
+                <A href="/tags" attr:class=nav_link>{t.nav_tags}</A>
+                <A href="/expiring" attr:class=nav_link>{t.nav_expiring}</A>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let info = info.await.ok().flatten();
@@ -46,6 +48,7 @@ pub fn Layout() -> impl IntoView {
                             {can(Role::Support).then(|| view! { <A href="/approvals" attr:class=nav_link>{t.nav_approvals}</A> })}
                             {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.nav_tenants}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/admins" attr:class=nav_link>{t.nav_admins}</A> })}
+                            {can(Role::TenantAdmin).then(|| view! { <A href="/webhooks" attr:class=nav_link>{t.nav_webhooks}</A> })}
                             {can(Role::Support).then(|| view! { <A href="/audit" attr:class=nav_link>{t.nav_audit}</A> })}
                         }
                     })}

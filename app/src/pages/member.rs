@@ -12,10 +12,12 @@ use crate::components::{
 use crate::dto::{Adjustment, LedgerEntry, Member, Role, format_time};
 use crate::error::AppError;
 use crate::i18n::{Texts, use_texts};
+use crate::pages::member_tags::MemberTags;
 use crate::pages::members::LevelBadge;
 
-/// One member: balances and level, manual adjustment (support and up), the ledger
-/// newest first with reversal, level history, and the profile form.
+/// One member: balances and level, manual adjustment (support and up), tags with
+/// effective permissions, the ledger newest first with reversal, level history, and the
+/// profile form.
 #[component]
 pub fn MemberPage() -> impl IntoView {
     let t = use_texts();
@@ -89,6 +91,7 @@ pub fn MemberPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <MemberTags />
         <ActionResult value=move || reverse.value().get() success=t.reversed />
         <Card>
             <h2 class="mb-3 font-semibold">{t.ledger}</h2>

@@ -1,0 +1,51 @@
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::context::{access, db};
+use crate::dto::{DeliveryAttempt, OutboxEvent, Webhook};
+use crate::error::AppError;
+
+/// The tenant's webhook settings, secret included (tenant admins).
+#[server(endpoint = "get_webhook")]
+pub async fn get_webhook() -> Result<Webhook, AppError> {
+    let access = access().await?;
+    Ok(domain::webhooks::get(&db()?, &access).await?.into())
+}
+
+/// Saves the webhook URL (empty: no deliveries) and the reminder lead time; a ticked
+/// `rotate_secret` replaces the signing secret (tenant admins).
+#[server(endpoint = "save_webhook")]
+pub async fn save_webhook(
+    url: Option<String>,
+    reminder_days: String,
+    rotate_secret: Option<String>,
+) -> Result<Webhook, AppError> {
+    use crate::api::form::required;
+    let access = access().await?;
+    let reminder_days = required("reminder_days", &reminder_days)?;
+    Ok(domain::webhooks::set(
+        &db()?,
+        &access,
+        url.as_deref(),
+        reminder_days,
+        rotate_secret.is_some(),
+    )
+    .await?
+    .into())
+}
+
+/// The tenant's latest outbox events (tenant admins).
+#[server(endpoint = "webhook_events")]
+pub async fn webhook_events() -> Result<Vec<OutboxEvent>, AppError> {
+    let access = access().await?;
+    let events = domain::webhooks::events(&db()?, &access).await?;
+    Ok(events.into_iter().map(OutboxEvent::from).collect())
+}
+
+/// The tenant's latest delivery attempts (tenant admins).
+#[server(endpoint = "webhook_deliveries")]
+pub async fn webhook_deliveries() -> Result<Vec<DeliveryAttempt>, AppError> {
+    let access = access().await?;
+    let deliveries = domain::webhooks::deliveries(&db()?, &access).await?;
+    Ok(deliveries.into_iter().map(DeliveryAttempt::from).collect())
+}
