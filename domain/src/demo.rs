@@ -216,6 +216,12 @@ pub async fn seed_members(
     )
     .execute(&mut *conn)
     .await?;
+    // Fresh statistics: without them the planner sizes the re-level's joins for the
+    // tables as they were before these rows, which turns quadratic on a database that
+    // already holds other tenants.
+    sqlx::query!("analyze member_profiles, points_ledger")
+        .execute(&mut *conn)
+        .await?;
     levels::relevel(conn, tenant_id).await?;
     Ok(())
 }

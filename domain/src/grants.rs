@@ -811,7 +811,7 @@ impl Step {
                          select g.tenant_id, g.grant_id from tag_grants g
                          left join tenant_settings s on s.tenant_id = g.tenant_id
                          where g.status = 'active' and not g.auto_renew and g.expires_at > $1
-                           and g.expires_at <= $1 + make_interval(days => coalesce(s.reminder_days, 7))
+                           and g.expires_at <= $1 + make_interval(days => coalesce(s.reminder_days, $3))
                            and g.reminded_for is distinct from g.expires_at
                          order by g.expires_at limit $2 for update of g skip locked
                        ), moved as (
@@ -835,7 +835,8 @@ impl Step {
                        )
                        select tenant_id as "tenant_id!" from moved"#,
                     now,
-                    limit
+                    limit,
+                    crate::webhooks::REMINDER_DAYS_DEFAULT
                 )
                 .fetch_all(db)
                 .await?

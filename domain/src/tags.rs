@@ -1,6 +1,8 @@
 //! The tenant's tag catalogue: what each tag confers (permission keys, a license quota
 //! floor and boost) and the terms new grants get (term, grace period, renewal rule).
-//! Tags are deactivated, never deleted, so grant history keeps its meaning.
+//! Tags are deactivated, never deleted, so grant history keeps its meaning. A deactivated
+//! tag cannot be granted any more; current holders keep it (and its privileges) until
+//! their grant ends — to take privileges away at once, edit them or revoke the grants.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;

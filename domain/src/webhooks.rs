@@ -19,6 +19,8 @@ use crate::{Access, Error, Problem, Result, Role, audit};
 
 pub const URL_LENGTH_MAX: usize = 2000;
 pub const REMINDER_DAYS_MAX: i32 = 365;
+/// Reminder lead time of a tenant that has not chosen one (the column default too).
+pub const REMINDER_DAYS_DEFAULT: i32 = 7;
 /// Attempts before an event is marked failed.
 pub const ATTEMPTS_MAX: i32 = 8;
 pub const LOG_MAX: i64 = 200;
@@ -51,7 +53,7 @@ pub async fn get(db: &PgPool, access: &Access) -> Result<Webhook> {
         None => Webhook {
             url: None,
             secret: None,
-            reminder_days: 7,
+            reminder_days: REMINDER_DAYS_DEFAULT,
         },
     })
 }

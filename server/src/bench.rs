@@ -308,7 +308,8 @@ pub async fn permissions(
     let uncached = PermissionCache::new(clock.clone(), 1);
     let uncached = time_checks(db, &access, &uncached, &member_ids, seconds).await?;
 
-    let cache = PermissionCache::new(clock, member_ids.len() as u64 + 1);
+    // Room for every member: the phase measures answers from memory, not eviction.
+    let cache = PermissionCache::new(clock, member_ids.len() as u64 * 2 + 16);
     cache.start(db.clone(), "tierdesk bench permissions".into());
     let ready = Instant::now();
     while !cache.stats().serving {

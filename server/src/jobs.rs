@@ -45,6 +45,9 @@ pub fn start(state: &AppState, settings: Settings) {
         let mut ticker = tokio::time::interval(settings.lifecycle_every);
         loop {
             ticker.tick().await;
+            if db.is_closed() {
+                return;
+            }
             // Drain in bounded batches so a backlog never becomes one huge transaction.
             loop {
                 match domain::grants::run_lifecycle(&db, clock.now(), settings.lifecycle_batch)
@@ -63,6 +66,7 @@ pub fn start(state: &AppState, settings: Settings) {
                         }
                     }
                     Ok(_) => break,
+                    Err(_) if db.is_closed() => return,
                     Err(error) => {
                         tracing::error!(%error, "grant lifecycle failed");
                         break;
@@ -84,11 +88,14 @@ pub fn start(state: &AppState, settings: Settings) {
         let mut ticker = tokio::time::interval(settings.webhooks_every);
         loop {
             ticker.tick().await;
-            if let Err(error) = sender
+            match sender
                 .deliver_due(&db, clock.now(), settings.webhooks_batch)
                 .await
             {
-                tracing::error!(%error, "webhook delivery failed");
+                Ok(_) => {}
+                // Shutting down: the pool closed under us.
+                Err(_) if db.is_closed() => return,
+                Err(error) => tracing::error!(%error, "webhook delivery failed"),
             }
         }
     });
