@@ -545,6 +545,10 @@ impl PermissionCache {
                     ),
                 }
             }
+            if acks.is_empty() && pinged.is_none() {
+                // Only other nodes' pings: nothing to record.
+                continue;
+            }
             let tenants: Vec<Uuid> = acks.keys().copied().collect();
             let epochs: Vec<i64> = acks.values().copied().collect();
             let heartbeat = pinged.is_some();

@@ -2,6 +2,8 @@
 //! once against one database (claims use `FOR UPDATE SKIP LOCKED`), bounded per run, and
 //! reads time from the state's clock.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::context::AppState;
@@ -15,11 +17,13 @@ pub struct Settings {
     pub lifecycle_batch: i64,
     pub webhooks_every: Duration,
     pub webhooks_batch: i64,
+    pub webhooks_allow_private: bool,
 }
 
 impl Settings {
-    /// Defaults (lifecycle every 30 s, webhooks every 2 s), overridable with
-    /// `TIERDESK_LIFECYCLE_EVERY_SECS` and `TIERDESK_WEBHOOKS_EVERY_SECS`.
+    /// Defaults (lifecycle every 30 s, webhooks every 2 s, public addresses only),
+    /// overridable with `TIERDESK_LIFECYCLE_EVERY_SECS`, `TIERDESK_WEBHOOKS_EVERY_SECS`
+    /// and `TIERDESK_WEBHOOKS_ALLOW_PRIVATE`.
     pub fn from_env() -> Self {
         let secs = |name: &str, default: u64| {
             std::env::var(name)
@@ -33,6 +37,8 @@ impl Settings {
             lifecycle_batch: 1000,
             webhooks_every: secs("TIERDESK_WEBHOOKS_EVERY_SECS", 2),
             webhooks_batch: 50,
+            webhooks_allow_private: std::env::var("TIERDESK_WEBHOOKS_ALLOW_PRIVATE")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         }
     }
 }
@@ -78,7 +84,7 @@ pub fn start(state: &AppState, settings: Settings) {
     let db = state.db.clone();
     let clock = state.clock.clone();
     tokio::spawn(async move {
-        let sender = match Sender::new() {
+        let sender = match Sender::new(settings.webhooks_allow_private) {
             Ok(sender) => sender,
             Err(error) => {
                 tracing::error!(%error, "webhook delivery disabled: no HTTP client");
@@ -105,19 +111,78 @@ pub fn start(state: &AppState, settings: Settings) {
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// Addresses a tenant's webhook must not reach unless the operator allows it: the
+/// server's own machine and private networks (a tenant admin could otherwise probe
+/// internal services through Tierdesk).
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+/// Resolves host names and drops private addresses (see [`is_private`]).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| !is_private(address.ip()))
+                .collect();
+            if addresses.is_empty() {
+                return Err(format!("{host} resolves only to private addresses").into());
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl Sender {
-    pub fn new() -> Result<Self, reqwest::Error> {
+    /// `allow_private`: let webhooks reach loopback and private networks (tests, and
+    /// deployments whose tenants are trusted; `TIERDESK_WEBHOOKS_ALLOW_PRIVATE`).
+    pub fn new(allow_private: bool) -> Result<Self, reqwest::Error> {
         // One process-wide TLS provider; a second install (tests) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        let client = builder
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Tierdesk-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Sender { client })
+        Ok(Sender {
+            client,
+            allow_private,
+        })
     }
 
     /// Delivers up to `limit` due outbox events (each to its own tenant's URL) and
@@ -142,6 +207,17 @@ impl Sender {
         timestamp: i64,
     ) -> (Option<u16>, Option<String>, i32) {
         let started = Instant::now();
+        // A literal IP is not resolved, so the resolver cannot refuse it: check here.
+        let literal = reqwest::Url::parse(&delivery.url).ok().and_then(|url| {
+            let host = url.host_str()?;
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .ok()
+        });
+        if !self.allow_private && literal.is_some_and(is_private) {
+            return (None, Some("private address not allowed".into()), 0);
+        }
         let signature = webhooks::signature(&delivery.secret, timestamp, delivery.body.as_bytes());
         let result = self
             .client

@@ -195,7 +195,7 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
     // No webhook configured: the event is kept, marked skipped, never sent.
     grant(&db, &quiet.admin.access(), &quiet).await;
 
-    let sender = Sender::new().unwrap();
+    let sender = Sender::new(true).unwrap();
     let now = start();
     assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 2);
     // Whichever came first got the scripted 500 and waits for its retry.
@@ -278,7 +278,7 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
     .await
     .unwrap();
     grant(&db, &acme.admin.access(), &acme).await;
-    let sender = Sender::new().unwrap();
+    let sender = Sender::new(true).unwrap();
     let mut now = start();
     for _ in 0..webhooks::ATTEMPTS_MAX {
         assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 1);
@@ -306,4 +306,52 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
     ));
     let kept = webhooks::get(&db, &acme.admin.access()).await.unwrap();
     assert_eq!(kept.url, Some(format!("{base}/acme")));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn private_addresses_are_refused_unless_allowed(db: PgPool) {
+    let receiver = Receiver::default();
+    let base = start_receiver(receiver.clone()).await;
+    let acme = tenant(&db, "acme").await;
+    let globex = tenant(&db, "globex").await;
+    // One by IP literal, one by a name that resolves to loopback.
+    let by_name = base.replace("127.0.0.1", "localhost");
+    for (t, url) in [
+        (&acme, format!("{base}/acme")),
+        (&globex, format!("{by_name}/globex")),
+    ] {
+        webhooks::set(&db, &t.admin.access(), Some(&url), 7, false)
+            .await
+            .unwrap();
+        grant(&db, &t.admin.access(), t).await;
+    }
+    let strict = Sender::new(false).unwrap();
+    assert_eq!(strict.deliver_due(&db, start(), 10).await.unwrap(), 2);
+    assert!(receiver.received.lock().unwrap().is_empty());
+    let errors: Vec<Option<String>> =
+        sqlx::query_scalar("select last_error from outbox_events order by event_id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.as_deref().is_some_and(|e| e.contains("private"))),
+        "{errors:?}"
+    );
+    for ip in [
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fd00::1",
+        "100.64.0.1",
+        "::ffff:127.0.0.1",
+    ] {
+        assert!(tierdesk::jobs::is_private(ip.parse().unwrap()), "{ip}");
+    }
+    for ip in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
+        assert!(!tierdesk::jobs::is_private(ip.parse().unwrap()), "{ip}");
+    }
 }
