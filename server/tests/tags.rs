@@ -459,7 +459,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing(db: PgPool) {
                 ("reason", "x"),
                 ("expires_on", "2001-01-01"),
             ],
-            "expires_at",
+            "expires_on",
         ),
         (
             "grant_tag",

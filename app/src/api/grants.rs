@@ -38,14 +38,22 @@ pub async fn grant_tag(
         term_days: optional("term_days", term_days.as_deref())?,
         auto_renew: optional("auto_renew", auto_renew.as_deref())?,
     };
-    Ok(domain::grants::grant(
+    domain::grants::grant(
         &db()?,
         &access,
         now()?,
         domain::grants::Method::Manual,
         input,
     )
-    .await?)
+    .await
+    // The form asks for a date: name the field the user sees.
+    .map_err(|error| match error {
+        domain::Error::Invalid {
+            field: "expires_at",
+            problem,
+        } => domain::Error::invalid("expires_on", problem).into(),
+        other => other.into(),
+    })
 }
 
 /// Extends a grant by its term (support and tenant admins; reason required); returns
