@@ -24,6 +24,8 @@ pub const REMINDER_DAYS_DEFAULT: i32 = 7;
 /// Attempts before an event is marked failed.
 pub const ATTEMPTS_MAX: i32 = 8;
 pub const LOG_MAX: i64 = 200;
+/// Settled events (and their delivery attempts) are kept this long.
+pub const RETENTION_DAYS: i64 = 30;
 /// A claimed event is retried after this long if its sender vanished mid-delivery.
 const CLAIM_SECS: i64 = 120;
 
@@ -295,6 +297,31 @@ pub async fn record(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Removes up to `limit` settled events (delivered, failed, skipped) older than the
+/// retention period, with their delivery attempts, across tenants. Returns how many.
+pub async fn prune(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<u64> {
+    let cutoff = now - Duration::days(RETENTION_DAYS);
+    let removed = sqlx::query!(
+        "with old as (
+           select tenant_id, event_id from outbox_events
+           where status <> 'pending' and created_at < $1
+           order by created_at limit $2
+           for update skip locked
+         ), attempts as (
+           delete from webhook_deliveries d using old
+           where d.tenant_id = old.tenant_id and d.event_id = old.event_id
+         )
+         delete from outbox_events e using old
+         where e.tenant_id = old.tenant_id and e.event_id = old.event_id",
+        cutoff,
+        limit
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(removed)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,6 +79,12 @@ pub fn start(state: &AppState, settings: Settings) {
                     }
                 }
             }
+            match webhooks::prune(&db, clock.now(), settings.lifecycle_batch).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "outbox events past retention removed"),
+                Err(_) if db.is_closed() => return,
+                Err(error) => tracing::error!(%error, "outbox pruning failed"),
+            }
         }
     });
     let db = state.db.clone();

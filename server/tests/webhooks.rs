@@ -295,6 +295,15 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
         ("failed", webhooks::ATTEMPTS_MAX)
     );
     assert_eq!(error.as_deref(), Some("HTTP 502"));
+    // Settled events leave with their attempts after the retention period, not before.
+    assert_eq!(webhooks::prune(&db, now, 100).await.unwrap(), 0);
+    let later = Utc::now() + Duration::days(webhooks::RETENTION_DAYS + 1);
+    assert_eq!(webhooks::prune(&db, later, 100).await.unwrap(), 1);
+    let attempts: i64 = sqlx::query_scalar("select count(*) from webhook_deliveries")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0);
     // Bad URLs are refused and change nothing.
     let refused = webhooks::set(&db, &acme.admin.access(), Some("ftp://x"), 7, false).await;
     assert!(matches!(
