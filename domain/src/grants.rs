@@ -262,7 +262,8 @@ pub async fn grant(
     let expires_at = input
         .expires_at
         .or_else(|| term_days.map(|d| starts_at + Duration::days(i64::from(d))));
-    if expires_at.is_some_and(|e| e <= starts_at || e <= now) {
+    let latest = now + Duration::days(i64::from(crate::tags::TERM_DAYS_MAX));
+    if expires_at.is_some_and(|e| e <= starts_at || e <= now || e > latest) || starts_at > latest {
         return Err(Error::invalid("expires_at", Problem::Format));
     }
     let auto_renew = input.auto_renew.unwrap_or(tag.auto_renew);
@@ -442,6 +443,10 @@ pub async fn revoke(
     let mut tx = db.begin().await?;
     let grant = lock_grant(&mut tx, access.tenant_id, grant_id).await?;
     if matches!(grant.status.as_str(), "revoked" | "expired") {
+        drop(tx);
+        // A retry of a revocation whose first call was abandoned before it settled:
+        // still guarantee that no cache answers with the old privileges.
+        permissions::settle(db, access.tenant_id).await?;
         return Err(Error::Conflict(Conflict::GrantEnded));
     }
     sqlx::query!(

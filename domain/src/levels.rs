@@ -372,6 +372,11 @@ pub async fn save(
     )
     .fetch_one(&mut *tx)
     .await?;
+    // Permission caches are invalidated once, at the end, after every profile lock
+    // (the order a points change takes them in; see migration 0007).
+    sqlx::query!("set local tierdesk.cache_defer = 'on'")
+        .execute(&mut *tx)
+        .await?;
     let current = load(&mut tx, access.tenant_id).await?;
     let tiers = proposed(&current, inputs)?;
     write_all(&mut tx, access.tenant_id, &tiers).await?;
@@ -384,6 +389,9 @@ pub async fn save(
         after: Some(json!(tiers.iter().map(tier_json).collect::<Vec<_>>())),
     };
     audit::record(&mut tx, access, event).await?;
+    sqlx::query!("select cache_invalidate($1, null)", access.tenant_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     // A points change that took its snapshot before this commit may have computed its
     // level with the old tiers; a second, usually empty pass catches it.

@@ -47,6 +47,8 @@ pub const LEASE: StdDuration = StdDuration::from_secs(5);
 /// A node stops serving from its cache this long before its lease ends.
 const MARGIN: StdDuration = StdDuration::from_secs(1);
 const HEARTBEAT_EVERY: StdDuration = StdDuration::from_secs(1);
+/// A listener that hears nothing (not even its own pings) for this long reconnects.
+const SILENCE_MAX: StdDuration = StdDuration::from_secs(3);
 /// Nodes silent for this long are removed from `cache_nodes`.
 const REAP_AFTER_SECS: f64 = 3600.0;
 
@@ -335,8 +337,12 @@ pub struct PermissionCache {
     node_id: Uuid,
     entries: quick_cache::sync::Cache<(Uuid, Uuid), Arc<Compiled>>,
     clock: SharedClock,
-    /// Bumped by every invalidation; a fill that saw it move does not stay cached.
+    /// Bumped by every invalidation; a fill that saw it move is not cached.
     generation: AtomicU64,
+    /// Held while comparing the generation and inserting (fills) and while bumping it
+    /// and removing (invalidations), so a fill that read before an invalidation can
+    /// never become visible after it. Reads of the cache do not take it.
+    fill_lock: Mutex<()>,
     /// The cache is used until this instant (`None`: not a live node).
     serving_until: Mutex<Option<Instant>>,
     /// Pings sent and not yet seen come back, by number.
@@ -364,6 +370,7 @@ impl PermissionCache {
             entries: quick_cache::sync::Cache::new(usize::try_from(capacity).unwrap_or(usize::MAX)),
             clock,
             generation: AtomicU64::new(0),
+            fill_lock: Mutex::new(()),
             serving_until: Mutex::new(None),
             pings: Mutex::new(BTreeMap::new()),
             hits: AtomicU64::new(0),
@@ -392,8 +399,23 @@ impl PermissionCache {
 
     fn stop_serving(&self) {
         *lock(&self.serving_until) = None;
+        self.clear();
+    }
+
+    fn clear(&self) {
+        let _fill = lock(&self.fill_lock);
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.clear();
+    }
+
+    /// Leaves the protocol on a clean shutdown, so writers do not wait for this node's
+    /// lease to run out.
+    pub async fn leave(&self, db: &PgPool) -> Result<()> {
+        self.stop_serving();
+        sqlx::query!("delete from cache_nodes where node_id = $1", self.node_id)
+            .execute(db)
+            .await?;
+        Ok(())
     }
 
     /// Whether the member has the permission (`key`), from the cache when possible.
@@ -439,16 +461,17 @@ impl PermissionCache {
             &compute(db, access.tenant_id, member_id, now).await?,
         ));
         if serving {
-            self.entries.insert(key, compiled.clone());
             // An invalidation that arrived while we read may concern what we read.
-            if self.generation.load(Ordering::SeqCst) != generation {
-                self.entries.remove(&key);
+            let _fill = lock(&self.fill_lock);
+            if self.generation.load(Ordering::SeqCst) == generation {
+                self.entries.insert(key, compiled.clone());
             }
         }
         Ok(compiled)
     }
 
     fn invalidate(&self, tenant_id: Uuid, members: Option<&[Uuid]>) {
+        let _fill = lock(&self.fill_lock);
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.invalidations.fetch_add(1, Ordering::Relaxed);
         match members {
@@ -503,6 +526,16 @@ impl PermissionCache {
                 }
                 // Forget pings that never came back (a lost connection).
                 lock(&pinger.pings).retain(|_, at| at.elapsed() < LEASE * 2);
+                if number.is_multiple_of(60)
+                    && let Err(error) = sqlx::query!(
+                        "delete from cache_nodes where heartbeat_at < now() - make_interval(secs => $1)",
+                        REAP_AFTER_SECS
+                    )
+                    .execute(&ping_db)
+                    .await
+                {
+                    tracing::warn!(%error, "reaping silent cache nodes failed");
+                }
             }
         });
     }
@@ -511,10 +544,14 @@ impl PermissionCache {
         let mut listener = PgListener::connect_with(db).await?;
         listener.listen(CHANNEL).await?;
         self.register(db, description).await?;
-        let mut last_reap = Instant::now();
         loop {
-            let Some(first) = listener.try_recv().await? else {
-                return Err(Error::Internal("listener connection lost".into()));
+            // Our own pings arrive every second: silence means a dead connection even
+            // if the socket has not noticed.
+            let first = match tokio::time::timeout(SILENCE_MAX, listener.try_recv()).await {
+                Ok(Ok(Some(first))) => first,
+                Ok(Ok(None)) => return Err(Error::Internal("listener connection lost".into())),
+                Ok(Err(error)) => return Err(error.into()),
+                Err(_) => return Err(Error::Internal("listener silent".into())),
             };
             let mut batch = vec![first];
             while let Some(more) = listener.next_buffered() {
@@ -573,16 +610,12 @@ impl PermissionCache {
                 return Err(Error::Internal("cache node was reaped".into()));
             }
             if let Some(sent) = pinged {
+                if !self.serving() {
+                    // The lease had lapsed: writers may have stopped waiting for us, so
+                    // nothing cached before this moment can be trusted.
+                    self.clear();
+                }
                 *lock(&self.serving_until) = Some(sent + LEASE - MARGIN);
-            }
-            if last_reap.elapsed() > StdDuration::from_secs(60) {
-                last_reap = Instant::now();
-                sqlx::query!(
-                    "delete from cache_nodes where heartbeat_at < now() - make_interval(secs => $1)",
-                    REAP_AFTER_SECS
-                )
-                .execute(db)
-                .await?;
             }
         }
     }
@@ -592,6 +625,10 @@ impl PermissionCache {
     async fn register(&self, db: &PgPool, description: &str) -> Result<()> {
         self.stop_serving();
         let mut tx = db.begin().await?;
+        // Do not queue behind a long tier save (and block every writer behind us).
+        sqlx::query!("set local lock_timeout = '2s'")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query!("lock table tenant_cache_epochs in share mode")
             .execute(&mut *tx)
             .await?;

@@ -281,17 +281,20 @@ pub async fn record(
     } else {
         "pending"
     };
+    // Fenced by the attempt: a sender whose claim ran out (and was re-claimed by
+    // another process) cannot overwrite the newer outcome.
     sqlx::query!(
         "update outbox_events set status = $3, last_error = $4,
                 delivered_at = case when $3 = 'delivered' then $5::timestamptz else null end,
                 next_attempt_at = $6
-         where tenant_id = $1 and event_id = $2",
+         where tenant_id = $1 and event_id = $2 and status = 'pending' and attempts = $7",
         delivery.tenant_id,
         delivery.event_id,
         status,
         last_error,
         now,
-        now + backoff(delivery.attempt)
+        now + backoff(delivery.attempt),
+        delivery.attempt
     )
     .execute(&mut *tx)
     .await?;

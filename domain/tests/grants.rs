@@ -663,6 +663,19 @@ async fn renew_extends_from_expiry_and_needs_a_reason(db: PgPool) {
     let grant_id = grants::grant(&db, &admin, now, Method::Manual, grant_input(alice, tag_id))
         .await
         .unwrap();
+    // An expiry beyond any term (here: chrono's last year) is refused, not stored.
+    let far = GrantInput {
+        expires_at: Some(DateTime::<Utc>::MAX_UTC - Duration::days(1)),
+        ..grant_input(alice, tag_id)
+    };
+    let refused = grants::grant(&db, &admin, now, Method::Manual, far).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Invalid {
+            field: "expires_at",
+            ..
+        })
+    ));
     let again = grants::grant(&db, &admin, now, Method::Manual, grant_input(alice, tag_id)).await;
     assert!(matches!(
         again,
@@ -754,4 +767,60 @@ async fn a_node_that_loses_its_listener_never_answers_stale(db: PgPool) {
             .await
             .unwrap()
     );
+}
+
+/// A tier save re-levels members while points changes move levels: both take a
+/// member's profile before the tenant's cache epoch, so neither deadlocks the other.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn tier_saves_and_level_moves_do_not_deadlock(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let admin = f.admin.access();
+    let mut members_ids = Vec::new();
+    for i in 0..40 {
+        members_ids.push(member(&db, &admin, &format!("m{i:02}")).await);
+    }
+    let earner = |db: PgPool, admin: Access, ids: Vec<Uuid>| async move {
+        for round in 0..15 {
+            for id in &ids {
+                // 990 + 10·k crosses bronze/silver (1000) on the way up.
+                ledger::earn(
+                    &db,
+                    &admin,
+                    Change {
+                        member_id: *id,
+                        points: 10 + round,
+                        category: "purchase".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("earn during tier saves");
+            }
+        }
+    };
+    let saver = |db: PgPool, admin: Access| async move {
+        for i in 0..6 {
+            let mut tiers: Vec<levels::TierInput> = levels::list(&db, &admin)
+                .await
+                .unwrap()
+                .iter()
+                .map(levels::TierInput::from)
+                .collect();
+            // Move the bronze/silver boundary back and forth.
+            let boundary = if i % 2 == 0 { 100 } else { 1000 };
+            tiers[0].max_points = Some(boundary - 1);
+            tiers[1].min_points = boundary;
+            levels::save(&db, &admin, &tiers)
+                .await
+                .expect("tier save during earns");
+        }
+    };
+    let (a, b) = members_ids.split_at(20);
+    tokio::join!(
+        earner(db.clone(), admin.clone(), a.to_vec()),
+        earner(db.clone(), admin.clone(), b.to_vec()),
+        saver(db.clone(), admin.clone()),
+    );
+    let violations = domain::points::check::check(&db, None).await.unwrap();
+    assert!(violations.is_empty(), "{violations:#?}");
 }

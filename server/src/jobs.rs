@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::context::AppState;
+use domain::clock::Clock;
 use domain::webhooks::{self, Delivery};
 use sqlx::PgPool;
 
@@ -101,7 +102,7 @@ pub fn start(state: &AppState, settings: Settings) {
         loop {
             ticker.tick().await;
             match sender
-                .deliver_due(&db, clock.now(), settings.webhooks_batch)
+                .deliver_due(&db, clock.as_ref(), settings.webhooks_batch)
                 .await
             {
                 Ok(_) => {}
@@ -192,19 +193,33 @@ impl Sender {
     }
 
     /// Delivers up to `limit` due outbox events (each to its own tenant's URL) and
-    /// records every attempt. Returns how many were attempted.
+    /// records every attempt. Events are claimed one at a time, so a claim never runs
+    /// out while earlier sends of the batch are slow, and every signature and backoff
+    /// uses the time of its own attempt. Returns how many were attempted.
     pub async fn deliver_due(
         &self,
         db: &PgPool,
-        now: chrono::DateTime<chrono::Utc>,
+        clock: &dyn Clock,
         limit: i64,
     ) -> domain::Result<usize> {
-        let due = webhooks::claim(db, now, limit).await?;
-        for delivery in &due {
-            let (status, error, elapsed) = self.send(delivery, now.timestamp()).await;
-            webhooks::record(db, now, delivery, status, error.as_deref(), elapsed).await?;
+        let mut attempted = 0;
+        while attempted < usize::try_from(limit).unwrap_or(0) {
+            let Some(delivery) = webhooks::claim(db, clock.now(), 1).await?.pop() else {
+                break;
+            };
+            let (status, error, elapsed) = self.send(&delivery, clock.now().timestamp()).await;
+            webhooks::record(
+                db,
+                clock.now(),
+                &delivery,
+                status,
+                error.as_deref(),
+                elapsed,
+            )
+            .await?;
+            attempted += 1;
         }
-        Ok(due.len())
+        Ok(attempted)
     }
 
     async fn send(

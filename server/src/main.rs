@@ -279,6 +279,7 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
         format!("tierdesk serve {address} pid {}", std::process::id()),
     );
     jobs::start(&state, jobs::Settings::from_env());
+    let permissions = state.permissions.clone();
     let app = router(
         state,
         RouterOptions {
@@ -302,6 +303,9 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Err(error) = permissions.leave(&db).await {
+        tracing::warn!(%error, "permission cache node could not leave cleanly");
+    }
     tracing::info!("shut down");
     Ok(())
 }

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, Duration, Utc};
+use domain::clock::{Clock, ManualClock};
 use domain::grants::{self, GrantInput, Method};
 use domain::members::{self, MemberInput};
 use domain::tags::{self, TagInput};
@@ -196,10 +197,10 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
     grant(&db, &quiet.admin.access(), &quiet).await;
 
     let sender = Sender::new(true).unwrap();
-    let now = start();
-    assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 2);
+    let clock = ManualClock::new(start());
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 2);
     // Whichever came first got the scripted 500 and waits for its retry.
-    assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 0);
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 0);
     let statuses: Vec<(String, String, i32)> = sqlx::query_as(
         "select t.slug, e.status, e.attempts from outbox_events e
          join tenants t on t.tenant_id = e.tenant_id order by t.slug",
@@ -211,8 +212,8 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
     assert_eq!(pending.len(), 1, "{statuses:?}");
     assert_eq!(statuses[2], ("quiet".into(), "skipped".into(), 0));
     // After the backoff the retry succeeds.
-    let later = now + webhooks::backoff(1) + Duration::seconds(1);
-    assert_eq!(sender.deliver_due(&db, later, 10).await.unwrap(), 1);
+    clock.advance(webhooks::backoff(1) + Duration::seconds(1));
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 1);
     let delivered: i64 =
         sqlx::query_scalar("select count(*) from outbox_events where status = 'delivered'")
             .fetch_one(&db)
@@ -279,12 +280,12 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
     .unwrap();
     grant(&db, &acme.admin.access(), &acme).await;
     let sender = Sender::new(true).unwrap();
-    let mut now = start();
+    let clock = ManualClock::new(start());
     for _ in 0..webhooks::ATTEMPTS_MAX {
-        assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 1);
-        now += Duration::hours(2);
+        assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 1);
+        clock.advance(Duration::hours(2));
     }
-    assert_eq!(sender.deliver_due(&db, now, 10).await.unwrap(), 0);
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 0);
     let (status, attempts, error): (String, i32, Option<String>) =
         sqlx::query_as("select status, attempts, last_error from outbox_events")
             .fetch_one(&db)
@@ -296,7 +297,7 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
     );
     assert_eq!(error.as_deref(), Some("HTTP 502"));
     // Settled events leave with their attempts after the retention period, not before.
-    assert_eq!(webhooks::prune(&db, now, 100).await.unwrap(), 0);
+    assert_eq!(webhooks::prune(&db, clock.now(), 100).await.unwrap(), 0);
     let later = Utc::now() + Duration::days(webhooks::RETENTION_DAYS + 1);
     assert_eq!(webhooks::prune(&db, later, 100).await.unwrap(), 1);
     let attempts: i64 = sqlx::query_scalar("select count(*) from webhook_deliveries")
@@ -335,7 +336,8 @@ async fn private_addresses_are_refused_unless_allowed(db: PgPool) {
         grant(&db, &t.admin.access(), t).await;
     }
     let strict = Sender::new(false).unwrap();
-    assert_eq!(strict.deliver_due(&db, start(), 10).await.unwrap(), 2);
+    let clock = ManualClock::new(start());
+    assert_eq!(strict.deliver_due(&db, &*clock, 10).await.unwrap(), 2);
     assert!(receiver.received.lock().unwrap().is_empty());
     let errors: Vec<Option<String>> =
         sqlx::query_scalar("select last_error from outbox_events order by event_id")

@@ -378,15 +378,14 @@ fn posting(
 async fn post(db: &PgPool, access: &Access, posting: Posting) -> Result<Posted> {
     let hash = posting.request_hash();
     let mut conn = db.acquire().await?;
-    match apply(&mut conn, access.tenant_id, &posting, &hash).await {
-        Ok(Some(posted)) => {
-            drop(conn);
-            settle_level(db, access, &posted).await?;
-            Ok(posted)
-        }
-        Ok(None) => resolve(&mut conn, access.tenant_id, &posting, &hash, None).await,
-        Err(error) => resolve(&mut conn, access.tenant_id, &posting, &hash, Some(error)).await,
-    }
+    let posted = match apply(&mut conn, access.tenant_id, &posting, &hash).await {
+        Ok(Some(posted)) => posted,
+        Ok(None) => resolve(&mut conn, access.tenant_id, &posting, &hash, None).await?,
+        Err(error) => resolve(&mut conn, access.tenant_id, &posting, &hash, Some(error)).await?,
+    };
+    drop(conn);
+    settle_level(db, access, &posted).await?;
+    Ok(posted)
 }
 
 /// Posts a manual change together with its audit row, in one transaction.
@@ -404,7 +403,11 @@ async fn post_audited(
         Ok(None) | Err(_) => {
             tx.rollback().await?;
             let mut conn = db.acquire().await?;
-            return resolve(&mut conn, access.tenant_id, &posting, &hash, outcome.err()).await;
+            let replayed =
+                resolve(&mut conn, access.tenant_id, &posting, &hash, outcome.err()).await?;
+            drop(conn);
+            settle_level(db, access, &replayed).await?;
+            return Ok(replayed);
         }
     };
     let event = audit::Event {
@@ -430,8 +433,9 @@ async fn post_audited(
 }
 
 /// A level change alters permissions: wait until every permission cache applied it.
+/// A replay waits too: the original call may have been abandoned before it settled.
 async fn settle_level(db: &PgPool, access: &Access, posted: &Posted) -> Result<()> {
-    if posted.level_change.is_some() && !posted.replayed {
+    if posted.level_change.is_some() {
         crate::permissions::settle(db, access.tenant_id).await?;
     }
     Ok(())
