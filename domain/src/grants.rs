@@ -4,8 +4,10 @@
 //! `grant_events` row with its cause and an outbox event for the tenant's webhook.
 //!
 //! The lifecycle job ([`run_lifecycle`]) is safe with several server processes: each
-//! step is one statement that claims due grants with `FOR UPDATE SKIP LOCKED` and
-//! re-checks their state, so no transition or reminder happens twice.
+//! each step claims due grants with `FOR UPDATE SKIP LOCKED` and moves them in one
+//! statement that re-checks their state, so no transition or reminder happens twice;
+//! one shared statement then records the batch's events and outbox rows in the same
+//! transaction.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -702,151 +704,195 @@ enum Step {
     Remind,
 }
 
+/// A grant one step moved, with what its event and outbox row need.
+struct Moved {
+    tenant_id: Uuid,
+    grant_id: Uuid,
+    member_id: Uuid,
+    from_status: String,
+    expires_at: Option<DateTime<Utc>>,
+    grace_days: i32,
+    tag: String,
+    external_id: String,
+}
+
 impl Step {
-    /// One statement: claim due grants (skipping those another worker holds), move
-    /// them, and write their events and outbox rows. Returns the tenants touched.
+    /// (event kind, status after, outbox topic)
+    fn outcome(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Step::Renew => ("renewed", "active", "tag.renewed"),
+            Step::Grace => ("grace", "grace", "tag.grace"),
+            Step::Expire => ("expired", "expired", "tag.expired"),
+            Step::Remind => ("reminder", "active", "tag.expiring"),
+        }
+    }
+
+    /// One transaction: claim due grants (skipping those another worker holds) and move
+    /// them in one statement that re-checks their state, then record their events and
+    /// outbox rows. Returns the tenants touched.
     async fn apply(self, db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
-        let rows = match self {
+        let mut tx = db.begin().await?;
+        let moved = self.claim_and_move(&mut tx, now, limit).await?;
+        record_job_transitions(&mut tx, self, &moved).await?;
+        tx.commit().await?;
+        Ok(moved.into_iter().map(|m| m.tenant_id).collect())
+    }
+
+    async fn claim_and_move(
+        self,
+        conn: &mut PgConnection,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Moved>> {
+        Ok(match self {
             Step::Renew => {
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Moved,
                     r#"with due as (
                          select tenant_id, grant_id, status from tag_grants
                          where status in ('active', 'grace') and auto_renew and expires_at <= $1
                          order by expires_at limit $2 for update skip locked
-                       ), moved as (
-                         update tag_grants g
-                         set expires_at = case when g.renew_from = 'now' then $1 else g.expires_at end
-                                          + make_interval(days => g.term_days),
-                             status = 'active', row_version = g.row_version + 1, updated_at = now()
-                         from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
-                         returning g.tenant_id, g.grant_id, g.member_id, g.tag_id, g.expires_at, due.status as from_status
-                       ), events as (
-                         insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status, expires_at, cause)
-                         select tenant_id, grant_id, member_id, 'renewed', from_status, 'active', expires_at, 'job' from moved
-                       ), outbox as (
-                         insert into outbox_events (tenant_id, topic, payload, status)
-                         select m.tenant_id, 'tag.renewed',
-                                jsonb_build_object('grant_id', m.grant_id, 'member_id', m.member_id,
-                                                   'external_id', p.external_id, 'tag', t.code,
-                                                   'status', 'active', 'expires_at', m.expires_at),
-                                case when s.webhook_url is not null then 'pending' else 'skipped' end
-                         from moved m
-                         join tags t on t.tenant_id = m.tenant_id and t.tag_id = m.tag_id
-                         join member_profiles p on p.tenant_id = m.tenant_id and p.member_id = m.member_id
-                         left join tenant_settings s on s.tenant_id = m.tenant_id
                        )
-                       select tenant_id as "tenant_id!" from moved"#,
+                       update tag_grants g
+                       set expires_at = case when g.renew_from = 'now' then $1 else g.expires_at end
+                                        + make_interval(days => g.term_days),
+                           status = 'active', row_version = g.row_version + 1, updated_at = now()
+                       from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
+                       returning g.tenant_id, g.grant_id, g.member_id, due.status as from_status,
+                                 g.expires_at, g.grace_days,
+                                 (select code from tags t where t.tenant_id = g.tenant_id and t.tag_id = g.tag_id) as "tag!",
+                                 (select external_id from member_profiles p
+                                  where p.tenant_id = g.tenant_id and p.member_id = g.member_id) as "external_id!""#,
                     now,
                     limit
                 )
-                .fetch_all(db)
+                .fetch_all(conn)
                 .await?
             }
             Step::Grace => {
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Moved,
                     r#"with due as (
-                         select tenant_id, grant_id from tag_grants
+                         select tenant_id, grant_id, status from tag_grants
                          where status = 'active' and not auto_renew and grace_days > 0 and expires_at <= $1
                            and expires_at + make_interval(days => grace_days) > $1
                          order by expires_at limit $2 for update skip locked
-                       ), moved as (
-                         update tag_grants g set status = 'grace', row_version = g.row_version + 1, updated_at = now()
-                         from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
-                         returning g.tenant_id, g.grant_id, g.member_id, g.tag_id, g.expires_at, g.grace_days
-                       ), events as (
-                         insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status, expires_at, cause)
-                         select tenant_id, grant_id, member_id, 'grace', 'active', 'grace', expires_at, 'job' from moved
-                       ), outbox as (
-                         insert into outbox_events (tenant_id, topic, payload, status)
-                         select m.tenant_id, 'tag.grace',
-                                jsonb_build_object('grant_id', m.grant_id, 'member_id', m.member_id,
-                                                   'external_id', p.external_id, 'tag', t.code,
-                                                   'status', 'grace', 'expires_at', m.expires_at,
-                                                   'grace_until', m.expires_at + make_interval(days => m.grace_days)),
-                                case when s.webhook_url is not null then 'pending' else 'skipped' end
-                         from moved m
-                         join tags t on t.tenant_id = m.tenant_id and t.tag_id = m.tag_id
-                         join member_profiles p on p.tenant_id = m.tenant_id and p.member_id = m.member_id
-                         left join tenant_settings s on s.tenant_id = m.tenant_id
                        )
-                       select tenant_id as "tenant_id!" from moved"#,
+                       update tag_grants g set status = 'grace', row_version = g.row_version + 1, updated_at = now()
+                       from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
+                       returning g.tenant_id, g.grant_id, g.member_id, due.status as from_status,
+                                 g.expires_at, g.grace_days,
+                                 (select code from tags t where t.tenant_id = g.tenant_id and t.tag_id = g.tag_id) as "tag!",
+                                 (select external_id from member_profiles p
+                                  where p.tenant_id = g.tenant_id and p.member_id = g.member_id) as "external_id!""#,
                     now,
                     limit
                 )
-                .fetch_all(db)
+                .fetch_all(conn)
                 .await?
             }
             Step::Expire => {
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Moved,
                     r#"with due as (
                          select tenant_id, grant_id, status from tag_grants
                          where status in ('active', 'grace') and not auto_renew and expires_at is not null
                            and expires_at + make_interval(days => grace_days) <= $1
                          order by expires_at limit $2 for update skip locked
-                       ), moved as (
-                         update tag_grants g set status = 'expired', ended_at = $1,
-                                                 row_version = g.row_version + 1, updated_at = now()
-                         from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
-                         returning g.tenant_id, g.grant_id, g.member_id, g.tag_id, g.expires_at, due.status as from_status
-                       ), events as (
-                         insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status, expires_at, cause)
-                         select tenant_id, grant_id, member_id, 'expired', from_status, 'expired', expires_at, 'job' from moved
-                       ), outbox as (
-                         insert into outbox_events (tenant_id, topic, payload, status)
-                         select m.tenant_id, 'tag.expired',
-                                jsonb_build_object('grant_id', m.grant_id, 'member_id', m.member_id,
-                                                   'external_id', p.external_id, 'tag', t.code,
-                                                   'status', 'expired', 'expires_at', m.expires_at),
-                                case when s.webhook_url is not null then 'pending' else 'skipped' end
-                         from moved m
-                         join tags t on t.tenant_id = m.tenant_id and t.tag_id = m.tag_id
-                         join member_profiles p on p.tenant_id = m.tenant_id and p.member_id = m.member_id
-                         left join tenant_settings s on s.tenant_id = m.tenant_id
                        )
-                       select tenant_id as "tenant_id!" from moved"#,
+                       update tag_grants g set status = 'expired', ended_at = $1,
+                                               row_version = g.row_version + 1, updated_at = now()
+                       from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
+                       returning g.tenant_id, g.grant_id, g.member_id, due.status as from_status,
+                                 g.expires_at, g.grace_days,
+                                 (select code from tags t where t.tenant_id = g.tenant_id and t.tag_id = g.tag_id) as "tag!",
+                                 (select external_id from member_profiles p
+                                  where p.tenant_id = g.tenant_id and p.member_id = g.member_id) as "external_id!""#,
                     now,
                     limit
                 )
-                .fetch_all(db)
+                .fetch_all(conn)
                 .await?
             }
             Step::Remind => {
-                sqlx::query_scalar!(
+                sqlx::query_as!(
+                    Moved,
                     r#"with due as (
-                         select g.tenant_id, g.grant_id from tag_grants g
+                         select g.tenant_id, g.grant_id, g.status from tag_grants g
                          left join tenant_settings s on s.tenant_id = g.tenant_id
                          where g.status = 'active' and not g.auto_renew and g.expires_at > $1
                            and g.expires_at <= $1 + make_interval(days => coalesce(s.reminder_days, $3))
                            and g.reminded_for is distinct from g.expires_at
                          order by g.expires_at limit $2 for update of g skip locked
-                       ), moved as (
-                         update tag_grants g set reminded_for = g.expires_at, updated_at = now()
-                         from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
-                         returning g.tenant_id, g.grant_id, g.member_id, g.tag_id, g.expires_at
-                       ), events as (
-                         insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status, expires_at, cause)
-                         select tenant_id, grant_id, member_id, 'reminder', 'active', 'active', expires_at, 'job' from moved
-                       ), outbox as (
-                         insert into outbox_events (tenant_id, topic, payload, status)
-                         select m.tenant_id, 'tag.expiring',
-                                jsonb_build_object('grant_id', m.grant_id, 'member_id', m.member_id,
-                                                   'external_id', p.external_id, 'tag', t.code,
-                                                   'status', 'active', 'expires_at', m.expires_at),
-                                case when s.webhook_url is not null then 'pending' else 'skipped' end
-                         from moved m
-                         join tags t on t.tenant_id = m.tenant_id and t.tag_id = m.tag_id
-                         join member_profiles p on p.tenant_id = m.tenant_id and p.member_id = m.member_id
-                         left join tenant_settings s on s.tenant_id = m.tenant_id
                        )
-                       select tenant_id as "tenant_id!" from moved"#,
+                       update tag_grants g set reminded_for = g.expires_at, updated_at = now()
+                       from due where g.tenant_id = due.tenant_id and g.grant_id = due.grant_id
+                       returning g.tenant_id, g.grant_id, g.member_id, due.status as from_status,
+                                 g.expires_at, g.grace_days,
+                                 (select code from tags t where t.tenant_id = g.tenant_id and t.tag_id = g.tag_id) as "tag!",
+                                 (select external_id from member_profiles p
+                                  where p.tenant_id = g.tenant_id and p.member_id = g.member_id) as "external_id!""#,
                     now,
                     limit,
                     crate::webhooks::REMINDER_DAYS_DEFAULT
                 )
-                .fetch_all(db)
+                .fetch_all(conn)
                 .await?
             }
-        };
-        Ok(rows)
+        })
     }
+}
+
+/// The `grant_events` rows (cause `job`) and outbox rows of one step's moves, in one
+/// statement for the whole batch.
+async fn record_job_transitions(
+    conn: &mut PgConnection,
+    step: Step,
+    moved: &[Moved],
+) -> Result<()> {
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let (kind, to_status, topic) = step.outcome();
+    let column = |f: fn(&Moved) -> Uuid| moved.iter().map(f).collect::<Vec<_>>();
+    let tenants = column(|m| m.tenant_id);
+    let grants = column(|m| m.grant_id);
+    let members = column(|m| m.member_id);
+    let from: Vec<String> = moved.iter().map(|m| m.from_status.clone()).collect();
+    let expires: Vec<Option<DateTime<Utc>>> = moved.iter().map(|m| m.expires_at).collect();
+    let grace: Vec<i32> = moved.iter().map(|m| m.grace_days).collect();
+    let tags: Vec<String> = moved.iter().map(|m| m.tag.clone()).collect();
+    let external: Vec<String> = moved.iter().map(|m| m.external_id.clone()).collect();
+    sqlx::query!(
+        r#"with moved as (
+             select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[],
+                                  $6::int[], $7::text[], $8::text[])
+               as m(tenant_id, grant_id, member_id, from_status, expires_at, grace_days, tag, external_id)
+           ), events as (
+             insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status, expires_at, cause)
+             select tenant_id, grant_id, member_id, $9, from_status, $10, expires_at, 'job' from moved
+           )
+           insert into outbox_events (tenant_id, topic, payload, status)
+           select m.tenant_id, $11,
+                  jsonb_build_object('grant_id', m.grant_id, 'member_id', m.member_id,
+                                     'external_id', m.external_id, 'tag', m.tag, 'status', $10::text,
+                                     'expires_at', m.expires_at,
+                                     'grace_until', m.expires_at + make_interval(days => m.grace_days)),
+                  case when s.webhook_url is not null then 'pending' else 'skipped' end
+           from moved m left join tenant_settings s on s.tenant_id = m.tenant_id"#,
+        &tenants,
+        &grants,
+        &members,
+        &from,
+        &expires as &[Option<DateTime<Utc>>],
+        &grace,
+        &tags,
+        &external,
+        kind,
+        to_status,
+        topic
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -178,12 +178,18 @@ pub async fn claim(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<De
              select e.tenant_id, e.event_id from outbox_events e
              where e.status = 'pending' and e.next_attempt_at <= $1
              order by e.next_attempt_at limit $2 for update skip locked
+           ), claimed as (
+             update outbox_events e
+             set attempts = e.attempts + 1, next_attempt_at = $1 + make_interval(secs => $3)
+             from due
+             where e.tenant_id = due.tenant_id and e.event_id = due.event_id
+             returning e.tenant_id, e.event_id, e.attempts, e.topic, e.payload, e.created_at
            )
-           update outbox_events e
-           set attempts = e.attempts + 1, next_attempt_at = $1 + make_interval(secs => $3)
-           from due
-           where e.tenant_id = due.tenant_id and e.event_id = due.event_id
-           returning e.tenant_id, e.event_id, e.attempts, e.topic, e.payload, e.created_at"#,
+           -- Each event goes to its own tenant's webhook, read with the claim.
+           select c.tenant_id as "tenant_id!", c.event_id as "event_id!", c.attempts as "attempts!",
+                  c.topic as "topic!", c.payload as "payload!", c.created_at as "created_at!",
+                  s.webhook_url as "webhook_url?", s.webhook_secret as "webhook_secret?"
+           from claimed c left join tenant_settings s on s.tenant_id = c.tenant_id"#,
         now,
         limit,
         CLAIM_SECS as f64
@@ -192,16 +198,7 @@ pub async fn claim(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<De
     .await?;
     let mut deliveries = Vec::with_capacity(rows.len());
     for row in rows {
-        let target = sqlx::query!(
-            "select webhook_url, webhook_secret from tenant_settings where tenant_id = $1",
-            row.tenant_id
-        )
-        .fetch_optional(db)
-        .await?;
-        let (Some(url), Some(secret)) = target
-            .map(|t| (t.webhook_url, t.webhook_secret))
-            .unwrap_or_default()
-        else {
+        let (Some(url), Some(secret)) = (row.webhook_url, row.webhook_secret) else {
             // The webhook was removed since the event was queued.
             sqlx::query!(
                 "update outbox_events set status = 'skipped' where tenant_id = $1 and event_id = $2",
