@@ -59,11 +59,12 @@ ensure_node_packages() {
     apt_install nodejs npm
   fi
   # Tailwind and wasm-opt (binaryen) must be in node_modules before cargo-leptos runs,
-  # or it tries to download them. `npm install` (not `npm ci`): npm 11 rejects lock files
-  # that lack other platforms' optional packages (Tailwind's native binaries).
+  # or it tries to download them. `npm ci` installs exactly the committed lock file and
+  # never rewrites it (the lock lists every platform's optional Tailwind binaries, so
+  # npm 11 accepts it on any machine).
   if [ ! -x "$REPO_ROOT/node_modules/.bin/tailwindcss" ] || [ ! -x "$REPO_ROOT/node_modules/.bin/wasm-opt" ]; then
     log "installing npm build tools (Tailwind, binaryen)"
-    (cd "$REPO_ROOT" && npm install --no-audit --no-fund --loglevel=error)
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 
