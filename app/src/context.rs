@@ -22,6 +22,9 @@ pub struct AppState {
     pub permissions: std::sync::Arc<domain::permissions::PermissionCache>,
     /// The clock for grant states and lifecycle decisions (a manual one in tests).
     pub clock: domain::clock::SharedClock,
+    /// Which addresses tenants' webhooks may reach (public only unless the operator
+    /// allows private ones); saving a webhook URL checks its host against it.
+    pub webhooks_reach: domain::webhooks::Reach,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             db,
             leptos_options,
             clock,
+            webhooks_reach: domain::webhooks::Reach::PublicOnly,
         }
     }
 }

@@ -13,6 +13,7 @@ pub enum Problem {
     TooShort { min: usize },
     TooLong { max: usize },
     Format,
+    NotPublic,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +105,7 @@ impl AppError {
                     Problem::TooShort { min } => format!("{} {min}", t.problem_too_short),
                     Problem::TooLong { max } => format!("{} {max}", t.problem_too_long),
                     Problem::Format => t.problem_format.to_string(),
+                    Problem::NotPublic => t.problem_not_public.to_string(),
                 };
                 format!("{} “{field}”: {problem}.", t.error_invalid)
             }
@@ -180,6 +182,7 @@ mod from_domain {
                 domain::Problem::TooShort { min } => Problem::TooShort { min },
                 domain::Problem::TooLong { max } => Problem::TooLong { max },
                 domain::Problem::Format => Problem::Format,
+                domain::Problem::NotPublic => Problem::NotPublic,
             }
         }
     }

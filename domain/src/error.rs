@@ -39,12 +39,15 @@ pub enum Error {
 }
 
 /// What is wrong with a field, as data so that each UI language can phrase it.
+/// `NotPublic`: a host that does not resolve, or resolves to an address other than a
+/// public internet one (webhooks reach public addresses only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     Required,
     TooShort { min: usize },
     TooLong { max: usize },
     Format,
+    NotPublic,
 }
 
 /// A rule about existing state that the request would break.

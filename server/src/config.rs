@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 /// Tierdesk: points, levels, tags and licenses for multi-tenant products.
 #[derive(Debug, Parser)]
@@ -31,11 +31,13 @@ pub struct Cli {
     pub addr: SocketAddr,
 
     /// Mark cookies Secure; set when the console is served over https (serve).
-    #[arg(long, env = "TIERDESK_SECURE_COOKIES", global = true)]
+    #[arg(long, env = "TIERDESK_SECURE_COOKIES", global = true,
+          action = ArgAction::SetTrue, value_parser = parse_bool)]
     pub secure_cookies: bool,
 
     /// Do not seed demo data into a new, empty embedded database (serve).
-    #[arg(long, env = "TIERDESK_NO_DEMO", global = true)]
+    #[arg(long, env = "TIERDESK_NO_DEMO", global = true,
+          action = ArgAction::SetTrue, value_parser = parse_bool)]
     pub no_demo: bool,
 
     #[command(subcommand)]
@@ -128,4 +130,182 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+}
+
+/// What every boolean setting accepts, flags' environment variables and environment-only
+/// settings alike: 1/0, true/false, yes/no, on/off, in any case.
+pub fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected one of 1/0, true/false, yes/no, on/off".into()),
+    }
+}
+
+/// An environment-only boolean setting: off when unset or empty, else [`parse_bool`];
+/// an unknown spelling is an error naming the variable (never silently off).
+pub fn env_bool(name: &str) -> Result<bool, String> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(false),
+        Ok(value) => parse_bool(&value)
+            .map_err(|problem| format!("invalid value '{value}' for {name}: {problem}")),
+        Err(std::env::VarError::NotPresent) => Ok(false),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command as Process;
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    const SPELLINGS: [(&str, bool); 16] = [
+        ("1", true),
+        ("0", false),
+        ("true", true),
+        ("false", false),
+        ("yes", true),
+        ("no", false),
+        ("on", true),
+        ("off", false),
+        ("TRUE", true),
+        ("False", false),
+        ("YES", true),
+        ("No", false),
+        ("On", true),
+        ("OFF", false),
+        (" 1 ", true),
+        ("0\n", false),
+    ];
+
+    #[test]
+    fn every_spelling_parses() {
+        for (spelling, expected) in SPELLINGS {
+            assert_eq!(parse_bool(spelling), Ok(expected), "{spelling:?}");
+        }
+        for wrong in ["maybe", "", "2", "y", "enabled"] {
+            let error = parse_bool(wrong).unwrap_err();
+            assert!(error.contains("1/0, true/false, yes/no, on/off"), "{error}");
+        }
+    }
+
+    /// Every flag that can come from the environment parses its value the same way.
+    #[test]
+    fn every_environment_flag_uses_the_one_parser() {
+        let command = Cli::command();
+        let flags: Vec<_> = command
+            .get_arguments()
+            .filter(|arg| matches!(arg.get_action(), ArgAction::SetTrue))
+            .collect();
+        let names: Vec<_> = flags.iter().map(|arg| arg.get_id().as_str()).collect();
+        assert_eq!(names, ["secure_cookies", "no_demo"]);
+        for arg in flags {
+            assert!(arg.get_env().is_some(), "{}", arg.get_id());
+            // The flag's own parser, given each value on a command line of its own.
+            let long = arg.get_long().unwrap();
+            let probe = clap::Command::new("probe").arg(arg.clone().action(ArgAction::Set));
+            for (spelling, expected) in SPELLINGS {
+                let matches = probe
+                    .clone()
+                    .try_get_matches_from(["probe", &format!("--{long}={spelling}")])
+                    .unwrap_or_else(|error| panic!("{spelling:?}: {error}"));
+                assert_eq!(
+                    matches.get_one::<bool>(arg.get_id().as_str()),
+                    Some(&expected),
+                    "--{long}={spelling:?}"
+                );
+            }
+            let refused = probe
+                .clone()
+                .try_get_matches_from(["probe", &format!("--{long}=maybe")]);
+            assert!(refused.is_err(), "--{long}=maybe");
+        }
+    }
+
+    /// Runs [`parse_in_child`] in a child process with `env` set (tests cannot set the
+    /// environment of their own process) and returns what it printed.
+    fn parse_with_env(env: &[(&str, &str)]) -> String {
+        let mut child = Process::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", "config::tests::parse_in_child", "--nocapture"])
+            .env("TIERDESK_CONFIG_CHILD", "1")
+            .env_remove("TIERDESK_SECURE_COOKIES")
+            .env_remove("TIERDESK_NO_DEMO")
+            .env_remove("TIERDESK_WEBHOOKS_ALLOW_PRIVATE");
+        for (name, value) in env {
+            child.env(name, value);
+        }
+        let output = child.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("child: "))
+            .unwrap_or_else(|| panic!("no child output: {stdout}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn parse_in_child() {
+        if std::env::var_os("TIERDESK_CONFIG_CHILD").is_none() {
+            return;
+        }
+        let flags = match Cli::try_parse_from(["tierdesk", "serve"]) {
+            Ok(cli) => format!(
+                "secure_cookies={} no_demo={}",
+                cli.secure_cookies, cli.no_demo
+            ),
+            Err(error) => format!("refused {}", error.to_string().replace('\n', " ")),
+        };
+        let allow_private = match env_bool("TIERDESK_WEBHOOKS_ALLOW_PRIVATE") {
+            Ok(value) => format!("allow_private={value}"),
+            Err(error) => format!("refused {error}"),
+        };
+        println!("child: {flags} {allow_private}");
+    }
+
+    #[test]
+    fn boolean_environment_variables_accept_every_spelling() {
+        assert_eq!(
+            parse_with_env(&[]),
+            "secure_cookies=false no_demo=false allow_private=false"
+        );
+        for (spelling, expected) in SPELLINGS {
+            let printed = parse_with_env(&[
+                ("TIERDESK_SECURE_COOKIES", spelling),
+                ("TIERDESK_NO_DEMO", spelling),
+                ("TIERDESK_WEBHOOKS_ALLOW_PRIVATE", spelling),
+            ]);
+            assert_eq!(
+                printed,
+                format!("secure_cookies={expected} no_demo={expected} allow_private={expected}"),
+                "{spelling:?}"
+            );
+        }
+        // The flag itself still works, without a value.
+        let cli = Cli::try_parse_from(["tierdesk", "--no-demo", "serve"]).unwrap();
+        assert!(cli.no_demo && !cli.secure_cookies);
+    }
+
+    #[test]
+    fn an_unknown_spelling_is_refused_with_the_accepted_ones() {
+        let printed = parse_with_env(&[("TIERDESK_NO_DEMO", "maybe")]);
+        assert!(printed.starts_with("refused"), "{printed}");
+        assert!(printed.contains("'maybe'"), "{printed}");
+        assert!(printed.contains("--no-demo"), "{printed}");
+        assert!(
+            printed.contains("1/0, true/false, yes/no, on/off"),
+            "{printed}"
+        );
+        let printed = parse_with_env(&[("TIERDESK_WEBHOOKS_ALLOW_PRIVATE", "maybe")]);
+        assert!(
+            printed.ends_with(
+                "refused invalid value 'maybe' for TIERDESK_WEBHOOKS_ALLOW_PRIVATE: \
+                 expected one of 1/0, true/false, yes/no, on/off"
+            ),
+            "{printed}"
+        );
+    }
 }

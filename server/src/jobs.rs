@@ -8,24 +8,42 @@ use std::time::{Duration, Instant};
 
 use app::context::AppState;
 use domain::clock::Clock;
-use domain::webhooks::{self, Delivery};
+use domain::webhooks::{self, Delivery, Reach, is_public_ip, redact_url};
+use reqwest::Url;
 use sqlx::PgPool;
 
+use crate::config::env_bool;
+
+/// How long the sender waits for a target's name to resolve when it checks it itself.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How often the jobs run and how much each run may do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub lifecycle_every: Duration,
     pub lifecycle_batch: i64,
     pub webhooks_every: Duration,
     pub webhooks_batch: i64,
-    pub webhooks_allow_private: bool,
+    pub webhooks: SenderOptions,
+}
+
+/// Where webhook requests may go, and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderOptions {
+    /// Public addresses only, or private ones too (`TIERDESK_WEBHOOKS_ALLOW_PRIVATE`).
+    pub reach: Reach,
+    /// Send every request through this proxy (`TIERDESK_WEBHOOKS_PROXY`). Without it
+    /// requests go direct: the environment's `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`
+    /// never apply, since a proxy resolves target names where the sender cannot check them.
+    pub proxy: Option<String>,
 }
 
 impl Settings {
-    /// Defaults (lifecycle every 30 s, webhooks every 2 s, public addresses only),
-    /// overridable with `TIERDESK_LIFECYCLE_EVERY_SECS`, `TIERDESK_WEBHOOKS_EVERY_SECS`
-    /// and `TIERDESK_WEBHOOKS_ALLOW_PRIVATE`.
-    pub fn from_env() -> Self {
+    /// Defaults (lifecycle every 30 s, webhooks every 2 s, direct, public addresses
+    /// only), overridable with `TIERDESK_LIFECYCLE_EVERY_SECS`,
+    /// `TIERDESK_WEBHOOKS_EVERY_SECS`, `TIERDESK_WEBHOOKS_ALLOW_PRIVATE` and
+    /// `TIERDESK_WEBHOOKS_PROXY`. An invalid boolean or proxy URL is an error.
+    pub fn from_env() -> Result<Self, String> {
         let secs = |name: &str, default: u64| {
             std::env::var(name)
                 .ok()
@@ -33,23 +51,40 @@ impl Settings {
                 .filter(|v| *v > 0)
                 .map_or(Duration::from_secs(default), Duration::from_secs)
         };
-        Settings {
+        let reach = if env_bool("TIERDESK_WEBHOOKS_ALLOW_PRIVATE")? {
+            Reach::PrivateAllowed
+        } else {
+            Reach::PublicOnly
+        };
+        let proxy = std::env::var("TIERDESK_WEBHOOKS_PROXY")
+            .ok()
+            .map(|proxy| proxy.trim().to_owned())
+            .filter(|proxy| !proxy.is_empty());
+        if let Some(proxy) = &proxy {
+            proxy_of(proxy).map_err(|error| {
+                format!(
+                    "invalid value '{}' for TIERDESK_WEBHOOKS_PROXY: {error}",
+                    redact_url(proxy)
+                )
+            })?;
+        }
+        Ok(Settings {
             lifecycle_every: secs("TIERDESK_LIFECYCLE_EVERY_SECS", 30),
             lifecycle_batch: 1000,
             webhooks_every: secs("TIERDESK_WEBHOOKS_EVERY_SECS", 2),
             webhooks_batch: 50,
-            webhooks_allow_private: std::env::var("TIERDESK_WEBHOOKS_ALLOW_PRIVATE")
-                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
-        }
+            webhooks: SenderOptions { reach, proxy },
+        })
     }
 }
 
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
+    let (lifecycle_every, lifecycle_batch) = (settings.lifecycle_every, settings.lifecycle_batch);
     let db = state.db.clone();
     let clock = state.clock.clone();
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(settings.lifecycle_every);
+        let mut ticker = tokio::time::interval(lifecycle_every);
         loop {
             ticker.tick().await;
             if db.is_closed() {
@@ -57,9 +92,7 @@ pub fn start(state: &AppState, settings: Settings) {
             }
             // Drain in bounded batches so a backlog never becomes one huge transaction.
             loop {
-                match domain::grants::run_lifecycle(&db, clock.now(), settings.lifecycle_batch)
-                    .await
-                {
+                match domain::grants::run_lifecycle(&db, clock.now(), lifecycle_batch).await {
                     Ok(run) if run.total() > 0 => {
                         tracing::info!(?run, "grant lifecycle");
                         if run
@@ -67,7 +100,7 @@ pub fn start(state: &AppState, settings: Settings) {
                             .max(run.graced)
                             .max(run.expired)
                             .max(run.reminded)
-                            < settings.lifecycle_batch as u64
+                            < lifecycle_batch as u64
                         {
                             break;
                         }
@@ -80,7 +113,7 @@ pub fn start(state: &AppState, settings: Settings) {
                     }
                 }
             }
-            match webhooks::prune(&db, clock.now(), settings.lifecycle_batch).await {
+            match webhooks::prune(&db, clock.now(), lifecycle_batch).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "outbox events past retention removed"),
                 Err(_) if db.is_closed() => return,
@@ -91,13 +124,19 @@ pub fn start(state: &AppState, settings: Settings) {
     let db = state.db.clone();
     let clock = state.clock.clone();
     tokio::spawn(async move {
-        let sender = match Sender::new(settings.webhooks_allow_private) {
+        let sender = match Sender::new(&settings.webhooks) {
             Ok(sender) => sender,
             Err(error) => {
                 tracing::error!(%error, "webhook delivery disabled: no HTTP client");
                 return;
             }
         };
+        if let Some(proxy) = &settings.webhooks.proxy {
+            tracing::info!(
+                proxy = redact_url(proxy),
+                "webhooks are sent through a proxy"
+            );
+        }
         let mut ticker = tokio::time::interval(settings.webhooks_every);
         loop {
             ticker.tick().await;
@@ -118,40 +157,14 @@ pub fn start(state: &AppState, settings: Settings) {
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
-    allow_private: bool,
+    reach: Reach,
+    /// Requests go through a proxy, which resolves target names itself: the sender
+    /// resolves and checks them before sending.
+    proxied: bool,
 }
 
-/// Addresses a tenant's webhook must not reach unless the operator allows it: the
-/// server's own machine and private networks (a tenant admin could otherwise probe
-/// internal services through Tierdesk).
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-            }
-        },
-    }
-}
-
-/// Resolves host names and drops private addresses (see [`is_private`]).
+/// Resolves host names and drops addresses that are not public (see [`is_public_ip`]).
+/// Used when requests go direct, so the address connected to is one that was checked.
 struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
@@ -160,7 +173,7 @@ impl reqwest::dns::Resolve for PublicOnly {
         Box::pin(async move {
             let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await?
-                .filter(|address| !is_private(address.ip()))
+                .filter(|address| is_public_ip(address.ip()))
                 .collect();
             if addresses.is_empty() {
                 return Err(format!("{host} resolves only to private addresses").into());
@@ -170,15 +183,25 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+fn proxy_of(url: &str) -> Result<reqwest::Proxy, reqwest::Error> {
+    reqwest::Proxy::all(url)
+}
+
 impl Sender {
-    /// `allow_private`: let webhooks reach loopback and private networks (tests, and
-    /// deployments whose tenants are trusted; `TIERDESK_WEBHOOKS_ALLOW_PRIVATE`).
-    pub fn new(allow_private: bool) -> Result<Self, reqwest::Error> {
+    /// A sender that goes direct (environment proxies ignored) or through
+    /// `options.proxy`, and reaches public addresses only unless `options.reach` allows
+    /// private ones.
+    pub fn new(options: &SenderOptions) -> Result<Self, reqwest::Error> {
         // One process-wide TLS provider; a second install (tests) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder();
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        // `no_proxy` also turns off reqwest's reading of HTTP_PROXY and friends.
+        let mut builder = reqwest::Client::builder().no_proxy();
+        match (&options.proxy, options.reach) {
+            (Some(proxy), _) => builder = builder.proxy(proxy_of(proxy)?),
+            // With a proxy the resolver would only ever see the proxy's own name (the
+            // operator's choice, often private); targets are checked in `send` instead.
+            (None, Reach::PublicOnly) => builder = builder.dns_resolver(Arc::new(PublicOnly)),
+            (None, Reach::PrivateAllowed) => {}
         }
         let client = builder
             .timeout(Duration::from_secs(10))
@@ -188,7 +211,8 @@ impl Sender {
             .build()?;
         Ok(Sender {
             client,
-            allow_private,
+            reach: options.reach,
+            proxied: options.proxy.is_some(),
         })
     }
 
@@ -222,22 +246,19 @@ impl Sender {
         Ok(attempted)
     }
 
-    async fn send(
+    /// Sends one delivery, signed with `timestamp`: the response's status, or why
+    /// there was none, and how long it took (milliseconds).
+    pub async fn send(
         &self,
         delivery: &Delivery,
         timestamp: i64,
     ) -> (Option<u16>, Option<String>, i32) {
         let started = Instant::now();
-        // A literal IP is not resolved, so the resolver cannot refuse it: check here.
-        let literal = reqwest::Url::parse(&delivery.url).ok().and_then(|url| {
-            let host = url.host_str()?;
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .ok()
-        });
-        if !self.allow_private && literal.is_some_and(is_private) {
-            return (None, Some("private address not allowed".into()), 0);
+        let elapsed = || i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        if self.reach == Reach::PublicOnly
+            && let Err(refusal) = self.check_target(&delivery.url).await
+        {
+            return (None, Some(refusal), elapsed());
         }
         let signature = webhooks::signature(&delivery.secret, timestamp, delivery.body.as_bytes());
         let result = self
@@ -249,10 +270,43 @@ impl Sender {
             .body(delivery.body.clone())
             .send()
             .await;
-        let elapsed = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         match result {
-            Ok(response) => (Some(response.status().as_u16()), None, elapsed),
-            Err(error) => (None, Some(error_chain(&error)), elapsed),
+            Ok(response) => (Some(response.status().as_u16()), None, elapsed()),
+            // The error's text would carry the URL, credentials and all; the delivery
+            // log records the URL (redacted) beside it anyway.
+            Err(error) => (None, Some(error_chain(&error.without_url())), elapsed()),
+        }
+    }
+
+    /// Refuses a target that is not public: a literal IP always (no resolver sees it),
+    /// a name only when a proxy will resolve it (otherwise [`PublicOnly`] does, at
+    /// connect time). Every address of the name must be public.
+    async fn check_target(&self, url: &str) -> Result<(), String> {
+        let url = Url::parse(url).map_err(|error| format!("invalid URL: {error}"))?;
+        let port = url.port_or_known_default().unwrap_or(0);
+        let host = url.host_str().ok_or("the URL has no host")?;
+        // The URL parser has turned every IP spelling (`2130706433`, `[::ffff:…]`) into
+        // its canonical text.
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>();
+        let addresses: Vec<IpAddr> = match literal {
+            Ok(ip) => vec![ip],
+            Err(_) if !self.proxied => return Ok(()),
+            Err(_) => {
+                let lookup = tokio::net::lookup_host((host, port));
+                match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                    Ok(Ok(found)) => found.map(|address| address.ip()).collect(),
+                    Ok(Err(error)) => return Err(format!("{host} does not resolve: {error}")),
+                    Err(_) => return Err(format!("{host} does not resolve: timed out")),
+                }
+            }
+        };
+        match addresses.iter().find(|ip| !is_public_ip(**ip)) {
+            Some(ip) => Err(format!("private address not allowed: {ip}")),
+            None if addresses.is_empty() => Err("the host has no addresses".into()),
+            None => Ok(()),
         }
     }
 }

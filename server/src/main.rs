@@ -265,6 +265,8 @@ async fn create_admin(
 }
 
 async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
+    // Settings first: a mistyped one stops the start before the console listens.
+    let jobs_settings = jobs::Settings::from_env()?;
     let db = database.pool.clone();
     let seeded = database.embedded.is_some() && !cli.no_demo && domain::demo::is_empty(&db).await?;
     if seeded {
@@ -273,12 +275,14 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
     let leptos_options = leptos_options(cli.addr);
     let listener = tokio::net::TcpListener::bind(cli.addr).await?;
     let address = listener.local_addr()?;
-    let state = AppState::new(db.clone(), leptos_options, domain::clock::system());
+    let mut state = AppState::new(db.clone(), leptos_options, domain::clock::system());
+    // Saving a webhook URL checks its host against the same setting the sender uses.
+    state.webhooks_reach = jobs_settings.webhooks.reach;
     state.permissions.start(
         db.clone(),
         format!("tierdesk serve {address} pid {}", std::process::id()),
     );
-    jobs::start(&state, jobs::Settings::from_env());
+    jobs::start(&state, jobs_settings);
     let permissions = state.permissions.clone();
     let app = router(
         state,

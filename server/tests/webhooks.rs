@@ -1,5 +1,9 @@
 //! Outbox delivery to tenants' webhooks: signatures (checked by recomputing the HMAC),
-//! retries with backoff after a server error, and no event reaching another tenant's URL.
+//! retries with backoff after a server error, and no event reaching another tenant's URL;
+//! private targets refused when saved and when sent, proxies (the environment's ignored,
+//! an explicit one used with targets checked first), credentials kept out of logs.
+
+mod support;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,12 +17,15 @@ use domain::clock::{Clock, ManualClock};
 use domain::grants::{self, GrantInput, Method};
 use domain::members::{self, MemberInput};
 use domain::tags::{self, TagInput};
-use domain::testing::{TestAdmin, TestTenant};
+use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
+use domain::webhooks::{Delivery, Reach};
 use domain::{Access, Role, webhooks};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
-use tierdesk::jobs::Sender;
+use support::{Client, audit_rows, console};
+use tierdesk::jobs::{Sender, SenderOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -26,7 +33,26 @@ struct Received {
     path: String,
     signature: String,
     event_id: String,
+    authorization: String,
     body: String,
+}
+
+/// A sender that reaches any address (the local receivers), direct.
+fn any_address() -> Sender {
+    Sender::new(&SenderOptions {
+        reach: Reach::PrivateAllowed,
+        proxy: None,
+    })
+    .unwrap()
+}
+
+/// A sender that reaches public addresses only, direct.
+fn public_only() -> Sender {
+    Sender::new(&SenderOptions {
+        reach: Reach::PublicOnly,
+        proxy: None,
+    })
+    .unwrap()
 }
 
 #[derive(Clone, Default)]
@@ -53,6 +79,7 @@ async fn receive(
         path,
         signature: header("tierdesk-signature"),
         event_id: header("tierdesk-event-id"),
+        authorization: header("authorization"),
         body,
     });
     receiver
@@ -178,6 +205,7 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
         Some(&format!("{base}/acme")),
         7,
         false,
+        Reach::PrivateAllowed,
     )
     .await
     .unwrap();
@@ -187,6 +215,7 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
         Some(&format!("{base}/globex")),
         7,
         false,
+        Reach::PrivateAllowed,
     )
     .await
     .unwrap();
@@ -196,7 +225,7 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
     // No webhook configured: the event is kept, marked skipped, never sent.
     grant(&db, &quiet.admin.access(), &quiet).await;
 
-    let sender = Sender::new(true).unwrap();
+    let sender = any_address();
     let clock = ManualClock::new(start());
     assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 2);
     // Whichever came first got the scripted 500 and waits for its retry.
@@ -275,11 +304,12 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
         Some(&format!("{base}/acme")),
         7,
         false,
+        Reach::PrivateAllowed,
     )
     .await
     .unwrap();
     grant(&db, &acme.admin.access(), &acme).await;
-    let sender = Sender::new(true).unwrap();
+    let sender = any_address();
     let clock = ManualClock::new(start());
     for _ in 0..webhooks::ATTEMPTS_MAX {
         assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 1);
@@ -306,7 +336,15 @@ async fn a_failing_endpoint_is_given_up_after_the_last_attempt(db: PgPool) {
         .unwrap();
     assert_eq!(attempts, 0);
     // Bad URLs are refused and change nothing.
-    let refused = webhooks::set(&db, &acme.admin.access(), Some("ftp://x"), 7, false).await;
+    let refused = webhooks::set(
+        &db,
+        &acme.admin.access(),
+        Some("ftp://x"),
+        7,
+        false,
+        Reach::PrivateAllowed,
+    )
+    .await;
     assert!(matches!(
         refused,
         Err(domain::Error::Invalid {
@@ -330,12 +368,20 @@ async fn private_addresses_are_refused_unless_allowed(db: PgPool) {
         (&acme, format!("{base}/acme")),
         (&globex, format!("{by_name}/globex")),
     ] {
-        webhooks::set(&db, &t.admin.access(), Some(&url), 7, false)
-            .await
-            .unwrap();
+        // Saved while private targets were allowed; the operator has since turned that off.
+        webhooks::set(
+            &db,
+            &t.admin.access(),
+            Some(&url),
+            7,
+            false,
+            Reach::PrivateAllowed,
+        )
+        .await
+        .unwrap();
         grant(&db, &t.admin.access(), t).await;
     }
-    let strict = Sender::new(false).unwrap();
+    let strict = public_only();
     let clock = ManualClock::new(start());
     assert_eq!(strict.deliver_due(&db, &*clock, 10).await.unwrap(), 2);
     assert!(receiver.received.lock().unwrap().is_empty());
@@ -350,6 +396,7 @@ async fn private_addresses_are_refused_unless_allowed(db: PgPool) {
             .all(|e| e.as_deref().is_some_and(|e| e.contains("private"))),
         "{errors:?}"
     );
+    // The full table is `domain::webhooks`' unit test.
     for ip in [
         "10.1.2.3",
         "172.16.0.1",
@@ -360,9 +407,295 @@ async fn private_addresses_are_refused_unless_allowed(db: PgPool) {
         "100.64.0.1",
         "::ffff:127.0.0.1",
     ] {
-        assert!(tierdesk::jobs::is_private(ip.parse().unwrap()), "{ip}");
+        assert!(!webhooks::is_public_ip(ip.parse().unwrap()), "{ip}");
     }
     for ip in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
-        assert!(!tierdesk::jobs::is_private(ip.parse().unwrap()), "{ip}");
+        assert!(webhooks::is_public_ip(ip.parse().unwrap()), "{ip}");
     }
+}
+
+/// One delivery to `url`, as a claim would produce it.
+fn delivery(url: &str) -> Delivery {
+    Delivery {
+        tenant_id: Uuid::nil(),
+        event_id: 1,
+        attempt: 1,
+        url: url.into(),
+        secret: "whsec_test".into(),
+        body: "{}".into(),
+    }
+}
+
+/// A stand-in HTTP proxy on a free local port: records the first line of every request
+/// it gets (`POST http://host/path HTTP/1.1` when used as a proxy) and answers 200 for
+/// the target, so nothing leaves this machine. Returns its URL and the lines seen.
+async fn start_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut chunk = [0_u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let first_line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                log.lock().unwrap().push(first_line);
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = stream.write_all(answer).await;
+            });
+        }
+    });
+    (format!("http://{address}"), seen)
+}
+
+/// Set in the child process of [`proxies_from_the_environment_are_ignored`].
+const PROXY_CHILD: &str = "TIERDESK_TEST_PROXY_CHILD";
+
+/// The environment's proxy variables point at a stand-in proxy; senders must go direct
+/// (a proxy resolves target names itself, past the private-address check). Runs the
+/// sending in a child process of this test binary: tests cannot set their own
+/// process's environment, and reqwest reads it once per process.
+#[tokio::test]
+async fn proxies_from_the_environment_are_ignored() {
+    let (proxy, seen) = start_proxy().await;
+    let receiver = Receiver::default();
+    let base = start_receiver(receiver.clone()).await;
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", "environment_proxy_child", "--nocapture"])
+        .env(PROXY_CHILD, &base)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        child.env(name, &proxy);
+    }
+    let output = child.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("child: done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Vec::<String>::new(),
+        "the environment's proxy was used"
+    );
+    assert_eq!(receiver.received.lock().unwrap().len(), 1, "sent direct");
+}
+
+#[tokio::test]
+async fn environment_proxy_child() {
+    let Ok(base) = std::env::var(PROXY_CHILD) else {
+        return;
+    };
+    // Private targets allowed: straight to the local receiver.
+    let (status, error, _) = any_address()
+        .send(&delivery(&format!("{base}/direct")), 0)
+        .await;
+    assert_eq!((status, error), (Some(200), None));
+    // Public only: a name that resolves to loopback is refused here, not handed to a
+    // proxy that would resolve it unchecked.
+    let (status, error, _) = public_only()
+        .send(&delivery("http://localhost:9/hook"), 0)
+        .await;
+    assert_eq!(status, None);
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("private")),
+        "{error:?}"
+    );
+    println!("child: done");
+}
+
+#[tokio::test]
+async fn an_explicit_proxy_is_used_after_the_target_is_checked() {
+    let (proxy, seen) = start_proxy().await;
+    let strict = Sender::new(&SenderOptions {
+        reach: Reach::PublicOnly,
+        proxy: Some(proxy.clone()),
+    })
+    .unwrap();
+    for url in [
+        "http://localhost:9/hook",
+        "http://127.0.0.1:9/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://2130706433/hook",
+        "http://10.0.0.1/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest",
+    ] {
+        let (status, error, _) = strict.send(&delivery(url), 0).await;
+        assert_eq!(status, None, "{url}");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("private")),
+            "{url}: {error:?}"
+        );
+    }
+    assert_eq!(*seen.lock().unwrap(), Vec::<String>::new());
+    // A public target goes through the proxy (which answers for it).
+    let (status, error, _) = strict.send(&delivery("http://93.184.216.34/hook"), 0).await;
+    assert_eq!((status, error), (Some(200), None));
+    // Private targets allowed: names go to the proxy as they are.
+    let open = Sender::new(&SenderOptions {
+        reach: Reach::PrivateAllowed,
+        proxy: Some(proxy),
+    })
+    .unwrap();
+    let (status, _, _) = open.send(&delivery("http://localhost:9/hook"), 0).await;
+    assert_eq!(status, Some(200));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "POST http://93.184.216.34/hook HTTP/1.1",
+            "POST http://localhost:9/hook HTTP/1.1"
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn private_targets_are_refused_when_saved(db: PgPool) {
+    let router = console(db.clone());
+    let tenant = TestTenant::new(&db, "acme").await;
+    let boss = tenant.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let mut client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let before = audit_rows(&db).await;
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://[::ffff:127.0.0.1]/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://localhost/",
+        "http://user:pw@10.0.0.1/hook",
+        "http://evil.example@127.0.0.1/",
+        "https://169.254.169.254/latest/meta-data",
+        "http://[fd00::1]:8080/",
+        "http://[64:ff9b::a00:1]/",
+        "http://198.51.100.7/",
+        // A name that does not resolve now cannot be checked: refused too.
+        "http://no-such-host.invalid/hook",
+    ] {
+        let saved = client
+            .call_fn("save_webhook", &[("url", url), ("reminder_days", "7")])
+            .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {}",
+            saved.body
+        );
+        assert_eq!(
+            saved.json(),
+            serde_json::json!({ "Invalid": { "field": "webhook_url", "problem": "NotPublic" } }),
+            "{url}"
+        );
+    }
+    assert_eq!(audit_rows(&db).await, before, "nothing was saved");
+    let webhook = client.call_fn("get_webhook", &[]).await.json();
+    assert_eq!(webhook["url"], serde_json::Value::Null);
+    // Without JavaScript the refusal comes back to the page, in words.
+    let form = [("url", "http://localhost/"), ("reminder_days", "7")];
+    let refused = client.submit_form("save_webhook", &form, "/webhooks").await;
+    let location = refused.location().unwrap().to_owned();
+    assert!(location.contains("error="), "{location}");
+    let page = client.get(&location).await;
+    assert!(
+        page.body.contains("public internet addresses") || page.body.contains("公网地址"),
+        "{}",
+        page.body
+    );
+    // A public address is saved (a literal needs no DNS here).
+    let saved = client
+        .call_fn(
+            "save_webhook",
+            &[
+                ("url", "https://93.184.216.34/hook"),
+                ("reminder_days", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn credentials_in_urls_are_used_but_never_written_elsewhere(db: PgPool) {
+    let receiver = Receiver::default();
+    let base = start_receiver(receiver.clone()).await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let acme = tenant(&db, "acme").await;
+    let access = acme.admin.access();
+    let with_credentials = |base: &str| base.replace("http://", "http://hook-user:s3cret@");
+    let save = |url: String| {
+        let (db, access) = (db.clone(), access.clone());
+        async move {
+            webhooks::set(&db, &access, Some(&url), 7, false, Reach::PrivateAllowed)
+                .await
+                .unwrap()
+        }
+    };
+    // First to a port nobody listens on (the client's error would quote the URL), then
+    // to the receiver.
+    save(with_credentials(&format!("http://{closed}/hooks/acme"))).await;
+    grant(&db, &access, &acme).await;
+    let sender = any_address();
+    let clock = ManualClock::new(start());
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 1);
+    let saved = save(with_credentials(&format!("{base}/acme"))).await;
+    clock.advance(webhooks::backoff(1) + Duration::seconds(1));
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 1);
+
+    // The request itself carries them (as HTTP basic authentication).
+    let received = receiver.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].authorization, "Basic aG9vay11c2VyOnMzY3JldA==");
+    // The admin editing the settings sees the URL as saved.
+    assert_eq!(saved.url, Some(with_credentials(&format!("{base}/acme"))));
+    assert_eq!(webhooks::get(&db, &access).await.unwrap().url, saved.url);
+    // Nowhere else: the delivery log (URL and error), the outbox, the audit log.
+    let written: Vec<String> = sqlx::query_scalar(
+        "select url || ' ' || coalesce(error, '') from webhook_deliveries
+         union all select coalesce(last_error, '') from outbox_events
+         union all select coalesce(before::text, '') || ' ' || coalesce(after::text, '')
+         from audit_log where action = 'webhook.update'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(written.len(), 2 + 1 + 2, "{written:?}");
+    for text in &written {
+        assert!(
+            !text.contains("s3cret") && !text.contains("hook-user"),
+            "{text}"
+        );
+    }
+    assert!(
+        written.iter().all(|t| t.is_empty() || t.contains("***@")),
+        "{written:?}"
+    );
+    assert!(written.iter().any(|t| t.contains("refused")), "{written:?}");
+    let log = webhooks::deliveries(&db, &access).await.unwrap();
+    assert!(
+        log.iter()
+            .all(|d| d.url.starts_with("http://***@127.0.0.1:"))
+    );
 }

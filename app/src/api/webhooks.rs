@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::context::{access, db};
+use crate::context::{access, db, state};
 use crate::dto::{DeliveryAttempt, OutboxEvent, Webhook};
 use crate::error::AppError;
 
@@ -13,7 +13,10 @@ pub async fn get_webhook() -> Result<Webhook, AppError> {
 }
 
 /// Saves the webhook URL (empty: no deliveries) and the reminder lead time; a ticked
-/// `rotate_secret` replaces the signing secret (tenant admins).
+/// `rotate_secret` replaces the signing secret (tenant admins). Unless the operator
+/// allows private targets, the URL's host must resolve to public addresses (422 on
+/// `webhook_url` otherwise). The answer carries the URL as saved, for the admin editing
+/// it; the delivery log and the audit log show it without credentials.
 #[server(endpoint = "save_webhook")]
 pub async fn save_webhook(
     url: Option<String>,
@@ -29,6 +32,7 @@ pub async fn save_webhook(
         url.as_deref(),
         reminder_days,
         rotate_secret.is_some(),
+        state()?.webhooks_reach,
     )
     .await?
     .into())
