@@ -134,10 +134,46 @@ pub fn session_error(error: tower_sessions::session::Error) -> AppError {
 
 /// The signed-in principal and the session's active tenant (if any). Sessions past
 /// their absolute lifetime, or of a disabled account, are ended here.
+///
+/// Signed out: a server function called over HTTP answers 401; a page being rendered
+/// answers `303 See Other` to the sign-in page instead (see [`redirect_to_sign_in`]).
 pub async fn principal() -> Result<(domain::Principal, Option<Uuid>, Session), AppError> {
-    try_principal()
-        .await?
-        .ok_or_else(|| domain::Error::Unauthenticated.into())
+    match try_principal().await? {
+        Some(signed_in) => Ok(signed_in),
+        None if redirect_to_sign_in() => Err(AppError::Unauthenticated),
+        None => Err(domain::Error::Unauthenticated.into()),
+    }
+}
+
+/// When the current request is a page load (a GET or HEAD outside `/api/`), answers it
+/// with `303 See Other` to `/login?next=<this page>` and returns true; for a server
+/// function call does nothing and returns false (those answer 401).
+///
+/// Every signed-out path of a page render ends here (the layout, and any server
+/// function the page calls), so the answer does not depend on which finishes first.
+pub fn redirect_to_sign_in() -> bool {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return false;
+    };
+    let page_load = matches!(parts.method, http::Method::GET | http::Method::HEAD)
+        && !parts.uri.path().starts_with("/api/");
+    if !page_load {
+        return false;
+    }
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return false;
+    };
+    let here = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path_and_query| path_and_query.as_str());
+    let location = crate::pages::sign_in::sign_in_location(here);
+    let Ok(location) = http::HeaderValue::from_str(&location) else {
+        return false;
+    };
+    response.set_status(http::StatusCode::SEE_OTHER);
+    response.insert_header(header::LOCATION, location);
+    true
 }
 
 /// Like [`principal`], but a missing or ended session is `Ok(None)` rather than an error.

@@ -63,10 +63,23 @@ pub struct Tenant {
 pub struct Admin {
     pub admin_id: Uuid,
     pub email: String,
+    /// Until the invitation is accepted, the name the inviting admin typed.
     pub display_name: String,
     pub role: Role,
     pub disabled: bool,
+    /// Invited, not accepted yet: the membership grants nothing.
+    pub invited: bool,
     pub added_at: DateTime<Utc>,
+}
+
+/// An open invitation of the signed-in account into a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    pub role: Role,
+    pub invited_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,7 +161,20 @@ mod from_domain {
                 display_name: m.display_name,
                 role: m.role.into(),
                 disabled: m.disabled,
+                invited: m.invited,
                 added_at: m.added_at,
+            }
+        }
+    }
+
+    impl From<domain::admins::Invitation> for Invitation {
+        fn from(i: domain::admins::Invitation) -> Self {
+            Invitation {
+                tenant_id: i.tenant_id,
+                tenant_slug: i.tenant_slug,
+                tenant_name: i.tenant_name,
+                role: i.role.into(),
+                invited_at: i.invited_at,
             }
         }
     }

@@ -1,9 +1,17 @@
 //! Admin accounts and their memberships in a tenant.
 //!
-//! A tenant administrator manages the memberships of their own tenant: adds an account
-//! (creating it if the email is new), changes its role, disables or re-enables its
-//! access. Accounts themselves are global; only a platform administrator (or the CLI)
-//! creates platform administrators or disables an account everywhere.
+//! A tenant administrator manages the memberships of their own tenant: invites an
+//! email, changes a membership's role, disables or re-enables its access. Accounts
+//! themselves are global; only a platform administrator (or the CLI) creates platform
+//! administrators or disables an account everywhere.
+//!
+//! Adding an email always makes a *pending invitation*, whether or not an account has
+//! that email, and the tenant sees the same answer either way: the email and the name
+//! its admin typed, status "invited". It learns nothing about an account of someone
+//! else (not that it exists, not its name, not whether it is disabled). A new email
+//! gets an account with the password the inviting admin chose, and the first sign-in
+//! with it accepts the invitation; an existing account keeps its password and its owner
+//! accepts or declines after signing in. A pending membership grants nothing.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -11,16 +19,20 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Principal, Result, Role, audit, input, password};
+use crate::{Access, Conflict, Error, Principal, Problem, Result, Role, audit, input, password};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub admin_id: Uuid,
     pub email: String,
+    /// The account's name once the invitation is accepted; until then the name the
+    /// inviting admin typed.
     pub display_name: String,
     pub role: Role,
-    /// Disabled in this tenant or everywhere.
+    /// Disabled in this tenant or (once accepted) everywhere.
     pub disabled: bool,
+    /// Invited but not accepted yet: grants nothing.
+    pub invited: bool,
     pub added_at: DateTime<Utc>,
 }
 
@@ -29,20 +41,35 @@ pub struct NewMember {
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    /// Required when the email has no account yet; ignored otherwise (the existing
-    /// account keeps its own password).
+    /// Required whatever the email (so that the answer never depends on whether an
+    /// account exists); used only when the email has no account yet.
     pub password: Option<String>,
+}
+
+/// An invitation waiting for the signed-in account's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    pub role: Role,
+    pub invited_at: DateTime<Utc>,
 }
 
 /// Admins listed per tenant at most (a tenant has a handful; the bound is a guard).
 pub const ADMINS_LIST_MAX: i64 = 1_000;
 
-/// The admins of the caller's tenant; tenant administrators only.
+/// The admins of the caller's tenant, invitations included; tenant administrators only.
 pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Member>> {
     access.require(Role::TenantAdmin)?;
     let rows = sqlx::query!(
-        r#"select a.admin_id, a.email, a.display_name, ta.role, ta.created_at,
-                  (ta.disabled_at is not null or a.disabled_at is not null) as "disabled!"
+        r#"select a.admin_id, a.email,
+                  case when ta.accepted_at is null then ta.invited_name else a.display_name end
+                    as "display_name!",
+                  ta.role, ta.created_at,
+                  (ta.disabled_at is not null
+                   or (ta.accepted_at is not null and a.disabled_at is not null)) as "disabled!",
+                  ta.accepted_at is null as "invited!"
            from tenant_admins ta join admins a on a.admin_id = ta.admin_id
            where ta.tenant_id = $1
            order by a.email
@@ -60,39 +87,47 @@ pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<Member>> {
                 display_name: row.display_name,
                 role: Role::parse(&row.role)?,
                 disabled: row.disabled,
+                invited: row.invited,
                 added_at: row.created_at,
             })
         })
         .collect()
 }
 
-/// Adds an admin to the caller's tenant, creating the account if the email is new.
+/// Invites an email into the caller's tenant (see the module documentation): creates
+/// the account if the email is new, and a pending membership in every case. The answer
+/// is built from what the caller typed only.
 pub async fn add(db: &PgPool, access: &Access, new: NewMember) -> Result<Member> {
     access.require(Role::TenantAdmin)?;
     let email = input::email(&new.email)?;
+    if email.chars().any(char::is_control) {
+        return Err(Error::invalid("email", Problem::Format));
+    }
     let display_name = input::name("display_name", &new.display_name)?;
+    let password = input::new_password(new.password.as_deref().unwrap_or_default())?;
+    // Hashed whether or not an account exists, so that the time taken does not tell.
+    let hash = password::hash(password.to_owned()).await?;
     let mut tx = db.begin().await?;
-    let existing = sqlx::query!(
-        "select admin_id, display_name from admins where email = $1",
-        email
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (admin_id, display_name) = match existing {
-        Some(account) => (account.admin_id, account.display_name),
+    let existing = sqlx::query_scalar!("select admin_id from admins where email = $1", email)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (admin_id, created) = match existing {
+        Some(admin_id) => (admin_id, false),
         None => {
-            let password = new.password.as_deref().unwrap_or_default();
-            let hash = password::hash(input::new_password(password)?.to_owned()).await?;
             let admin_id = insert_account(&mut tx, &email, &display_name, &hash, false).await?;
-            (admin_id, display_name)
+            (admin_id, true)
         }
     };
     let added_at = sqlx::query_scalar!(
-        "insert into tenant_admins (tenant_id, admin_id, role) values ($1, $2, $3)
+        "insert into tenant_admins
+           (tenant_id, admin_id, role, accepted_at, invited_name, accept_on_sign_in)
+         values ($1, $2, $3, null, $4, $5)
          returning created_at",
         access.tenant_id,
         admin_id,
-        new.role.as_str()
+        new.role.as_str(),
+        display_name,
+        created
     )
     .fetch_one(&mut *tx)
     .await
@@ -105,18 +140,173 @@ pub async fn add(db: &PgPool, access: &Access, new: NewMember) -> Result<Member>
         display_name,
         role: new.role,
         disabled: false,
+        invited: true,
         added_at,
     };
+    if created {
+        // Platform-level (an account now exists); not in the tenant's log, which must
+        // read the same whether or not the email had an account.
+        let event = audit::Event {
+            action: "account.create",
+            target_type: "admin",
+            target_id: admin_id.to_string(),
+            before: None,
+            after: Some(json!({ "email": member.email, "platform_admin": false })),
+        };
+        let request_id = access.request_id.as_deref();
+        audit::record_platform(&mut tx, &access.principal, request_id, event).await?;
+    }
     let event = audit::Event {
         action: "admin.add",
         target_type: "admin",
         target_id: admin_id.to_string(),
         before: None,
-        after: Some(json!({ "email": member.email, "role": member.role.as_str() })),
+        after: Some(json!({
+            "email": member.email,
+            "display_name": member.display_name,
+            "role": member.role.as_str(),
+            "status": "invited",
+        })),
     };
     audit::record(&mut tx, access, event).await?;
     tx.commit().await?;
     Ok(member)
+}
+
+/// The signed-in account's invitations that are still open (not accepted, not
+/// withdrawn by disabling).
+pub async fn invitations(db: &PgPool, principal: &Principal) -> Result<Vec<Invitation>> {
+    let admin_id = principal.admin_id.ok_or(Error::Forbidden)?;
+    let rows = sqlx::query!(
+        r#"select t.tenant_id, t.slug, t.name, ta.role, ta.created_at
+           from tenant_admins ta join tenants t on t.tenant_id = ta.tenant_id
+           where ta.admin_id = $1 and ta.accepted_at is null and ta.disabled_at is null
+           order by ta.created_at, t.tenant_id
+           limit $2"#,
+        admin_id,
+        ADMINS_LIST_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Invitation {
+                tenant_id: row.tenant_id,
+                tenant_slug: row.slug,
+                tenant_name: row.name,
+                role: Role::parse(&row.role)?,
+                invited_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
+/// The signed-in account accepts its open invitation into a tenant: from now on the
+/// membership grants its role. Audited in that tenant's log.
+pub async fn accept_invitation(
+    db: &PgPool,
+    principal: &Principal,
+    request_id: Option<&str>,
+    tenant_id: Uuid,
+) -> Result<()> {
+    let admin_id = principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    let role = sqlx::query_scalar!(
+        "update tenant_admins set accepted_at = now(), updated_at = now()
+         where tenant_id = $1 and admin_id = $2 and accepted_at is null and disabled_at is null
+         returning role",
+        tenant_id,
+        admin_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::not_found("invitation"))?;
+    let event = answer_event("admin.accept", principal, admin_id, &role, "active");
+    audit::record_in_tenant(&mut tx, tenant_id, principal, request_id, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The signed-in account declines its open invitation into a tenant: the pending
+/// membership is removed. Audited in that tenant's log.
+pub async fn decline_invitation(
+    db: &PgPool,
+    principal: &Principal,
+    request_id: Option<&str>,
+    tenant_id: Uuid,
+) -> Result<()> {
+    let admin_id = principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    let role = sqlx::query_scalar!(
+        "delete from tenant_admins
+         where tenant_id = $1 and admin_id = $2 and accepted_at is null and disabled_at is null
+         returning role",
+        tenant_id,
+        admin_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::not_found("invitation"))?;
+    let event = answer_event("admin.decline", principal, admin_id, &role, "declined");
+    audit::record_in_tenant(&mut tx, tenant_id, principal, request_id, event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn answer_event(
+    action: &'static str,
+    principal: &Principal,
+    admin_id: Uuid,
+    role: &str,
+    status: &str,
+) -> audit::Event {
+    audit::Event {
+        action,
+        target_type: "admin",
+        target_id: admin_id.to_string(),
+        before: Some(json!({ "email": principal.label, "role": role, "status": "invited" })),
+        after: Some(json!({ "email": principal.label, "role": role, "status": status })),
+    }
+}
+
+/// Accepts, on a successful sign-in, the open invitations that created this account:
+/// signing in with the password the inviting admin chose is the acceptance. Returns how
+/// many were accepted.
+pub(crate) async fn accept_on_sign_in(db: &PgPool, principal: &Principal) -> Result<usize> {
+    let Some(admin_id) = principal.admin_id else {
+        return Ok(0);
+    };
+    let mut tx = db.begin().await?;
+    let accepted = sqlx::query!(
+        "update tenant_admins set accepted_at = now(), updated_at = now()
+         where admin_id = $1 and accept_on_sign_in
+           and accepted_at is null and disabled_at is null
+         returning tenant_id, role",
+        admin_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &accepted {
+        let event = answer_event("admin.accept", principal, admin_id, &row.role, "active");
+        audit::record_in_tenant(&mut tx, row.tenant_id, principal, None, event).await?;
+    }
+    tx.commit().await?;
+    Ok(accepted.len())
+}
+
+/// Whether the account has an open invitation (it may then sign in to answer it even
+/// without an active membership).
+pub(crate) async fn has_open_invitation(db: &PgPool, admin_id: Uuid) -> Result<bool> {
+    let open = sqlx::query_scalar!(
+        r#"select exists(
+             select 1 from tenant_admins
+             where admin_id = $1 and accepted_at is null and disabled_at is null
+           ) as "open!""#,
+        admin_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(open)
 }
 
 /// Changes an admin's role in the caller's tenant.
@@ -136,6 +326,7 @@ pub async fn change_role(
     let demotes_last_admin = role != Role::TenantAdmin
         && before.role == Role::TenantAdmin
         && !before.disabled
+        && !before.invited
         && enabled_admins.iter().all(|id| *id == admin_id);
     if demotes_last_admin {
         return Err(Error::Conflict(Conflict::LastTenantAdmin));
@@ -178,6 +369,7 @@ pub async fn set_disabled(
     if disabled
         && enabled_admins.iter().all(|id| *id == admin_id)
         && before.role == Role::TenantAdmin
+        && !before.invited
     {
         return Err(Error::Conflict(Conflict::LastTenantAdmin));
     }
@@ -211,12 +403,13 @@ pub async fn set_disabled(
     })
 }
 
-/// Locks the tenant's enabled tenant-admin memberships, so that two concurrent changes
-/// cannot both remove "the other" last administrator.
+/// Locks the tenant's enabled (and accepted) tenant-admin memberships, so that two
+/// concurrent changes cannot both remove "the other" last administrator.
 async fn lock_enabled_tenant_admins(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Uuid>> {
     let ids = sqlx::query_scalar!(
         r#"select ta.admin_id from tenant_admins ta join admins a on a.admin_id = ta.admin_id
            where ta.tenant_id = $1 and ta.role = 'tenant_admin'
+             and ta.accepted_at is not null
              and ta.disabled_at is null and a.disabled_at is null
            order by ta.admin_id
            for update of ta"#,
@@ -229,8 +422,13 @@ async fn lock_enabled_tenant_admins(conn: &mut PgConnection, tenant_id: Uuid) ->
 
 async fn locked_member(conn: &mut PgConnection, tenant_id: Uuid, admin_id: Uuid) -> Result<Member> {
     let row = sqlx::query!(
-        r#"select a.admin_id, a.email, a.display_name, ta.role, ta.created_at,
-                  (ta.disabled_at is not null or a.disabled_at is not null) as "disabled!"
+        r#"select a.admin_id, a.email,
+                  case when ta.accepted_at is null then ta.invited_name else a.display_name end
+                    as "display_name!",
+                  ta.role, ta.created_at,
+                  (ta.disabled_at is not null
+                   or (ta.accepted_at is not null and a.disabled_at is not null)) as "disabled!",
+                  ta.accepted_at is null as "invited!"
            from tenant_admins ta join admins a on a.admin_id = ta.admin_id
            where ta.tenant_id = $1 and ta.admin_id = $2
            for update of ta"#,
@@ -246,6 +444,7 @@ async fn locked_member(conn: &mut PgConnection, tenant_id: Uuid, admin_id: Uuid)
         display_name: row.display_name,
         role: Role::parse(&row.role)?,
         disabled: row.disabled,
+        invited: row.invited,
         added_at: row.created_at,
     })
 }

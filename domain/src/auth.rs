@@ -5,19 +5,30 @@
 //! of a request is locked, sign-in is refused without checking the password, with a
 //! message that says when to retry. A success clears the account's counter only, so an
 //! attacker holding one valid account cannot reset an address's counter.
+//!
+//! The account key is a SHA-256 of the normalised email, so a key never grows with the
+//! input; an email that cannot be an account (longer than [`EMAIL_LENGTH_MAX`], or with
+//! control characters) is refused as invalid credentials before anything is looked up,
+//! and counts against the address only.
+//!
+//! Only accepted memberships grant access (see `admins`): a pending invitation is
+//! invisible to [`access`], to the tenant switcher and to the default tenant.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{Access, Error, Principal, Result, Role, password};
+use crate::{Access, Error, Principal, Result, Role, admins, password};
 
 pub const ACCOUNT_FAILURES_MAX: i32 = 5;
 pub const ADDRESS_FAILURES_MAX: i32 = 20;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOCK_SECONDS: i64 = 15 * 60;
+/// The longest email that can belong to an account (characters).
+pub const EMAIL_LENGTH_MAX: usize = crate::input::EMAIL_LENGTH_MAX;
 
 /// The result of a successful sign-in.
 #[derive(Debug, Clone)]
@@ -25,6 +36,7 @@ pub struct SignedIn {
     pub admin_id: Uuid,
     /// The tenant to open first: the account's oldest enabled membership (its "home"
     /// tenant), or for a platform administrator without memberships, the first tenant.
+    /// `None` also for an account whose only memberships are invitations to answer.
     pub tenant_id: Option<Uuid>,
 }
 
@@ -37,10 +49,16 @@ pub async fn sign_in(
     now: DateTime<Utc>,
 ) -> Result<SignedIn> {
     let email = email.trim().to_lowercase();
-    let keys = throttle_keys(&email, address);
+    let plausible =
+        email.chars().count() <= EMAIL_LENGTH_MAX && !email.chars().any(char::is_control);
+    let keys = throttle_keys(plausible.then_some(email.as_str()), address);
     if let Some(locked_until) = locked_until(db, &keys, now).await? {
         let retry_after_secs = (locked_until - now).num_seconds().max(1);
         return Err(Error::TooManyAttempts { retry_after_secs });
+    }
+    if !plausible {
+        record_failure(db, &keys, now).await?;
+        return Err(Error::InvalidCredentials);
     }
 
     let account = sqlx::query!(
@@ -69,8 +87,17 @@ pub async fn sign_in(
     if account.disabled {
         return Err(Error::AccountDisabled);
     }
+    let principal = Principal {
+        admin_id: Some(account.admin_id),
+        label: email.clone(),
+        is_platform_admin: account.is_platform_admin,
+    };
+    admins::accept_on_sign_in(db, &principal).await?;
     let tenant_id = default_tenant(db, account.admin_id, account.is_platform_admin).await?;
-    if tenant_id.is_none() && !account.is_platform_admin {
+    if tenant_id.is_none()
+        && !account.is_platform_admin
+        && !admins::has_open_invitation(db, account.admin_id).await?
+    {
         return Err(Error::AccountDisabled);
     }
     Ok(SignedIn {
@@ -79,9 +106,16 @@ pub async fn sign_in(
     })
 }
 
-/// The throttle keys of a request with their failure limits; the account key first.
-fn throttle_keys(email: &str, address: Option<IpAddr>) -> Vec<(String, i32)> {
-    let mut keys = vec![(format!("account:{email}"), ACCOUNT_FAILURES_MAX)];
+/// The throttle keys of a request with their failure limits; the account key (when the
+/// email is plausible) first. Keys are bounded: the account key is a SHA-256 of the
+/// normalised email, the address key an IP address.
+fn throttle_keys(email: Option<&str>, address: Option<IpAddr>) -> Vec<(String, i32)> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(email) = email {
+        let digest = Sha256::digest(email.as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        keys.push((format!("account:{hex}"), ACCOUNT_FAILURES_MAX));
+    }
     if let Some(address) = address {
         keys.push((format!("address:{address}"), ADDRESS_FAILURES_MAX));
     }
@@ -140,7 +174,8 @@ async fn default_tenant(
     let tenant_id = sqlx::query_scalar!(
         r#"select t.tenant_id from tenants t
            left join tenant_admins ta
-             on ta.tenant_id = t.tenant_id and ta.admin_id = $1 and ta.disabled_at is null
+             on ta.tenant_id = t.tenant_id and ta.admin_id = $1
+                and ta.accepted_at is not null and ta.disabled_at is null
            where ta.admin_id is not null or $2
            order by ta.admin_id is null, ta.created_at, t.name, t.tenant_id
            limit 1"#,
@@ -168,8 +203,9 @@ pub async fn principal(db: &PgPool, admin_id: Uuid) -> Result<Principal> {
     })
 }
 
-/// The access a principal has in a tenant: its enabled membership's role, or
-/// tenant admin for platform administrators. Anything else is forbidden.
+/// The access a principal has in a tenant: its enabled, accepted membership's role, or
+/// tenant admin for platform administrators. Anything else (an invitation not yet
+/// accepted included) is forbidden.
 pub async fn access(
     db: &PgPool,
     principal: &Principal,
@@ -180,7 +216,8 @@ pub async fn access(
         r#"select ta.role as "role?"
            from tenants t
            left join tenant_admins ta
-             on ta.tenant_id = t.tenant_id and ta.admin_id = $2 and ta.disabled_at is null
+             on ta.tenant_id = t.tenant_id and ta.admin_id = $2
+                and ta.accepted_at is not null and ta.disabled_at is null
            where t.tenant_id = $1"#,
         tenant_id,
         principal.admin_id
@@ -225,4 +262,27 @@ pub async fn profile(db: &PgPool, principal: &Principal) -> Result<Profile> {
         display_name: row.display_name,
         is_platform_admin: row.is_platform_admin,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_keys_are_bounded_and_hide_the_email() {
+        let long = format!("{}@acme.test", "a".repeat(10_000));
+        let address: IpAddr = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+        let keys = throttle_keys(Some(&long), Some(address));
+        assert_eq!(keys.len(), 2);
+        for (key, _) in &keys {
+            assert!(key.len() <= 100, "{key}");
+            assert!(!key.contains("acme"), "{key}");
+        }
+        assert_eq!(keys[0].0.len(), "account:".len() + 64);
+        assert_eq!(
+            throttle_keys(Some("x@y.test"), None),
+            throttle_keys(Some("x@y.test"), None)
+        );
+        assert_eq!(throttle_keys(None, Some(address)).len(), 1);
+    }
 }

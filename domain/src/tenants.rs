@@ -78,14 +78,16 @@ pub async fn list_all(db: &PgPool, principal: &Principal) -> Result<Vec<Tenant>>
     Ok(tenants)
 }
 
-/// The tenants a principal may switch to: enabled memberships, or every tenant for a
-/// platform administrator (as tenant admin).
+/// The tenants a principal may switch to: enabled, accepted memberships (never an
+/// invitation still open), or every tenant for a platform administrator (as tenant
+/// admin).
 pub async fn memberships(db: &PgPool, principal: &Principal) -> Result<Vec<Membership>> {
     let rows = sqlx::query!(
         r#"select t.tenant_id, t.slug, t.name, ta.role as "role?"
            from tenants t
            left join tenant_admins ta
-             on ta.tenant_id = t.tenant_id and ta.admin_id = $1 and ta.disabled_at is null
+             on ta.tenant_id = t.tenant_id and ta.admin_id = $1
+                and ta.accepted_at is not null and ta.disabled_at is null
            where ta.admin_id is not null or $2
            order by t.name, t.tenant_id
            limit $3"#,

@@ -15,5 +15,6 @@ test("sign out: back to the sign-in page, and the console is closed", async ({ p
   await console.signOut();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/");
-  await expect(page).toHaveURL(/\/login$/);
+  // Sent to sign in, with the page to come back to.
+  await expect(page).toHaveURL(/\/login\?next=%2F$/);
 });

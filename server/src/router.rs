@@ -134,7 +134,9 @@ async fn set_language(Path(code): Path<String>, headers: HeaderMap) -> Response 
     response
 }
 
-/// The path (and query) of the Referer when it is a page of this same site.
+/// The path (and query) of the Referer when it is a page of this same site and a safe
+/// redirect target (one leading `/`, no `//`, no backslash, visible ASCII only: see
+/// `app::pages::sign_in::safe_next_path`, shared with sign-in's `next`).
 fn same_site_path(headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let host = headers.get(header::HOST)?.to_str().ok()?;
@@ -143,12 +145,8 @@ fn same_site_path(headers: &HeaderMap) -> Option<String> {
         return None;
     }
     let after_scheme = referer.split_once("://")?.1;
-    let path = &after_scheme[authority.len()..];
-    Some(if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        "/".to_owned()
-    })
+    let path = after_scheme.get(authority.len()..)?;
+    Some(app::pages::sign_in::safe_next_path(Some(path)))
 }
 
 /// Makes the peer address available to server functions (sign-in throttling).

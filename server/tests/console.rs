@@ -234,6 +234,7 @@ async fn every_server_function_authorises_every_role(db: PgPool) {
         let calls: Vec<Call> = vec![
             ("session_info", vec![], Needs::Any),
             ("current_tenant", vec![], Needs::Any),
+            ("list_invitations", vec![], Needs::Any),
             ("switch_tenant", vec![("tenant_id", &tenant)], Needs::Any),
             ("list_audit", vec![], Needs::Support),
             ("list_admins", vec![], Needs::TenantAdmin),
@@ -321,6 +322,10 @@ async fn no_server_function_reaches_another_tenant(db: PgPool) {
         .call_fn("switch_tenant", &[("tenant_id", &globex_id)])
         .await;
     assert_eq!(switch.status, StatusCode::FORBIDDEN);
+    for answer in ["accept_invitation", "decline_invitation"] {
+        let uninvited = client.call_fn(answer, &[("tenant_id", &globex_id)]).await;
+        assert_eq!(uninvited.status, StatusCode::NOT_FOUND, "{answer}");
+    }
     let role = client
         .call_fn(
             "change_admin_role",
@@ -422,8 +427,8 @@ async fn pages_render_on_the_server_and_forms_work_without_javascript(db: PgPool
     let mut browser = Client::new(&router);
 
     let console_page = browser.get("/").await;
-    assert_eq!(console_page.status, StatusCode::FOUND);
-    assert_eq!(console_page.location(), Some("/login"));
+    assert_eq!(console_page.status, StatusCode::SEE_OTHER);
+    assert_eq!(console_page.location(), Some("/login?next=%2F"));
     let login = browser.get("/login").await;
     assert_eq!(login.status, StatusCode::OK);
     assert!(login.body.contains("name=\"password\""), "{}", login.body);
@@ -512,4 +517,380 @@ async fn language_follows_accept_language_and_the_switch(db: PgPool) {
     let chinese = browser.send(request).await;
     assert!(chinese.body.contains("<html lang=\"zh-CN\""));
     assert!(chinese.body.contains("登录"));
+}
+
+/// The fields of an `add_admin` answer that do not depend on the email.
+fn answer_shape(answer: &serde_json::Value) -> serde_json::Value {
+    let mut shape = answer.clone();
+    let object = shape.as_object_mut().unwrap();
+    for varying in ["admin_id", "email", "added_at"] {
+        object.remove(varying);
+    }
+    shape
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn adding_an_existing_account_reveals_nothing_and_grants_nothing_until_accepted(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let globex = TestTenant::new(&db, "globex").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let account = |email: &str, name: &str| domain::admins::NewAccount {
+        email: email.into(),
+        display_name: name.into(),
+        password: TEST_PASSWORD.into(),
+        is_platform_admin: false,
+        membership: Some((globex.id(), Role::Support)),
+    };
+    let cli = domain::Principal::cli();
+    domain::admins::create_account(&db, &cli, account("victor@globex.test", "Secret Victor"))
+        .await
+        .unwrap();
+    domain::admins::create_account(&db, &cli, account("olga@globex.test", "Secret Olga"))
+        .await
+        .unwrap();
+    let router = console(db.clone());
+    let mut boss_client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let acme_id = acme.id().to_string();
+
+    let mut add = async |email: &str, name: &str| {
+        let form = [
+            ("email", email),
+            ("display_name", name),
+            ("role", "viewer"),
+            ("password", "chosen-password-1"),
+        ];
+        let response = boss_client.call_fn("add_admin", &form).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.json()
+    };
+    let existing = add("Victor@Globex.test", "Typed Victor").await;
+    let new = add("nina@elsewhere.test", "Typed Nina").await;
+    add("olga@globex.test", "Typed Olga").await;
+
+    // The same answer for an existing account and a new email: what was typed, invited.
+    assert_eq!(existing["email"], "victor@globex.test");
+    assert_eq!(existing["display_name"], "Typed Victor");
+    assert_eq!(new["display_name"], "Typed Nina");
+    let mut new_shape = answer_shape(&new);
+    new_shape["display_name"] = "Typed Victor".into();
+    assert_eq!(answer_shape(&existing), new_shape);
+    assert_eq!(existing["invited"], true);
+    assert_eq!(existing["disabled"], false);
+
+    // The list and the tenant's audit log show the typed names only.
+    let list = boss_client.call_fn("list_admins", &[]).await;
+    assert!(!list.body.contains("Secret"), "{}", list.body);
+    let rows = list.json();
+    let row = |email: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["email"] == email)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("victor@globex.test")["display_name"], "Typed Victor");
+    assert_eq!(row("victor@globex.test")["invited"], true);
+    assert_eq!(row("nina@elsewhere.test")["invited"], true);
+    let audit = boss_client.call_fn("list_audit", &[]).await;
+    assert!(!audit.body.contains("Secret"), "{}", audit.body);
+    assert!(!audit.body.contains("account.create"), "{}", audit.body);
+    let page = boss_client.get("/admins").await;
+    assert!(page.body.contains("Typed Victor") && !page.body.contains("Secret"));
+
+    // Until accepted, the invitation grants nothing.
+    let mut victor = Client::signed_in(&router, "victor@globex.test", TEST_PASSWORD).await;
+    let info = victor.call_fn("session_info", &[]).await.json();
+    assert_eq!(info["active"]["slug"], "globex");
+    assert_eq!(info["tenants"].as_array().unwrap().len(), 1, "{info}");
+    let switch = victor
+        .call_fn("switch_tenant", &[("tenant_id", &acme_id)])
+        .await;
+    assert_eq!(switch.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        victor.call_fn("current_tenant", &[]).await.json()["slug"],
+        "globex"
+    );
+    let victor_id: uuid::Uuid = existing["admin_id"].as_str().unwrap().parse().unwrap();
+    let principal = domain::auth::principal(&db, victor_id).await.unwrap();
+    assert!(matches!(
+        domain::auth::access(&db, &principal, acme.id(), None).await,
+        Err(domain::Error::Forbidden)
+    ));
+    let invitations = victor.call_fn("list_invitations", &[]).await.json();
+    assert_eq!(invitations.as_array().unwrap().len(), 1, "{invitations}");
+    assert_eq!(invitations[0]["tenant_slug"], "acme");
+    assert_eq!(invitations[0]["role"], "viewer");
+    let page = victor.get("/").await;
+    assert!(page.body.contains("data-testid=\"invitations\""));
+
+    // The owner accepts: the membership is active, in the switcher and opened.
+    let accept = victor
+        .submit_form("accept_invitation", &[("tenant_id", &acme_id)], "/")
+        .await;
+    assert_eq!(accept.status, StatusCode::FOUND, "{}", accept.body);
+    let info = victor.call_fn("session_info", &[]).await.json();
+    assert_eq!(info["active"]["slug"], "acme");
+    assert_eq!(info["active"]["role"], "viewer");
+    assert_eq!(info["tenants"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        victor.call_fn("list_invitations", &[]).await.json(),
+        serde_json::json!([])
+    );
+    let again = victor
+        .call_fn("accept_invitation", &[("tenant_id", &acme_id)])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // Accepted: the account's own name now shows to the tenant it joined.
+    let rows = boss_client.call_fn("list_admins", &[]).await.json();
+    let victor_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["email"] == "victor@globex.test")
+        .unwrap();
+    assert_eq!(victor_row["display_name"], "Secret Victor");
+    assert_eq!(victor_row["invited"], false);
+
+    // Another owner declines: the invitation is gone and never granted anything.
+    let mut olga = Client::signed_in(&router, "olga@globex.test", TEST_PASSWORD).await;
+    let decline = olga
+        .call_fn("decline_invitation", &[("tenant_id", &acme_id)])
+        .await;
+    assert!(decline.status.is_success(), "{}", decline.body);
+    let switch = olga
+        .call_fn("switch_tenant", &[("tenant_id", &acme_id)])
+        .await;
+    assert_eq!(switch.status, StatusCode::FORBIDDEN);
+    let rows = boss_client.call_fn("list_admins", &[]).await.json();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["email"] != "olga@globex.test")
+    );
+
+    // The new email's account: signing in with the password the adder chose accepts.
+    let mut nina = Client::signed_in(&router, "nina@elsewhere.test", "chosen-password-1").await;
+    let info = nina.call_fn("session_info", &[]).await.json();
+    assert_eq!(info["active"]["slug"], "acme");
+    assert_eq!(info["active"]["role"], "viewer");
+
+    let audit = boss_client.call_fn("list_audit", &[]).await.json();
+    let actions: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        &actions[..6],
+        [
+            ("admin.accept", "nina@elsewhere.test"),
+            ("admin.decline", "olga@globex.test"),
+            ("admin.accept", "victor@globex.test"),
+            ("admin.add", "boss@acme.test"),
+            ("admin.add", "boss@acme.test"),
+            ("admin.add", "boss@acme.test"),
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_invited_tenant_admin_does_not_count_as_the_last_one(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let root = domain::admins::NewAccount {
+        email: "root@platform.test".into(),
+        display_name: "Root".into(),
+        password: TEST_PASSWORD.into(),
+        is_platform_admin: true,
+        membership: None,
+    };
+    domain::admins::create_account(&db, &domain::Principal::cli(), root)
+        .await
+        .unwrap();
+    let router = console(db);
+    let mut boss_client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let form = [
+        ("email", "pending@acme.test"),
+        ("display_name", "Pending"),
+        ("role", "tenant_admin"),
+        ("password", "chosen-password-1"),
+    ];
+    let invited = boss_client.call_fn("add_admin", &form).await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+
+    let mut root_client = Client::signed_in(&router, "root@platform.test", TEST_PASSWORD).await;
+    let boss_id = boss.admin_id.to_string();
+    for (name, form) in [
+        (
+            "set_admin_disabled",
+            [("admin_id", boss_id.as_str()), ("disabled", "true")],
+        ),
+        (
+            "change_admin_role",
+            [("admin_id", boss_id.as_str()), ("role", "viewer")],
+        ),
+    ] {
+        let refused = root_client.call_fn(name, &form).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::CONFLICT,
+            "{name}: {}",
+            refused.body
+        );
+        assert_eq!(
+            refused.json(),
+            serde_json::json!({ "Conflict": "LastTenantAdmin" })
+        );
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn signed_out_pages_go_to_sign_in_and_back(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let router = console(db);
+    let mut browser = Client::new(&router);
+
+    for _ in 0..3 {
+        // The same answer every time (no race between the page's data loads).
+        let home = browser.get("/").await;
+        assert_eq!(home.status, StatusCode::SEE_OTHER);
+        assert_eq!(home.location(), Some("/login?next=%2F"));
+    }
+    let members = browser.get("/members?q=a%20b").await;
+    assert_eq!(members.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        members.location(),
+        Some("/login?next=%2Fmembers%3Fq%3Da%2520b")
+    );
+    // Server functions keep answering 401.
+    let api = browser.call_fn("list_admins", &[]).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json(), serde_json::json!("Unauthenticated"));
+
+    // The sign-in page carries `next` into its form.
+    let login = browser.get("/login?next=%2Fmembers%3Fq%3Da%2520b").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        login
+            .body
+            .contains("name=\"next\" value=\"/members?q=a%20b\""),
+        "{}",
+        login.body
+    );
+    let evil = browser.get("/login?next=%2F%2Fevil.test").await;
+    assert!(!evil.body.contains("name=\"next\""), "{}", evil.body);
+
+    let credentials = [("email", boss.email.as_str()), ("password", TEST_PASSWORD)];
+    let with = |next: &'static str| {
+        let mut form = credentials.to_vec();
+        form.push(("next", next));
+        form
+    };
+    let back = browser
+        .submit_form("sign_in", &with("/members?q=a%20b"), "/login")
+        .await;
+    assert_eq!(back.status, StatusCode::FOUND, "{}", back.body);
+    assert_eq!(back.location(), Some("/members?q=a%20b"));
+    for unsafe_next in [
+        "//evil.test",
+        "//evil.test/x",
+        "/\\evil.test",
+        "https://evil.test/",
+        "/\t/evil.test",
+    ] {
+        let mut client = Client::new(&router);
+        let home = client
+            .submit_form("sign_in", &with(unsafe_next), "/login")
+            .await;
+        assert_eq!(home.status, StatusCode::FOUND, "{unsafe_next:?}");
+        assert_eq!(home.location(), Some("/"), "{unsafe_next:?}");
+        // The hydrated form (a server-function call) gets the same target.
+        let mut client = Client::new(&router);
+        let home = client.call_fn("sign_in", &with(unsafe_next)).await;
+        assert_eq!(home.location(), Some("/"), "{unsafe_next:?}");
+    }
+    let plain = Client::new(&router)
+        .submit_form("sign_in", &credentials, "/login")
+        .await;
+    assert_eq!(plain.location(), Some("/"));
+    let page = browser.get("/members").await;
+    assert_eq!(page.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_language_switch_never_leaves_the_site(db: PgPool) {
+    let router = console(db);
+    let mut browser = Client::new(&router);
+    let cases = [
+        ("http://localhost//evil.test/x", "/"),
+        ("http://localhost/\\evil.test/x", "/"),
+        ("http://localhost/%09/evil.test", "/%09/evil.test"),
+        ("http://evil.test/members", "/"),
+        ("http://localhost/members?q=1", "/members?q=1"),
+    ];
+    for (referer, expected) in cases {
+        let request = browser
+            .request(Method::GET, "/lang/en")
+            .header(header::REFERER, referer)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let switch = browser.send(request).await;
+        assert_eq!(switch.status, StatusCode::SEE_OTHER, "{referer}");
+        assert_eq!(switch.location(), Some(expected), "{referer}");
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_overlong_email_is_refused_and_throttle_keys_stay_small(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let ann = acme.with_admin(&db, "ann", Role::Support).await;
+    let router = console(db.clone());
+    let mut client = Client::new(&router);
+    let long = format!("{}@acme.test", "a".repeat(10_000));
+    for email in [long.as_str(), "ann\u{7}@acme.test", "ann\u{85}@acme.test"] {
+        let response = client
+            .call_fn(
+                "sign_in",
+                &[("email", email), ("password", "wrong-password")],
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            response.body
+        );
+        assert_eq!(response.json(), serde_json::json!("InvalidCredentials"));
+    }
+    // NUL is refused before the server function runs (4xx, never a 500).
+    let nul = client
+        .call_fn(
+            "sign_in",
+            &[("email", "ann\0@acme.test"), ("password", "wrong-password")],
+        )
+        .await;
+    assert!(nul.status.is_client_error(), "{nul:?}");
+    let wrong = client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", "wrong-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let keys: Vec<String> = sqlx::query_scalar("select throttle_key from sign_in_throttle")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    // (The in-process router has no peer address, so only account keys are stored here;
+    // address keys are an IP address, and `domain::auth`'s unit test bounds both.)
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert!(key.len() <= 100, "{key}");
+        assert!(!key.contains("acme.test"), "no email stored: {key}");
+    }
+    Client::signed_in(&router, &ann.email, TEST_PASSWORD).await;
 }

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
-use crate::context::{access, db};
-use crate::dto::{Admin, Role};
+use crate::context::{SESSION_TENANT_ID, access, db, principal, request_id, session_error};
+use crate::dto::{Admin, Invitation, Role};
 use crate::error::AppError;
 
 /// The admins of the active tenant (tenant admins only).
@@ -14,7 +14,9 @@ pub async fn list_admins() -> Result<Vec<Admin>, AppError> {
     Ok(admins.into_iter().map(Admin::from).collect())
 }
 
-/// Adds an admin to the active tenant, creating the account if the email is new.
+/// Invites an email into the active tenant: a pending membership, whether or not the
+/// email has an account (a new email gets one with `password`, and signing in with it
+/// accepts). The answer is the same either way and shows only what was typed.
 #[server(endpoint = "add_admin")]
 pub async fn add_admin(
     email: String,
@@ -50,4 +52,37 @@ pub async fn set_admin_disabled(admin_id: Uuid, disabled: bool) -> Result<Admin,
             .await?
             .into(),
     )
+}
+
+/// The signed-in account's open invitations (every signed-in account).
+#[server(endpoint = "list_invitations")]
+pub async fn list_invitations() -> Result<Vec<Invitation>, AppError> {
+    let (principal, _, _) = principal().await?;
+    let invitations = domain::admins::invitations(&db()?, &principal).await?;
+    Ok(invitations.into_iter().map(Invitation::from).collect())
+}
+
+/// Accepts an invitation of the signed-in account and opens that tenant.
+#[server(endpoint = "accept_invitation")]
+pub async fn accept_invitation(tenant_id: Uuid) -> Result<(), AppError> {
+    let (principal, _, session) = principal().await?;
+    let request_id = request_id();
+    domain::admins::accept_invitation(&db()?, &principal, request_id.as_deref(), tenant_id).await?;
+    session
+        .insert(SESSION_TENANT_ID, Some(tenant_id))
+        .await
+        .map_err(session_error)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Declines an invitation of the signed-in account.
+#[server(endpoint = "decline_invitation")]
+pub async fn decline_invitation(tenant_id: Uuid) -> Result<(), AppError> {
+    let (principal, _, _) = principal().await?;
+    let request_id = request_id();
+    domain::admins::decline_invitation(&db()?, &principal, request_id.as_deref(), tenant_id)
+        .await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }

@@ -10,9 +10,14 @@ use crate::dto::{SessionInfo, Tenant};
 use crate::error::AppError;
 
 /// Signs in with email and password; on success the session id is cycled (against
-/// session fixation) and the browser is sent to the console.
+/// session fixation) and the browser is sent back to `next` (the page that asked for
+/// sign-in) when that is a path of this site, else to the console's start page.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     let now = chrono::Utc::now();
     let signed_in =
         domain::auth::sign_in(&db()?, &email, &password, client_address().await, now).await?;
@@ -32,7 +37,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         .await
         .map_err(session_error)?;
     tracing::info!(admin_id = %signed_in.admin_id, "signed in");
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&crate::pages::sign_in::safe_next_path(next.as_deref()));
     Ok(())
 }
 

@@ -37,13 +37,13 @@ pub fn AdminsPage() -> impl IntoView {
                         <RoleSelect selected=Role::Support />
                     </label>
                     <div>
-                        <Field label=t.initial_password name="password" kind="password" autocomplete="new-password" />
+                        <Field label=t.initial_password name="password" kind="password" autocomplete="new-password" required=true />
                         <p class="mt-1 text-xs text-slate-500">{t.initial_password_hint}</p>
                     </div>
                 </div>
                 <button type="submit" class=format!("{BUTTON} mt-4")>{t.add}</button>
             </ActionForm>
-            <div class="mt-3"><ActionResult value=move || add.value().get() success=t.saved /></div>
+            <div class="mt-3"><ActionResult value=move || add.value().get() success=t.invited_added /></div>
         </Card>
         <ActionResult value=move || change_role.value().get() success=t.saved />
         <ActionResult value=move || set_disabled.value().get() success=t.saved />
@@ -98,6 +98,8 @@ fn AdminRow(
             <td class=TD>
                 {if admin.disabled {
                     view! { <span class="text-red-700">{t.disabled}</span> }.into_any()
+                } else if admin.invited {
+                    view! { <span class="text-amber-700" data-status="invited">{t.invited}</span> }.into_any()
                 } else {
                     view! { <span class="text-emerald-700">{t.active}</span> }.into_any()
                 }}

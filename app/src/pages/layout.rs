@@ -1,14 +1,16 @@
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::components::{A, Outlet};
 
+use crate::api::admins::list_invitations;
 use crate::api::auth::get_session_info;
 use crate::components::{BUTTON_SMALL, ErrorBox, SessionResource};
-use crate::dto::{Role, SessionInfo};
+use crate::dto::{Invitation, Role, SessionInfo};
 use crate::error::AppError;
 use crate::i18n::{Lang, use_texts};
 
-/// The signed-in frame: header with tenant switcher and account, navigation, and the
-/// page. Signed-out visitors are sent to the sign-in page (on the server as a 302).
+/// The signed-in frame: header with tenant switcher and account, open invitations,
+/// navigation, and the page. Signed-out visitors are sent to the sign-in page with the
+/// page as `next` (on the server as a 303).
 ///
 /// The page (`Outlet`) sits outside any suspense boundary so that pages hydrate on
 /// their own; the session is shared with them as a resource ([`SessionResource`]).
@@ -25,7 +27,7 @@ pub fn Layout() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match info.await {
                         Ok(Some(info)) => view! { <Account info /> }.into_any(),
-                        Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
+                        Ok(None) | Err(AppError::Unauthenticated) => view! { <ToSignIn /> }.into_any(),
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }
                 })}
@@ -55,6 +57,7 @@ pub fn Layout() -> impl IntoView {
                 </Transition>
             </nav>
             <main class="min-w-0 flex-1 p-6">
+                <Invitations />
                 <Outlet />
             </main>
         </div>
@@ -75,6 +78,82 @@ fn Account(info: SessionInfo) -> impl IntoView {
                 <button type="submit" class=BUTTON_SMALL>{t.sign_out}</button>
             </form>
         </div>
+    }
+}
+
+/// Sends a signed-out visitor to the sign-in page with this page as `next`: on the
+/// server a `303 See Other` (set by the request context, like every other signed-out
+/// path of a page render, so that they agree).
+#[cfg(feature = "ssr")]
+#[component]
+fn ToSignIn() -> impl IntoView {
+    crate::context::redirect_to_sign_in();
+}
+
+/// Sends a signed-out visitor to the sign-in page with this page as `next`: in the
+/// browser a navigation (the session ended while the console was open).
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn ToSignIn() -> impl IntoView {
+    use leptos_router::components::Redirect;
+    let location = leptos_router::hooks::use_location();
+    let search = location.search.get_untracked();
+    let mut here = location.pathname.get_untracked();
+    if !search.is_empty() {
+        here.push('?');
+        here.push_str(&search);
+    }
+    view! { <Redirect path=crate::pages::sign_in::sign_in_location(&here) /> }
+}
+
+/// The signed-in account's open invitations into other tenants, each with plain forms
+/// to accept or decline (so that both work without JavaScript and reload every page
+/// resource afterwards). Nothing is shown when there are none.
+#[component]
+fn Invitations() -> impl IntoView {
+    let invitations = Resource::new(|| (), |_| list_invitations());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                invitations
+                    .await
+                    .ok()
+                    .filter(|list| !list.is_empty())
+                    .map(|list| view! { <InvitationList list /> })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn InvitationList(list: Vec<Invitation>) -> impl IntoView {
+    let t = use_texts();
+    view! {
+        <section class="mb-6 rounded-lg border border-amber-200 bg-amber-50 p-4 text-sm" data-testid="invitations">
+            <h2 class="mb-2 font-semibold">{t.invitations_title}</h2>
+            <ul class="space-y-2">
+                {list.into_iter().map(|invitation| {
+                    let id = invitation.tenant_id.to_string();
+                    let slug = invitation.tenant_slug.clone();
+                    view! {
+                        <li class="flex flex-wrap items-center gap-3" data-tenant=slug>
+                            <span>
+                                {t.invitation_to} " " <strong>{invitation.tenant_name}</strong>
+                                " (" {invitation.tenant_slug} ") · " {invitation.role.label(t)}
+                            </span>
+                            <form method="post" action="/api/accept_invitation">
+                                <input type="hidden" name="tenant_id" value=id.clone() />
+                                <button type="submit" class=BUTTON_SMALL>{t.accept}</button>
+                            </form>
+                            <form method="post" action="/api/decline_invitation">
+                                <input type="hidden" name="tenant_id" value=id />
+                                <button type="submit" class=BUTTON_SMALL>{t.decline}</button>
+                            </form>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }
 
