@@ -280,6 +280,19 @@ pub struct TierCount {
     pub after: i64,
 }
 
+/// Progress of storing members' levels after a tier save (see `domain::levels`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RelevelProgress {
+    pub running: bool,
+    pub pass: i32,
+    pub members_total: i64,
+    pub members_done: i64,
+    pub expected_moves: i64,
+    pub moved: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierPreview {
     pub moved_up: i64,
@@ -298,6 +311,8 @@ pub enum Adjustment {
     },
     PendingApproval {
         request_id: Uuid,
+        /// pending, approved or rejected (a retry of an earlier submission).
+        status: String,
     },
 }
 
@@ -307,10 +322,19 @@ pub struct AdjustmentRequest {
     pub member_id: Uuid,
     pub member_external_id: String,
     pub member_name: String,
+    /// The member's available points now.
+    pub member_available: i64,
     pub points: i64,
     pub reason: String,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl AdjustmentRequest {
+    /// Whether approving now could post it (same rule as `domain::points::approvals`).
+    pub fn applicable(&self) -> bool {
+        self.member_available.saturating_add(self.points) >= 0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,6 +430,21 @@ mod from_domain_points {
         }
     }
 
+    impl From<domain::levels::RelevelProgress> for RelevelProgress {
+        fn from(p: domain::levels::RelevelProgress) -> Self {
+            RelevelProgress {
+                running: p.running,
+                pass: p.pass,
+                members_total: p.members_total,
+                members_done: p.members_done,
+                expected_moves: p.expected_moves,
+                moved: p.moved,
+                started_at: p.started_at,
+                finished_at: p.finished_at,
+            }
+        }
+    }
+
     impl From<domain::points::approvals::Request> for AdjustmentRequest {
         fn from(r: domain::points::approvals::Request) -> Self {
             AdjustmentRequest {
@@ -413,6 +452,7 @@ mod from_domain_points {
                 member_id: r.member_id,
                 member_external_id: r.member_external_id,
                 member_name: r.member_name,
+                member_available: r.member_available,
                 points: r.points,
                 reason: r.reason,
                 requested_by: r.requested_by,

@@ -73,6 +73,11 @@ pub enum AppError {
     /// Details are in the server log under this request id, never in the response.
     #[error("internal error")]
     Internal { request_id: Option<String> },
+    /// A request the server could not read: an argument that does not decode (a bad
+    /// UUID, `12.5` for an integer, an unknown choice, a missing field, a wrong JSON
+    /// shape), a forbidden character or an oversize body. Answered with 400 or 413.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// Transport problems (network, (de)serialisation) reported by the server-fn layer.
     #[error("request failed: {0}")]
     Request(String),
@@ -81,9 +86,34 @@ pub enum AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// The one place where arguments that do not decode become a 400 (not a 500): the
+    /// server-fn layer reports them as `Args` / `MissingArg` (and, on the server,
+    /// `Deserialization`). Everything else is a transport problem.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Request(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                bad_request(detail)
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) => bad_request(detail),
+            other => AppError::Request(other.to_string()),
+        }
     }
+}
+
+/// A 400 for a request whose arguments do not decode (the status is set on the server).
+fn bad_request(detail: String) -> AppError {
+    // serde's messages name the field or the value ("missing field `reason`", "unknown
+    // variant `root`"); keep them short and free of control characters.
+    let detail: String = detail
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    let error = AppError::BadRequest(detail);
+    #[cfg(feature = "ssr")]
+    from_domain::respond_with(http::StatusCode::BAD_REQUEST, &error);
+    error
 }
 
 impl AppError {
@@ -144,6 +174,7 @@ impl AppError {
                     request_id.as_deref().unwrap_or("-")
                 )
             }
+            AppError::BadRequest(detail) => format!("{} {detail}", t.error_bad_request),
             AppError::Request(detail) => format!("{} {detail}", t.error_request),
         }
     }
@@ -295,7 +326,7 @@ mod from_domain {
 
     /// Sets the status, or for a plain form post a redirect back to the form that
     /// carries the error (`?error=<json>`) so the page can show it without JavaScript.
-    fn respond_with(status: StatusCode, error: &AppError) {
+    pub(super) fn respond_with(status: StatusCode, error: &AppError) {
         let Some(response) = use_context::<ResponseOptions>() else {
             return;
         };

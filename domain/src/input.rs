@@ -10,8 +10,21 @@ pub const PASSWORD_LENGTH_MIN: usize = 10;
 pub const PASSWORD_LENGTH_MAX: usize = 256;
 pub const SLUG_LENGTH_MAX: usize = 63;
 
+/// Refuses text PostgreSQL cannot store or that no person types: NUL and the other
+/// control characters (tab and line breaks are allowed). Every text field passes here.
+pub fn plain_text(field: &'static str, value: &str) -> Result<()> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Error::invalid(field, Problem::Format));
+    }
+    Ok(())
+}
+
 /// Trims a display name and checks its length.
 pub fn name(field: &'static str, value: &str) -> Result<String> {
+    plain_text(field, value)?;
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(Error::invalid(field, Problem::Required));
@@ -29,6 +42,7 @@ pub fn name(field: &'static str, value: &str) -> Result<String> {
 
 /// Lower-cases and trims an email address; requires one `@` with text on both sides.
 pub fn email(value: &str) -> Result<String> {
+    plain_text("email", value)?;
     let email = value.trim().to_lowercase();
     if email.is_empty() {
         return Err(Error::invalid("email", Problem::Required));

@@ -356,8 +356,13 @@ fn summarise(current: &[Tier], proposed: &[Tier], moves: &[Move]) -> Preview {
     preview
 }
 
-/// Saves the complete set of tiers and re-levels every affected member in the same
-/// transaction, set-based; returns what happened (equal to what [`preview`] said).
+/// Saves the complete set of tiers; returns them with what the save moves (equal to
+/// what [`preview`] said). The transaction is short and touches no member: it commits
+/// the tiers and (re)starts the tenant's re-level job ([`relevel_step`]), which stores
+/// the new levels in short batches afterwards. Points changes compute levels from the
+/// current tiers, and effective permissions compute the level from `total_points`, so
+/// both are exact from the commit on; only the stored level (shown in lists and level
+/// history) follows within seconds. No points write waits for more than one batch.
 pub async fn save(
     db: &PgPool,
     access: &Access,
@@ -365,22 +370,36 @@ pub async fn save(
 ) -> Result<(Vec<Tier>, Preview)> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
-    // Tier edits of one tenant are serialised on its tenant row.
-    sqlx::query!(
-        "select tenant_id from tenants where tenant_id = $1 for update",
-        access.tenant_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    // Permission caches are invalidated once, at the end, after every profile lock
-    // (the order a points change takes them in; see migration 0007).
+    // Tier edits of one tenant serialise on its re-level row (lock order: first).
+    lock_relevel(&mut tx, access.tenant_id).await?;
+    // One cache invalidation at the end instead of one per tier statement.
     sqlx::query!("set local tierdesk.cache_defer = 'on'")
         .execute(&mut *tx)
         .await?;
     let current = load(&mut tx, access.tenant_id).await?;
     let tiers = proposed(&current, inputs)?;
+    // Read-only and before any tier row is locked: points changes go on meanwhile.
+    let moves = count_moves(&mut tx, access.tenant_id, &tiers).await?;
     write_all(&mut tx, access.tenant_id, &tiers).await?;
-    let moves = relevel(&mut tx, access.tenant_id).await?;
+    let members: i64 = moves.iter().map(|m| m.members).sum();
+    let moving: i64 = moves
+        .iter()
+        .filter(|m| m.old_tier != m.new_tier)
+        .map(|m| m.members)
+        .sum();
+    sqlx::query!(
+        "update level_relevels
+         set status = 'running', pass = 1, cursor_member = null,
+             since = now() - interval '1 minute',
+             members_total = $2, members_done = 0, expected_moves = $3, moved = 0,
+             saves = saves + 1, started_at = now(), finished_at = null, updated_at = now()
+         where tenant_id = $1",
+        access.tenant_id,
+        members,
+        moving
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = audit::Event {
         action: "tiers.update",
         target_type: "level_tiers",
@@ -393,12 +412,205 @@ pub async fn save(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    // A points change that took its snapshot before this commit may have computed its
-    // level with the old tiers; a second, usually empty pass catches it.
-    relevel(&mut *db.acquire().await?, access.tenant_id).await?;
     crate::permissions::settle(db, access.tenant_id).await?;
+    // Start storing the new levels now; the job of every process resumes it after a
+    // restart (`run_relevels`).
+    let pool = db.clone();
+    let tenant_id = access.tenant_id;
+    tokio::spawn(async move {
+        if let Err(error) = relevel_tenant(&pool, tenant_id).await {
+            tracing::warn!(%tenant_id, %error, "re-levelling stopped; the job resumes it");
+        }
+    });
     let preview = summarise(&current, &tiers, &moves);
     Ok((tiers, preview))
+}
+
+/// Takes the tenant's tier-set lock: its `level_relevels` row (created on first use).
+/// `FOR NO KEY UPDATE`, never `FOR UPDATE` on `tenants`: the latter conflicts with the
+/// key-share lock of every insert that references the tenant (audit rows, outbox).
+async fn lock_relevel(conn: &mut PgConnection, tenant_id: Uuid) -> Result<()> {
+    sqlx::query!(
+        "insert into level_relevels (tenant_id) values ($1) on conflict (tenant_id) do nothing",
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "select tenant_id from level_relevels where tenant_id = $1 for no key update",
+        tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Progress of storing members' levels after the last tier save.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RelevelProgress {
+    pub running: bool,
+    /// 1: every member; 2: members changed around the save.
+    pub pass: i32,
+    pub members_total: i64,
+    pub members_done: i64,
+    /// Members the save was expected to move, and moved so far.
+    pub expected_moves: i64,
+    pub moved: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant's re-level progress (idle and empty if tiers were never saved).
+pub async fn relevel_progress(db: &PgPool, access: &Access) -> Result<RelevelProgress> {
+    access.require(Role::Viewer)?;
+    let row = sqlx::query!(
+        r#"select status, pass, members_total, members_done, expected_moves, moved,
+                  started_at, finished_at
+           from level_relevels where tenant_id = $1"#,
+        access.tenant_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(
+        row.map_or_else(RelevelProgress::default, |row| RelevelProgress {
+            running: row.status == "running",
+            pass: row.pass,
+            members_total: row.members_total,
+            members_done: row.members_done,
+            expected_moves: row.expected_moves,
+            moved: row.moved,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }),
+    )
+}
+
+/// Members per committed re-level batch: a points write on a member of the batch waits
+/// for at most this batch.
+pub const RELEVEL_JOB_BATCH_SIZE: i64 = 1_000;
+
+/// Runs one tenant's re-level to the end (or until another worker holds it).
+pub async fn relevel_tenant(db: &PgPool, tenant_id: Uuid) -> Result<()> {
+    while relevel_step(db, tenant_id, RELEVEL_JOB_BATCH_SIZE).await? == Step::More {}
+    Ok(())
+}
+
+/// Runs the tenant's re-level to its end, waiting while another worker holds a batch
+/// (tests, benchmarks and the CLI: they need the stored levels final).
+pub async fn relevel_until_done(db: &PgPool, tenant_id: Uuid) -> Result<()> {
+    loop {
+        match relevel_step(db, tenant_id, RELEVEL_JOB_BATCH_SIZE).await? {
+            Step::More => {}
+            Step::Done => return Ok(()),
+            Step::Busy => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// Resumes every running re-level (the background job of every process: after a
+/// restart, or when the worker a save started has stopped). Returns the tenants seen.
+pub async fn run_relevels(db: &PgPool) -> Result<usize> {
+    let tenants = sqlx::query_scalar!(
+        "select tenant_id from level_relevels where status = 'running' order by tenant_id limit 100"
+    )
+    .fetch_all(db)
+    .await?;
+    for tenant_id in &tenants {
+        relevel_tenant(db, *tenant_id).await?;
+    }
+    Ok(tenants.len())
+}
+
+/// What a [`relevel_step`] left to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Call again.
+    More,
+    /// Finished, or nothing to do.
+    Done,
+    /// Another worker holds the job right now (it goes on with it).
+    Busy,
+}
+
+/// One committed batch of the tenant's re-level: takes the job row (skipping when
+/// another worker holds it), stores the level of up to `batch_size` members after the
+/// cursor, advances the cursor. Pass 1 visits every member; pass 2 only members whose
+/// profile changed since just before the save (a points statement that read the old
+/// tiers and committed after pass 1 had passed its member).
+pub async fn relevel_step(db: &PgPool, tenant_id: Uuid, batch_size: i64) -> Result<Step> {
+    let running = sqlx::query_scalar!(
+        "select status = 'running' as \"running!\" from level_relevels where tenant_id = $1",
+        tenant_id
+    )
+    .fetch_optional(db)
+    .await?;
+    if running != Some(true) {
+        return Ok(Step::Done);
+    }
+    let mut tx = db.begin().await?;
+    let Some(job) = sqlx::query!(
+        "select status, pass, cursor_member, since from level_relevels
+         where tenant_id = $1 for no key update skip locked",
+        tenant_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Step::Busy);
+    };
+    if job.status != "running" {
+        return Ok(Step::Done);
+    }
+    // Permissions compute the level themselves: storing it needs no invalidation.
+    sqlx::query!("set local tierdesk.cache_defer = 'on'")
+        .execute(&mut *tx)
+        .await?;
+    let since = if job.pass == 2 { job.since } else { None };
+    let upper = sqlx::query_scalar!(
+        "select member_id from member_profiles
+         where tenant_id = $1 and ($2::uuid is null or member_id > $2)
+         order by member_id offset $3 limit 1",
+        tenant_id,
+        job.cursor_member,
+        batch_size - 1
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let moves = relevel_batch(&mut tx, tenant_id, job.cursor_member, upper, since).await?;
+    let visited: i64 = moves.iter().map(|m| m.members).sum();
+    let moved: i64 = moves
+        .iter()
+        .filter(|m| m.old_tier != m.new_tier)
+        .map(|m| m.members)
+        .sum();
+    let (status, pass, cursor) = match (upper, job.pass) {
+        (Some(upper), pass) => ("running", pass, Some(upper)),
+        (None, 1) => ("running", 2, None),
+        (None, _) => ("done", 2, None),
+    };
+    sqlx::query!(
+        "update level_relevels
+         set status = $2, pass = $3, cursor_member = $4,
+             members_done = case when $5 = 1 then least(members_done + $6, members_total) else members_done end,
+             moved = moved + $7,
+             finished_at = case when $2 = 'done' then now() end, updated_at = now()
+         where tenant_id = $1",
+        tenant_id,
+        status,
+        pass,
+        cursor,
+        job.pass,
+        visited,
+        moved
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(if status == "done" {
+        Step::Done
+    } else {
+        Step::More
+    })
 }
 
 /// Writes a validated set: orders are first parked out of the way (negative) so that
@@ -453,9 +665,8 @@ async fn upsert(conn: &mut PgConnection, tenant_id: Uuid, tier: &Tier) -> Result
     Ok(())
 }
 
-/// Members re-levelled per statement. Large tenants are re-levelled in batches (all in
-/// the caller's transaction, so the change stays atomic), with progress logged after
-/// each batch.
+/// Members re-levelled per statement when seeding ([`install`]: all in the caller's
+/// transaction, progress logged after each batch).
 pub const RELEVEL_BATCH_SIZE: i64 = 20_000;
 
 /// Sets every member's level from the current tiers (set-based, batched by member id)
@@ -490,7 +701,7 @@ async fn relevel_in_batches(
         )
         .fetch_optional(&mut *conn)
         .await?;
-        for batch_move in relevel_batch(conn, tenant_id, after, upper).await? {
+        for batch_move in relevel_batch(conn, tenant_id, after, upper, None).await? {
             done += batch_move.members;
             match moves
                 .iter_mut()
@@ -511,24 +722,40 @@ async fn relevel_in_batches(
     Ok(moves)
 }
 
-/// Re-levels the members with `after < member_id <= upper` (open ends for `None`).
+/// Re-levels the members with `after < member_id <= upper` (open ends for `None`);
+/// with `since`, only members whose profile changed at or after it. Only members whose
+/// stored level differs are locked (`FOR NO KEY UPDATE`, which re-reads a row that a
+/// concurrent points change just committed, so the level is computed from its new
+/// total); the others are counted as unchanged.
 async fn relevel_batch(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     upper: Option<Uuid>,
+    since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Move>> {
     let moves = sqlx::query_as!(
         Move,
-        r#"with target as (
+        r#"with candidates as (
+             select mp.member_id from member_profiles mp
+             where mp.tenant_id = $1
+               and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
+               and ($4::timestamptz is null or mp.updated_at >= $4)
+               and mp.level_tier_id is distinct from
+                   (select t.tier_id from level_tiers t
+                    where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
+                      and (t.max_points is null or mp.total_points <= t.max_points)
+                    order by t.sort_order limit 1)
+           ), target as (
              select mp.member_id, mp.level_tier_id as old_tier, mp.total_points,
                     (select t.tier_id from level_tiers t
                      where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
                        and (t.max_points is null or mp.total_points <= t.max_points)
                      order by t.sort_order limit 1) as new_tier
              from member_profiles mp
-             where mp.tenant_id = $1
-               and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
+             where mp.tenant_id = $1 and mp.member_id in (select member_id from candidates)
+             order by mp.member_id
+             for no key update of mp
            ), changed as (
              update member_profiles mp
              set level_tier_id = target.new_tier, level_updated_at = now(),
@@ -547,11 +774,13 @@ async fn relevel_batch(
            from member_profiles mp
            where mp.tenant_id = $1
              and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
+             and ($4::timestamptz is null or mp.updated_at >= $4)
              and mp.member_id not in (select member_id from changed)
            group by 1, 2"#,
         tenant_id,
         after,
-        upper
+        upper,
+        since
     )
     .fetch_all(conn)
     .await?;

@@ -48,6 +48,7 @@ struct Clean {
 }
 
 fn clean(input: &MemberInput) -> Result<Clean> {
+    input::plain_text("external_id", &input.external_id)?;
     let external_id = input.external_id.trim().to_owned();
     if external_id.is_empty() {
         return Err(Error::invalid("external_id", Problem::Required));
@@ -244,6 +245,9 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         .text
         .map(|t| t.trim().to_lowercase())
         .filter(|t| !t.is_empty());
+    if let Some(text) = &text {
+        crate::input::plain_text("q", text)?;
+    }
     if text
         .as_ref()
         .is_some_and(|t| t.chars().count() > SEARCH_LENGTH_MAX)
@@ -264,6 +268,9 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         )
     });
     let level = search.level_code.filter(|l| !l.is_empty());
+    if let Some(level) = &level {
+        crate::input::plain_text("level", level)?;
+    }
     // Two statements rather than one with optional clauses: each gets a plan that uses
     // its indexes (a text search is the union of three prefix range scans).
     let mut members = match pattern {

@@ -191,7 +191,14 @@ pub async fn compute(
                   null::timestamptz as starts_at, null::timestamptz as expires_at,
                   0 as "grace_days!", false as "auto_renew!"
            from member_profiles p
-           join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+           -- The level from total_points and the current tiers (not the stored level,
+           -- which a re-level after a tier save stores a few seconds later).
+           join lateral (
+             select x.* from level_tiers x
+             where x.tenant_id = p.tenant_id and x.active and x.min_points <= p.total_points
+               and (x.max_points is null or p.total_points <= x.max_points)
+             order by x.sort_order limit 1
+           ) t on true
            where p.tenant_id = $1 and p.member_id = $2
            union all
            select 'tag', tg.tag_id, tg.code, tg.name_en, tg.name_zh, tg.permissions, tg.max_licenses::bigint,

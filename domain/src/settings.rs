@@ -47,7 +47,7 @@ pub async fn set_approval_threshold(
     }
     let mut tx = db.begin().await?;
     let before = sqlx::query_scalar!(
-        "select adjustment_approval_threshold from tenant_settings where tenant_id = $1 for update",
+        "select adjustment_approval_threshold from tenant_settings where tenant_id = $1 for no key update",
         access.tenant_id
     )
     .fetch_optional(&mut *tx)

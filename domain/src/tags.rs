@@ -273,7 +273,7 @@ pub async fn update(
     let before = sqlx::query!(
         r#"select code, name_zh, name_en, category, permissions, max_licenses, max_licenses_boost,
                   default_term_days, grace_days, auto_renew, renew_from, active, row_version
-           from tags where tenant_id = $1 and tag_id = $2 for update"#,
+           from tags where tenant_id = $1 and tag_id = $2 for no key update"#,
         access.tenant_id,
         tag_id
     )

@@ -386,6 +386,9 @@ async fn tier_changes_are_validated_and_the_preview_matches_the_result(db: PgPoo
         applied, preview,
         "the preview counts are what applying does"
     );
+    levels::relevel_until_done(&db, f.tenant.id())
+        .await
+        .unwrap();
     let c = members::search(
         &db,
         &access,

@@ -78,8 +78,25 @@ impl Settings {
     }
 }
 
+/// How often running re-levels are looked for (each runs to its end once found).
+const RELEVEL_EVERY: Duration = Duration::from_secs(5);
+
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
+    // Re-levels after tier saves: a save starts its own worker; this resumes any that
+    // stopped (a restart mid-way, a worker that failed).
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(RELEVEL_EVERY);
+        loop {
+            ticker.tick().await;
+            match domain::levels::run_relevels(&db).await {
+                Ok(_) => {}
+                Err(_) if db.is_closed() => return,
+                Err(error) => tracing::error!(%error, "re-levelling failed"),
+            }
+        }
+    });
     let (lifecycle_every, lifecycle_batch) = (settings.lifecycle_every, settings.lifecycle_batch);
     let db = state.db.clone();
     let clock = state.clock.clone();

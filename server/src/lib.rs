@@ -12,7 +12,9 @@ pub mod config;
 pub mod csrf;
 /// The embedded default PostgreSQL cluster.
 pub mod embedded;
-/// Background jobs: the grant lifecycle and webhook delivery.
+/// Body limit, NUL refusal and disconnect-proof writes for every request.
+pub mod guard;
+/// Background jobs: the grant lifecycle, webhook delivery, re-levels after tier saves.
 pub mod jobs;
 /// The HTTP router: console pages, server functions, health, language switch.
 pub mod router;

@@ -1,5 +1,6 @@
 //! The HTTP surface. Middleware, outermost first: request id (set and echoed in
-//! `x-request-id`), tracing span per request, client address, sessions, CSRF check.
+//! `x-request-id`), tracing span per request, request guard (body limit, NUL, writes in
+//! their own task: [`crate::guard`]), client address, sessions, CSRF check.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .layer(middleware::from_fn(csrf::require_same_origin))
         .layer(sessions)
         .layer(middleware::from_fn(client_address))
+        .layer(middleware::from_fn(crate::guard::requests))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request
                 .extensions()

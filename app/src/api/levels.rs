@@ -3,7 +3,7 @@ use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::context::{access, db};
-use crate::dto::{Tier, TierPreview};
+use crate::dto::{RelevelProgress, Tier, TierPreview};
 use crate::error::AppError;
 
 #[server(endpoint = "list_tiers")]
@@ -27,7 +27,8 @@ pub async fn preview_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
         .into())
 }
 
-/// Saves the complete set of tiers and re-levels members (tenant admins).
+/// Saves the complete set of tiers (tenant admins); members' stored levels follow in
+/// the background (`relevel_progress`).
 #[server(endpoint = "save_tiers", input = Json)]
 pub async fn save_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
     let access = access().await?;
@@ -35,5 +36,14 @@ pub async fn save_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
     Ok(domain::levels::save(&db()?, &access, &inputs)
         .await?
         .1
+        .into())
+}
+
+/// How far storing members' levels after the last tier save has got.
+#[server(endpoint = "relevel_progress")]
+pub async fn get_relevel_progress() -> Result<RelevelProgress, AppError> {
+    let access = access().await?;
+    Ok(domain::levels::relevel_progress(&db()?, &access)
+        .await?
         .into())
 }

@@ -34,6 +34,7 @@ pub async fn adjust_points(
             },
             Adjusted::PendingApproval(request) => Adjustment::PendingApproval {
                 request_id: request.request_id,
+                status: request.status,
             },
         },
     )

@@ -45,6 +45,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                 </Show>
                             </div>
                             <p class="mt-1 text-xs text-slate-500">{t.threshold_hint}</p>
+                            <p class="mt-1 text-xs text-slate-500" data-testid="approval-rule">{t.approval_balance_rule}</p>
                         </ActionForm>
                     }
                 })}
@@ -69,6 +70,8 @@ pub fn ApprovalsPage() -> impl IntoView {
                                 {requests.into_iter().map(|r| {
                                     let id = r.request_id.to_string();
                                     let id_reject = id.clone();
+                                    let applicable = r.applicable();
+                                    let available = r.member_available;
                                     view! {
                                         <tr>
                                             <td class=format!("{TD} whitespace-nowrap")>{format_time(&r.created_at)}</td>
@@ -78,14 +81,21 @@ pub fn ApprovalsPage() -> impl IntoView {
                                                 </a>
                                             </td>
                                             <td class=format!("{TD} text-right tabular-nums")>{format!("{:+}", r.points)}</td>
-                                            <td class=TD>{r.reason.clone()}</td>
+                                            <td class=TD>
+                                                {r.reason.clone()}
+                                                {(!applicable).then(|| view! {
+                                                    <p class="mt-1 text-xs font-medium text-amber-700" data-testid="not-applicable">
+                                                        {t.not_applicable_now} " " {available}
+                                                    </p>
+                                                })}
+                                            </td>
                                             <td class=TD>{r.requested_by.clone()}</td>
                                             <td class=TD>
                                                 {is_admin.then(|| view! {
                                                     <div class="flex gap-2">
                                                         <ActionForm action=approve>
                                                             <input type="hidden" name="request_id" value=id />
-                                                            <button type="submit" class=BUTTON_SMALL>{t.approve}</button>
+                                                            <button type="submit" class=BUTTON_SMALL disabled=!applicable>{t.approve}</button>
                                                         </ActionForm>
                                                         <ActionForm action=reject>
                                                             <input type="hidden" name="request_id" value=id_reject />

@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
-use crate::api::levels::{PreviewTiers, SaveTiers, list_tiers};
+use crate::api::levels::{PreviewTiers, SaveTiers, get_relevel_progress, list_tiers};
 use crate::components::{
     BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, allowed, use_ready, use_session,
 };
-use crate::dto::{Role, Tier, TierPreview};
+use crate::dto::{Role, Tier, TierPreview, format_time};
 use crate::i18n::{Texts, use_texts};
 
 /// The level tiers. Tenant admins edit the whole ladder at once (moving a boundary
@@ -36,6 +36,63 @@ pub fn LevelsPage() -> impl IntoView {
             Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
             None => ().into_any(),
         }}
+        <RelevelStatus saves=Signal::derive(move || save.version().get()) t />
+    }
+}
+
+/// After a save, members' stored levels follow in the background: how far that got.
+/// With JavaScript it refreshes every second while running; without, a link reloads.
+#[component]
+fn RelevelStatus(saves: Signal<usize>, t: &'static Texts) -> impl IntoView {
+    let tick = RwSignal::new(0_u32);
+    let progress = Resource::new(
+        move || (saves.get(), tick.get()),
+        |_| get_relevel_progress(),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match progress.await {
+                    Ok(p) if p.running => {
+                        #[cfg(feature = "hydrate")]
+                        set_timeout(
+                            move || tick.update(|n| *n += 1),
+                            std::time::Duration::from_secs(1),
+                        );
+                        let percent = if p.members_total > 0 {
+                            p.members_done * 100 / p.members_total
+                        } else {
+                            100
+                        };
+                        view! {
+                            <div role="status" data-testid="relevel" data-state="running"
+                                class="mt-4 rounded-md border border-indigo-200 bg-indigo-50 p-3 text-sm text-indigo-900">
+                                <p class="font-medium">{t.relevel_running}</p>
+                                <div class="mt-2 h-2 w-full overflow-hidden rounded bg-indigo-100">
+                                    <div class="h-2 bg-indigo-600" style=format!("width: {percent}%")></div>
+                                </div>
+                                <p class="mt-1 tabular-nums">
+                                    {format!("{} / {} ({percent}%)", p.members_done, p.members_total)}
+                                    " · " {t.relevel_moved} " " {format!("{} / {}", p.moved, p.expected_moves)}
+                                    " · " <a class="text-indigo-700 underline" href="/levels">{t.refresh}</a>
+                                </p>
+                            </div>
+                        }
+                        .into_any()
+                    }
+                    Ok(p) => match p.finished_at {
+                        Some(finished) => view! {
+                            <p data-testid="relevel" data-state="done" class="mt-4 text-xs text-slate-500">
+                                {t.relevel_done} " " {format_time(&finished)} " · " {t.relevel_moved} " " {p.moved}
+                            </p>
+                        }
+                        .into_any(),
+                        None => ().into_any(),
+                    },
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

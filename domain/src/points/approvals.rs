@@ -17,6 +17,8 @@ pub struct Request {
     pub member_id: Uuid,
     pub member_external_id: String,
     pub member_name: String,
+    /// The member's available points when the request was read.
+    pub member_available: i64,
     pub points: i64,
     pub reason: String,
     pub requested_by: String,
@@ -24,52 +26,130 @@ pub struct Request {
     pub created_at: DateTime<Utc>,
 }
 
-/// Files a request (called by `ledger::adjust` above the threshold); audited.
+impl Request {
+    /// Whether approving now could post it: a deduction needs that many available points.
+    pub fn applicable(&self) -> bool {
+        self.member_available.saturating_add(self.points) >= 0
+    }
+}
+
+/// Files a request (called by `ledger::adjust` above the threshold); audited. The
+/// request carries the adjustment's idempotency key: concurrent copies of one
+/// submission file one request, and every copy gets it back. A deduction larger than
+/// the member's available points is refused here, like a direct adjustment, instead
+/// of waiting in the queue for an approval that could not apply it.
 pub(crate) async fn request(
     db: &PgPool,
     access: &Access,
-    member_id: Uuid,
-    points: i64,
-    reason: &str,
+    posting: &Posting,
+    hash: &str,
 ) -> Result<Request> {
     let requested_by = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let reason = posting.reason.clone().unwrap_or_default();
+    let points = posting.available_delta;
     let mut tx = db.begin().await?;
-    let request_id = sqlx::query_scalar!(
-        "insert into adjustment_requests (tenant_id, member_id, points, reason, requested_by)
-         select $1, $2, $3, $4, $5
-         where exists (select 1 from member_profiles where tenant_id = $1 and member_id = $2)
-         returning request_id",
+    let filed = sqlx::query!(
+        r#"with member as (
+             select available_points from member_profiles where tenant_id = $1 and member_id = $2
+           ), filed as (
+             insert into adjustment_requests
+               (tenant_id, member_id, points, reason, requested_by, idempotency_key, request_hash)
+             select $1, $2, $3, $4, $5, $6, $7 from member
+             where member.available_points + $3 >= 0
+             on conflict (tenant_id, idempotency_key) do nothing
+             returning request_id
+           )
+           select (select available_points from member) as available,
+                  (select request_id from filed) as request_id"#,
         access.tenant_id,
-        member_id,
+        posting.member_id,
         points,
         reason,
-        requested_by
+        requested_by,
+        posting.idempotency_key,
+        hash
     )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::not_found("member"))?;
+    .fetch_one(&mut *tx)
+    .await?;
+    let Some(available) = filed.available else {
+        return Err(Error::not_found("member"));
+    };
+    let Some(request_id) = filed.request_id else {
+        tx.rollback().await?;
+        // Another copy of the same submission filed it first (the insert waited for it).
+        if let Some(key) = &posting.idempotency_key
+            && let Some(request) = by_key(db, access, key, hash).await?
+        {
+            return Ok(request);
+        }
+        return Err(Error::InsufficientPoints {
+            available,
+            requested: points.saturating_neg(),
+        });
+    };
     let event = audit::Event {
         action: "points.adjust_requested",
         target_type: "member",
-        target_id: member_id.to_string(),
+        target_id: posting.member_id.to_string(),
         before: None,
         after: Some(json!({ "request_id": request_id, "points": points, "reason": reason })),
     };
     audit::record(&mut tx, access, event).await?;
     tx.commit().await?;
-    pending(db, access)
-        .await?
-        .into_iter()
-        .find(|r| r.request_id == request_id)
-        .ok_or(Error::not_found("request"))
+    find(db, access.tenant_id, request_id).await
 }
 
-/// Pending requests of the tenant, oldest first (support and tenant admins).
+/// The request filed under an idempotency key, if any; a different request under the
+/// same key is a conflict.
+pub(crate) async fn by_key(
+    db: &PgPool,
+    access: &Access,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Request>> {
+    let found = sqlx::query!(
+        "select request_id, request_hash from adjustment_requests
+         where tenant_id = $1 and idempotency_key = $2",
+        access.tenant_id,
+        key
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(found) = found else { return Ok(None) };
+    if found.request_hash.as_deref() != Some(hash) {
+        return Err(Error::Conflict(Conflict::IdempotencyKeyReused));
+    }
+    find(db, access.tenant_id, found.request_id).await.map(Some)
+}
+
+/// One request of the tenant, whatever its status.
+async fn find(db: &PgPool, tenant_id: Uuid, request_id: Uuid) -> Result<Request> {
+    sqlx::query_as!(
+        Request,
+        r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
+                  p.available_points as member_available,
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at
+           from adjustment_requests r
+           join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
+           join admins a on a.admin_id = r.requested_by
+           where r.tenant_id = $1 and r.request_id = $2"#,
+        tenant_id,
+        request_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::not_found("request"))
+}
+
+/// Pending requests of the tenant, oldest first (support and tenant admins). Each
+/// carries the member's available points now: a deduction larger than that cannot be
+/// approved until the balance allows it (`Request::applicable`).
 pub async fn pending(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
     access.require(Role::Support)?;
     let requests = sqlx::query_as!(
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
+                  p.available_points as member_available,
                   r.points, r.reason, a.email as requested_by, r.status, r.created_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
@@ -120,7 +200,7 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
         .await?;
         return Err(Error::InsufficientPoints {
             available,
-            requested: -request.points,
+            requested: request.points.saturating_neg(),
         });
     };
     decide(

@@ -124,6 +124,9 @@ async fn levels(db: &PgPool, tenant_id: Option<Uuid>) -> Result<Vec<Violation>> 
            ) expected_tier on true
            where ($1::uuid is null or p.tenant_id = $1)
              and p.level_tier_id is distinct from expected_tier.tier_id
+             -- While a re-level after a tier save runs, stored levels are catching up.
+             and not exists (select 1 from level_relevels r
+                             where r.tenant_id = p.tenant_id and r.status = 'running')
            order by t.slug, p.external_id
            limit $2"#,
         tenant_id,

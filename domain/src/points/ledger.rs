@@ -146,7 +146,7 @@ pub(crate) struct Posting {
 impl Posting {
     /// A stable fingerprint of the request (FNV-1a over its fields), stored with the
     /// idempotency key to tell a retry from a different request under the same key.
-    fn request_hash(&self) -> String {
+    pub(crate) fn request_hash(&self) -> String {
         let canonical = json!([
             self.kind.as_str(),
             self.member_id,
@@ -193,12 +193,18 @@ pub async fn spend(db: &PgPool, access: &Access, change: Change) -> Result<Poste
 
 /// A manual correction by support staff, with a mandatory reason. Moves both available
 /// and lifetime points. Above the tenant's threshold it waits for a second tenant admin.
+///
+/// A retry with the same idempotency key returns what the first call did, on either
+/// branch: the posted entry, or the one request it filed (whatever its status now).
+/// A negative adjustment larger than the member's available points is refused on both
+/// branches, so no request waits in the queue that could not be applied when filed.
 pub async fn adjust(db: &PgPool, access: &Access, change: Change) -> Result<Adjusted> {
     access.require(Role::Support)?;
     if change.points == 0 {
         return Err(Error::invalid("points", Problem::Required));
     }
-    if change.points.abs() > POINTS_PER_ENTRY_MAX {
+    // `unsigned_abs`: `i64::MIN.abs()` overflows (and would wrap past both limits).
+    if change.points.unsigned_abs() > POINTS_PER_ENTRY_MAX.unsigned_abs() {
         return Err(Error::invalid(
             "points",
             Problem::TooLong {
@@ -207,14 +213,6 @@ pub async fn adjust(db: &PgPool, access: &Access, change: Change) -> Result<Adju
         ));
     }
     let reason = required_reason(change.reason.as_deref())?;
-    let threshold = settings::get(db, access.tenant_id)
-        .await?
-        .adjustment_approval_threshold;
-    if threshold.is_some_and(|threshold| change.points.abs() > threshold) {
-        let request =
-            super::approvals::request(db, access, change.member_id, change.points, &reason).await?;
-        return Ok(Adjusted::PendingApproval(request));
-    }
     let change = Change {
         reason: Some(reason),
         category: non_empty_or(change.category.clone(), "manual"),
@@ -222,12 +220,54 @@ pub async fn adjust(db: &PgPool, access: &Access, change: Change) -> Result<Adju
     };
     let points = change.points;
     let posting = posting(EntryKind::Adjust, access, change, points, points, true)?;
+    let hash = posting.request_hash();
+    if let Some(key) = &posting.idempotency_key
+        && let Some(earlier) = replay_adjustment(db, access, key, &hash).await?
+    {
+        return Ok(earlier);
+    }
+    let threshold = settings::get(db, access.tenant_id)
+        .await?
+        .adjustment_approval_threshold;
+    if threshold.is_some_and(|threshold| points.unsigned_abs() > threshold.unsigned_abs()) {
+        let request = super::approvals::request(db, access, &posting, &hash).await?;
+        return Ok(Adjusted::PendingApproval(request));
+    }
     Ok(Adjusted::Posted(
         post_audited(db, access, posting, "points.adjust").await?,
     ))
 }
 
-/// Reverses one entry with a new entry of the opposite effect (once per entry).
+/// What an earlier adjustment under `key` did: its entry, or the request it filed.
+async fn replay_adjustment(
+    db: &PgPool,
+    access: &Access,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Adjusted>> {
+    let mut conn = db.acquire().await?;
+    if let Some(stored) = replay(&mut conn, access.tenant_id, key, hash).await? {
+        drop(conn);
+        if !stored.same_request {
+            return Err(Error::Conflict(Conflict::IdempotencyKeyReused));
+        }
+        let posted = Posted {
+            entry: stored.entry,
+            replayed: true,
+            level_change: stored.level_change,
+        };
+        settle_level(db, access, &posted).await?;
+        return Ok(Some(Adjusted::Posted(posted)));
+    }
+    drop(conn);
+    super::approvals::by_key(db, access, key, hash)
+        .await
+        .map(|request| request.map(Adjusted::PendingApproval))
+}
+
+/// Reverses one entry with a new entry of the opposite effect (once per entry). A retry
+/// with the same idempotency key returns the original reversal; any other second
+/// reversal of the entry is `AlreadyReversed`, however the two race.
 pub async fn reverse(
     db: &PgPool,
     access: &Access,
@@ -239,17 +279,7 @@ pub async fn reverse(
     access.require(Role::Support)?;
     let reason = required_reason(Some(reason))?;
     let original = entry(db, access, member_id, seq).await?;
-    // Checked here for a clear answer; the unique constraint guards the race.
-    let reversed = sqlx::query_scalar!(
-        r#"select exists (select 1 from points_ledger
-                          where tenant_id = $1 and member_id = $2 and reverses_seq = $3) as "reversed!""#,
-        access.tenant_id,
-        member_id,
-        seq
-    )
-    .fetch_one(db)
-    .await?;
-    if original.kind == EntryKind::Reversal || reversed {
+    if original.kind == EntryKind::Reversal {
         return Err(Error::Conflict(Conflict::AlreadyReversed));
     }
     let posting = Posting {
@@ -267,11 +297,15 @@ pub async fn reverse(
         idempotency_key: checked_key(idempotency_key)?,
         reverses_seq: Some(seq),
     };
+    // An existing reversal is found by the statement (unique constraint, or a balance
+    // the first reversal already used up) and explained by `resolve`, after the
+    // idempotency key: so a retry gets its original entry, never `AlreadyReversed`.
     post_audited(db, access, posting, "points.reverse").await
 }
 
 pub(crate) fn required_reason(reason: Option<&str>) -> Result<String> {
     let reason = reason.map(str::trim).unwrap_or_default();
+    crate::input::plain_text("reason", reason)?;
     if reason.is_empty() {
         return Err(Error::invalid("reason", Problem::Required));
     }
@@ -303,6 +337,9 @@ fn checked_magnitude(points: i64) -> Result<i64> {
 
 fn checked_key(key: Option<String>) -> Result<Option<String>> {
     let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
+    if let Some(key) = &key {
+        crate::input::plain_text("idempotency_key", key)?;
+    }
     if key
         .as_ref()
         .is_some_and(|k| k.len() > IDEMPOTENCY_KEY_LENGTH_MAX)
@@ -334,6 +371,15 @@ fn posting(
     manual: bool,
 ) -> Result<Posting> {
     let category = non_empty_or(change.category, kind.as_str());
+    for (field, text) in [
+        ("category", Some(&category)),
+        ("subcategory", change.subcategory.as_ref()),
+        ("reason", change.reason.as_ref()),
+        ("source_type", change.source_type.as_ref()),
+        ("source_ref", change.source_ref.as_ref()),
+    ] {
+        crate::input::plain_text(field, text.map_or("", String::as_str))?;
+    }
     if category.chars().count() > CATEGORY_LENGTH_MAX {
         return Err(Error::invalid(
             "category",
@@ -444,7 +490,8 @@ async fn settle_level(db: &PgPool, access: &Access, posted: &Posted) -> Result<(
 /// Explains a statement that wrote nothing (`error` is `None`) or failed: a retry of a
 /// request that already succeeded returns its original entry; the same key with another
 /// payload, or a second reversal, is a conflict; otherwise an unknown member or too few
-/// points.
+/// points. The key is looked at first on every branch, so a retry never gets a
+/// different answer than the original call.
 async fn resolve(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -459,10 +506,7 @@ async fn resolve(
         _ => None,
     };
     match (constraint.as_deref(), error) {
-        (Some("points_ledger_reversal_once"), _) => {
-            return Err(Error::Conflict(Conflict::AlreadyReversed));
-        }
-        (Some("points_ledger_idempotency_key"), _) | (_, None) => {}
+        (Some("points_ledger_idempotency_key" | "points_ledger_reversal_once"), _) | (_, None) => {}
         (_, Some(error)) => return Err(error),
     }
     if let Some(key) = &posting.idempotency_key
@@ -478,6 +522,20 @@ async fn resolve(
             Err(Error::Conflict(Conflict::IdempotencyKeyReused))
         };
     }
+    if let Some(reversed_seq) = posting.reverses_seq {
+        let reversed = sqlx::query_scalar!(
+            r#"select exists (select 1 from points_ledger
+                              where tenant_id = $1 and member_id = $2 and reverses_seq = $3) as "reversed!""#,
+            tenant_id,
+            posting.member_id,
+            reversed_seq
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if reversed {
+            return Err(Error::Conflict(Conflict::AlreadyReversed));
+        }
+    }
     let available = sqlx::query_scalar!(
         "select available_points from member_profiles where tenant_id = $1 and member_id = $2",
         tenant_id,
@@ -488,7 +546,7 @@ async fn resolve(
     match available {
         Some(available) => Err(Error::InsufficientPoints {
             available,
-            requested: -posting.available_delta,
+            requested: posting.available_delta.saturating_neg(),
         }),
         None => Err(Error::not_found("member")),
     }
@@ -519,7 +577,7 @@ pub(crate) async fn apply(
                      order by t.sort_order limit 1) as new_tier
              from member_profiles p
              where p.tenant_id = $1 and p.member_id = $2
-             for update of p
+             for no key update of p
            ), changed as (
              update member_profiles p
              set available_points = old.new_available, total_points = old.new_total,
@@ -599,7 +657,7 @@ pub(crate) async fn apply(
 }
 
 /// An entry found under an idempotency key.
-struct Stored {
+pub(crate) struct Stored {
     entry: Entry,
     /// Made by the same request (same payload hash)?
     same_request: bool,

@@ -1,0 +1,124 @@
+//! Checks every request passes before anything reads it, in one place:
+//!
+//! - **Body limit.** A body over [`BODY_LIMIT_BYTES`] is refused with 413 on every route,
+//!   whether it announces its length or streams.
+//! - **No NUL.** PostgreSQL cannot store U+0000 in text, so a server-function request
+//!   carrying it (raw, `%00` or the JSON escape, in the body or the query) is refused
+//!   with 400 before it reaches a field. The domain's `input::plain_text` refuses it too
+//!   (and other control characters), for callers that do not come through here.
+//! - **Writes outlive their client.** A server-function call that changes something
+//!   runs in its own task: when the client disconnects, the request future is dropped
+//!   but the task finishes its transaction and returns its connection to the pool, so a
+//!   dropped request can never leave a connection mid-transaction.
+//!
+//! Arguments that do not decode are turned into 400s by `app::error` (the server-fn
+//! layer's `Args` errors), not here.
+
+use app::error::AppError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode, header};
+use tracing::Instrument;
+
+/// The largest request body accepted (the biggest legitimate one, a full tier set, is a
+/// few kilobytes).
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+pub async fn requests(request: Request, next: Next) -> Response {
+    let has_body = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+        return too_large();
+    }
+    let request = if has_body {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT_BYTES).await else {
+            // Over the limit while streaming (or the client went away mid-body).
+            return too_large();
+        };
+        if is_server_fn && contains_nul(&bytes) {
+            return nul_refused();
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        request
+    };
+    if is_server_fn
+        && request
+            .uri()
+            .query()
+            .is_some_and(|query| contains_nul(query.as_bytes()))
+    {
+        return nul_refused();
+    }
+    if is_server_fn && has_body {
+        let task = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
+        return match task.await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(%error, "server function task failed");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        };
+    }
+    next.run(request).await
+}
+
+/// NUL as a raw byte, percent-encoded (`%00`) or as a JSON escape (`\u0000`).
+pub fn contains_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0)
+        || bytes.windows(3).any(|w| w == b"%00")
+        || bytes
+            .windows(6)
+            .any(|w| w[0] == b'\\' && w[1..].eq_ignore_ascii_case(b"u0000"))
+}
+
+fn too_large() -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than {BODY_LIMIT_BYTES} bytes"),
+    )
+}
+
+fn nul_refused() -> Response {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        "text must not contain the NUL character".to_owned(),
+    )
+}
+
+/// The body a server function's caller decodes as its error type.
+fn error_response(status: StatusCode, detail: String) -> Response {
+    let body = serde_json::to_string(&AppError::BadRequest(detail)).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_nul;
+
+    #[test]
+    fn nul_in_every_spelling() {
+        assert!(contains_nul(b"reason=a%00b"));
+        assert!(contains_nul(b"{\"name\":\"a\\u0000\"}"));
+        assert!(contains_nul(b"{\"name\":\"a\\U0000\"}"));
+        assert!(contains_nul(b"a\0b"));
+        assert!(!contains_nul(b"reason=100%25+sure&points=1000"));
+        assert!(!contains_nul(b"{\"name\":\"\\u00e9\"}"));
+    }
+}
