@@ -22,6 +22,8 @@ test("a tier edit shows its preview, then applies", async ({ page }) => {
 
   const applied = await levels.apply();
   await expect(applied.getByTestId("moved-up")).toHaveText(String(movedUp));
+  // Members' stored levels follow in the background; the page shows when that is done.
+  await expect(page.getByTestId("relevel")).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await page.reload();
   await expect(page.locator('tr[data-code="gold"]').getByLabel("min_points", { exact: true })).toHaveValue("2000");
 });

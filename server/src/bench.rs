@@ -361,3 +361,129 @@ async fn time_checks(
         latency_ns_p99: percentile(0.99),
     })
 }
+
+pub struct TiersReport {
+    pub members: i64,
+    pub seeded_seconds: f64,
+    /// The tier save's own duration (the console waits for this).
+    pub save_ms: f64,
+    /// From the save's commit until every stored level follows the new tiers.
+    pub relevel_seconds: f64,
+    pub expected_moves: i64,
+    pub moved: i64,
+    /// Audited adjustments by the concurrent writers while the save and re-level ran.
+    pub writes: usize,
+    pub writer_us_p50: u64,
+    pub writer_us_p99: u64,
+    pub writer_us_max: u64,
+    pub violations: usize,
+}
+
+/// Seeds a tenant with `members` members, starts `clients` writers making audited
+/// manual adjustments (the console's path) on random members, then saves a tier change
+/// that moves members (the silver/gold boundary down by 500) and waits until the
+/// background re-level has stored every level. Reports the save's duration, the
+/// re-level's, and the writers' latencies over the whole window.
+pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersReport, Error> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let seeding = Instant::now();
+    let mut tx = db.begin().await?;
+    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
+    tx.commit().await?;
+    sqlx::query("analyze member_profiles").execute(db).await?;
+    let seeded_seconds = seeding.elapsed().as_secs_f64();
+    let member_ids: Arc<Vec<Uuid>> = Arc::new(
+        sqlx::query_scalar!(
+            "select member_id from member_profiles where tenant_id = $1",
+            tenant.tenant_id
+        )
+        .fetch_all(db)
+        .await?,
+    );
+    let access = Access {
+        principal: Principal::cli(),
+        tenant_id: tenant.tenant_id,
+        role: Role::TenantAdmin,
+        request_id: None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let (db, access, ids, stop) =
+            (db.clone(), access.clone(), member_ids.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (member_id, points) = {
+                    let mut rng = rand::thread_rng();
+                    (ids[rng.gen_range(0..ids.len())], rng.gen_range(1..50))
+                };
+                let change = Change {
+                    member_id,
+                    points,
+                    category: "manual".into(),
+                    reason: Some("benchmark".into()),
+                    ..Default::default()
+                };
+                let started = Instant::now();
+                ledger::adjust(&db, &access, change).await?;
+                latencies.push(started.elapsed().as_micros() as u64);
+            }
+            Ok::<_, Error>(latencies)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut tiers: Vec<domain::levels::TierInput> = domain::levels::list(db, &access)
+        .await?
+        .iter()
+        .map(domain::levels::TierInput::from)
+        .collect();
+    let (silver, gold) = (1, 2);
+    let boundary = tiers[gold].min_points - 500;
+    tiers[silver].max_points = Some(boundary - 1);
+    tiers[gold].min_points = boundary;
+    let saving = Instant::now();
+    let (_, preview) = domain::levels::save(db, &access, &tiers).await?;
+    let save_ms = saving.elapsed().as_secs_f64() * 1000.0;
+    domain::levels::relevel_until_done(db, tenant.tenant_id).await?;
+    let relevel_seconds = saving.elapsed().as_secs_f64() - save_ms / 1000.0;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for writer in writers {
+        latencies.extend(
+            writer
+                .await
+                .map_err(|error| Error::Internal(format!("benchmark writer failed: {error}")))??,
+        );
+    }
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let progress = domain::levels::relevel_progress(db, &access).await?;
+    let violations = domain::points::check::check(db, Some(tenant.tenant_id))
+        .await?
+        .len();
+    Ok(TiersReport {
+        members,
+        seeded_seconds,
+        save_ms,
+        relevel_seconds,
+        expected_moves: preview.moved_up + preview.moved_down,
+        moved: progress.moved,
+        writes: latencies.len(),
+        writer_us_p50: percentile(0.50),
+        writer_us_p99: percentile(0.99),
+        writer_us_max: latencies.last().copied().unwrap_or(0),
+        violations,
+    })
+}

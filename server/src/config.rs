@@ -121,6 +121,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// A tier save that moves members on a large tenant while writers adjust points;
+    /// last line `tier_save_ms=<n> relevel_s=<n> writer_p99_us=<n> writer_max_us=<n>`.
+    Tiers {
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 1_000_000)]
+        members: i64,
+        /// Concurrent writers (audited manual adjustments on random members).
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
     /// Member list pages and searches on a large tenant; prints latency per query.
     Members {
         /// Members in the benchmark tenant.

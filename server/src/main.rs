@@ -128,6 +128,9 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Bench(BenchCommand::Permissions { members, seconds })) => {
             bench_permissions(&database.pool, *members, *seconds).await
         }
+        Some(Command::Bench(BenchCommand::Tiers { members, clients })) => {
+            bench_tiers(&database.pool, *members, *clients).await
+        }
         Some(Command::Bench(BenchCommand::Members { members, runs })) => {
             bench_members(&database.pool, *members, *runs).await
         }
@@ -183,6 +186,37 @@ async fn bench_points(
     println!(
         "points_tx_per_s={:.0}",
         report.transactions as f64 / report.seconds
+    );
+    Ok(())
+}
+
+async fn bench_tiers(db: &PgPool, members: i64, clients: usize) -> Result<(), AnyError> {
+    // Writers and the re-level each get their own connections.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(clients as u32 + 4)
+        .connect_with(database_url_of(db))
+        .await?;
+    println!("tiers benchmark: {members} members, {clients} writers (audited adjustments)");
+    let report = tierdesk::bench::tiers(&pool, members, clients).await?;
+    println!(
+        "seeded {} members in {:.1} s",
+        report.members, report.seeded_seconds
+    );
+    println!(
+        "tier save: {:.1} ms; re-level of {} expected moves ({} moved) done {:.1} s after it",
+        report.save_ms, report.expected_moves, report.moved, report.relevel_seconds
+    );
+    println!(
+        "writers: {} adjustments, p50 {} us, p99 {} us, max {} us",
+        report.writes, report.writer_us_p50, report.writer_us_p99, report.writer_us_max
+    );
+    println!(
+        "ledger check after the run: {} violation(s)",
+        report.violations
+    );
+    println!(
+        "tier_save_ms={:.0} relevel_s={:.1} writer_p99_us={} writer_max_us={}",
+        report.save_ms, report.relevel_seconds, report.writer_us_p99, report.writer_us_max
     );
     Ok(())
 }
