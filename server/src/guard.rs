@@ -46,7 +46,12 @@ pub async fn requests(request: Request, next: Next) -> Response {
             // Over the limit while streaming (or the client went away mid-body).
             return too_large();
         };
-        if is_server_fn && contains_nul(&bytes) {
+        let json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_server_fn && contains_nul(&bytes, json) {
             return nul_refused();
         }
         Request::from_parts(parts, Body::from(bytes))
@@ -57,7 +62,7 @@ pub async fn requests(request: Request, next: Next) -> Response {
         && request
             .uri()
             .query()
-            .is_some_and(|query| contains_nul(query.as_bytes()))
+            .is_some_and(|query| contains_nul(query.as_bytes(), false))
     {
         return nul_refused();
     }
@@ -74,13 +79,19 @@ pub async fn requests(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// NUL as a raw byte, percent-encoded (`%00`) or as a JSON escape (`\u0000`).
-pub fn contains_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0)
-        || bytes.windows(3).any(|w| w == b"%00")
-        || bytes
+/// NUL as a raw byte, or as the body's encoding spells it: `%00` in a form or query,
+/// `\u0000` in JSON (where a literal `%00` is just text).
+pub fn contains_nul(bytes: &[u8], json: bool) -> bool {
+    if bytes.contains(&0) {
+        return true;
+    }
+    if json {
+        bytes
             .windows(6)
             .any(|w| w[0] == b'\\' && w[1..].eq_ignore_ascii_case(b"u0000"))
+    } else {
+        bytes.windows(3).any(|w| w == b"%00")
+    }
 }
 
 fn too_large() -> Response {
@@ -114,11 +125,13 @@ mod tests {
 
     #[test]
     fn nul_in_every_spelling() {
-        assert!(contains_nul(b"reason=a%00b"));
-        assert!(contains_nul(b"{\"name\":\"a\\u0000\"}"));
-        assert!(contains_nul(b"{\"name\":\"a\\U0000\"}"));
-        assert!(contains_nul(b"a\0b"));
-        assert!(!contains_nul(b"reason=100%25+sure&points=1000"));
-        assert!(!contains_nul(b"{\"name\":\"\\u00e9\"}"));
+        assert!(contains_nul(b"reason=a%00b", false));
+        assert!(contains_nul(b"{\"name\":\"a\\u0000\"}", true));
+        assert!(contains_nul(b"{\"name\":\"a\\U0000\"}", true));
+        assert!(contains_nul(b"a\0b", false));
+        assert!(contains_nul(b"a\0b", true));
+        assert!(!contains_nul(b"reason=100%25+sure&points=1000", false));
+        assert!(!contains_nul(b"{\"name\":\"\\u00e9\"}", true));
+        assert!(!contains_nul(b"{\"name\":\"100%00\"}", true));
     }
 }
