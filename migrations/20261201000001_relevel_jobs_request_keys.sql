@@ -11,10 +11,11 @@
 --
 -- A save commits the new tiers and resets the cursor; points changes compute levels
 -- from the current tiers at once, and effective permissions compute the level from
--- total_points, so neither waits for the re-level. The job then stores the new level
--- of every member in short committed batches (pass 1 over every member, by member_id;
--- pass 2 over members changed since just before the save, for a points change whose
--- statement read the old tiers), so a points write waits at most one batch.
+-- total_points, so neither waits for the re-level. The job waits until every
+-- transaction older than the save has ended, then stores the new level of every member
+-- in short committed batches (pass 1 over every member, by member_id; pass 2 over
+-- members changed since a minute before the save, a safety net should that wait time
+-- out), so a points write waits at most one batch.
 create table level_relevels (
     tenant_id      uuid        primary key references tenants (tenant_id),
     -- running (a pass is under way) or done.
@@ -32,6 +33,10 @@ create table level_relevels (
     moved          bigint      not null default 0,
     -- Number of saves: a save during a run restarts it with the newest tiers.
     saves          bigint      not null default 0,
+    -- Set once every transaction older than the save has ended (a points statement
+    -- that started before the save committed computed its level from the old tiers):
+    -- pass 1 starts only then, like CREATE INDEX CONCURRENTLY's wait.
+    barrier_at     timestamptz,
     started_at     timestamptz,
     finished_at    timestamptz,
     updated_at     timestamptz not null default now(),

@@ -392,7 +392,8 @@ pub async fn save(
          set status = 'running', pass = 1, cursor_member = null,
              since = now() - interval '1 minute',
              members_total = $2, members_done = 0, expected_moves = $3, moved = 0,
-             saves = saves + 1, started_at = now(), finished_at = null, updated_at = now()
+             saves = saves + 1, barrier_at = null, started_at = now(), finished_at = null,
+             updated_at = now()
          where tenant_id = $1",
         access.tenant_id,
         members,
@@ -412,7 +413,6 @@ pub async fn save(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    crate::permissions::settle(db, access.tenant_id).await?;
     // Start storing the new levels now; the job of every process resumes it after a
     // restart (`run_relevels`).
     let pool = db.clone();
@@ -422,6 +422,7 @@ pub async fn save(
             tracing::warn!(%tenant_id, %error, "re-levelling stopped; the job resumes it");
         }
     });
+    crate::permissions::settle(db, access.tenant_id).await?;
     let preview = summarise(&current, &tiers, &moves);
     Ok((tiers, preview))
 }
@@ -487,12 +488,44 @@ pub async fn relevel_progress(db: &PgPool, access: &Access) -> Result<RelevelPro
 
 /// Members per committed re-level batch: a points write on a member of the batch waits
 /// for at most this batch.
-pub const RELEVEL_JOB_BATCH_SIZE: i64 = 1_000;
+pub const RELEVEL_JOB_BATCH_SIZE: i64 = 500;
 
 /// Runs one tenant's re-level to the end (or until another worker holds it).
 pub async fn relevel_tenant(db: &PgPool, tenant_id: Uuid) -> Result<()> {
     while relevel_step(db, tenant_id, RELEVEL_JOB_BATCH_SIZE).await? == Step::More {}
     Ok(())
+}
+
+/// The longest a re-level waits for transactions older than its save (one stuck idle
+/// in a transaction must not stop it; pass 2 still catches what such a wait misses).
+const BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until every transaction of this database that began before now has ended (as
+/// `CREATE INDEX CONCURRENTLY` does): a points statement that started before a tier save
+/// committed computed its level from the old tiers, and must be visible to pass 1.
+async fn wait_for_older_transactions(db: &PgPool) -> Result<()> {
+    let now: DateTime<Utc> = sqlx::query_scalar!(r#"select clock_timestamp() as "now!""#)
+        .fetch_one(db)
+        .await?;
+    let deadline = std::time::Instant::now() + BARRIER_TIMEOUT;
+    loop {
+        let older = sqlx::query_scalar!(
+            r#"select count(*) as "count!" from pg_stat_activity
+               where datname = current_database() and pid <> pg_backend_pid()
+                 and backend_type = 'client backend' and xact_start < $1"#,
+            now
+        )
+        .fetch_one(db)
+        .await?;
+        if older == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            tracing::warn!(older, "re-level starts before older transactions ended");
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Runs the tenant's re-level to its end, waiting while another worker holds a batch
@@ -516,7 +549,10 @@ pub async fn run_relevels(db: &PgPool) -> Result<usize> {
     .fetch_all(db)
     .await?;
     for tenant_id in &tenants {
-        relevel_tenant(db, *tenant_id).await?;
+        // One tenant's failure must not hold the others back.
+        if let Err(error) = relevel_tenant(db, *tenant_id).await {
+            tracing::error!(%tenant_id, %error, "re-levelling failed; retried next run");
+        }
     }
     Ok(tenants.len())
 }
@@ -538,18 +574,26 @@ pub enum Step {
 /// profile changed since just before the save (a points statement that read the old
 /// tiers and committed after pass 1 had passed its member).
 pub async fn relevel_step(db: &PgPool, tenant_id: Uuid, batch_size: i64) -> Result<Step> {
-    let running = sqlx::query_scalar!(
-        "select status = 'running' as \"running!\" from level_relevels where tenant_id = $1",
+    let Some(seen) = sqlx::query!(
+        r#"select status = 'running' as "running!", saves, barrier_at is not null as "barrier_passed!"
+           from level_relevels where tenant_id = $1"#,
         tenant_id
     )
     .fetch_optional(db)
-    .await?;
-    if running != Some(true) {
+    .await?
+    else {
         return Ok(Step::Done);
+    };
+    if !seen.running {
+        return Ok(Step::Done);
+    }
+    if !seen.barrier_passed {
+        // Outside any lock: a save may come meanwhile (then we wait again for it).
+        wait_for_older_transactions(db).await?;
     }
     let mut tx = db.begin().await?;
     let Some(job) = sqlx::query!(
-        "select status, pass, cursor_member, since from level_relevels
+        "select status, pass, cursor_member, since, saves, barrier_at from level_relevels
          where tenant_id = $1 for no key update skip locked",
         tenant_id
     )
@@ -560,6 +604,18 @@ pub async fn relevel_step(db: &PgPool, tenant_id: Uuid, batch_size: i64) -> Resu
     };
     if job.status != "running" {
         return Ok(Step::Done);
+    }
+    if job.barrier_at.is_none() {
+        if job.saves != seen.saves || seen.barrier_passed {
+            // Another save since we waited: wait for its older transactions too.
+            return Ok(Step::More);
+        }
+        sqlx::query!(
+            "update level_relevels set barrier_at = now() where tenant_id = $1",
+            tenant_id
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     // Permissions compute the level themselves: storing it needs no invalidation.
     sqlx::query!("set local tierdesk.cache_defer = 'on'")
@@ -576,13 +632,13 @@ pub async fn relevel_step(db: &PgPool, tenant_id: Uuid, batch_size: i64) -> Resu
     )
     .fetch_optional(&mut *tx)
     .await?;
-    let moves = relevel_batch(&mut tx, tenant_id, job.cursor_member, upper, since).await?;
-    let visited: i64 = moves.iter().map(|m| m.members).sum();
-    let moved: i64 = moves
-        .iter()
-        .filter(|m| m.old_tier != m.new_tier)
-        .map(|m| m.members)
-        .sum();
+    let moved = relevel_members(&mut tx, tenant_id, job.cursor_member, upper, since).await?;
+    // Every member up to `upper` was looked at (the last batch: the rest).
+    let visited = if upper.is_some() {
+        batch_size
+    } else {
+        i64::MAX / 2
+    };
     let (status, pass, cursor) = match (upper, job.pass) {
         (Some(upper), pass) => ("running", pass, Some(upper)),
         (None, 1) => ("running", 2, None),
@@ -611,6 +667,61 @@ pub async fn relevel_step(db: &PgPool, tenant_id: Uuid, batch_size: i64) -> Resu
     } else {
         Step::More
     })
+}
+
+/// The job's batch: stores the level of the members with `after < member_id <= upper`
+/// (and, with `since`, changed at or after it) whose stored level differs, locking only
+/// those (`FOR NO KEY UPDATE` re-reads a row a concurrent points change just committed,
+/// so the level is computed from its new total); returns how many moved.
+async fn relevel_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    upper: Option<Uuid>,
+    since: Option<DateTime<Utc>>,
+) -> Result<i64> {
+    let moved = sqlx::query_scalar!(
+        r#"with candidates as (
+             select mp.member_id from member_profiles mp
+             where mp.tenant_id = $1
+               and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
+               and ($4::timestamptz is null or mp.updated_at >= $4)
+               and mp.level_tier_id is distinct from
+                   (select t.tier_id from level_tiers t
+                    where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
+                      and (t.max_points is null or mp.total_points <= t.max_points)
+                    order by t.sort_order limit 1)
+           ), target as (
+             select mp.member_id, mp.level_tier_id as old_tier, mp.total_points,
+                    (select t.tier_id from level_tiers t
+                     where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
+                       and (t.max_points is null or mp.total_points <= t.max_points)
+                     order by t.sort_order limit 1) as new_tier
+             from member_profiles mp
+             where mp.tenant_id = $1 and mp.member_id in (select member_id from candidates)
+             order by mp.member_id
+             for no key update of mp
+           ), changed as (
+             update member_profiles mp
+             set level_tier_id = target.new_tier, level_updated_at = now(),
+                 row_version = mp.row_version + 1, updated_at = now()
+             from target
+             where mp.tenant_id = $1 and mp.member_id = target.member_id
+               and target.new_tier is distinct from target.old_tier
+             returning mp.member_id, target.old_tier, target.new_tier, target.total_points
+           ), logged as (
+             insert into level_changes (tenant_id, member_id, from_tier_id, to_tier_id, cause, total_points)
+             select $1, member_id, old_tier, new_tier, 'tiers', total_points from changed
+           )
+           select count(*) as "moved!" from changed"#,
+        tenant_id,
+        after,
+        upper,
+        since
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(moved)
 }
 
 /// Writes a validated set: orders are first parked out of the way (negative) so that
@@ -701,7 +812,7 @@ async fn relevel_in_batches(
         )
         .fetch_optional(&mut *conn)
         .await?;
-        for batch_move in relevel_batch(conn, tenant_id, after, upper, None).await? {
+        for batch_move in relevel_batch(conn, tenant_id, after, upper).await? {
             done += batch_move.members;
             match moves
                 .iter_mut()
@@ -722,17 +833,14 @@ async fn relevel_in_batches(
     Ok(moves)
 }
 
-/// Re-levels the members with `after < member_id <= upper` (open ends for `None`);
-/// with `since`, only members whose profile changed at or after it. Only members whose
-/// stored level differs are locked (`FOR NO KEY UPDATE`, which re-reads a row that a
-/// concurrent points change just committed, so the level is computed from its new
-/// total); the others are counted as unchanged.
+/// Re-levels the members with `after < member_id <= upper` (open ends for `None`) and
+/// counts every member by (old tier, new tier), for [`install`]'s summary. Locks only
+/// members that move.
 async fn relevel_batch(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     upper: Option<Uuid>,
-    since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Move>> {
     let moves = sqlx::query_as!(
         Move,
@@ -740,7 +848,6 @@ async fn relevel_batch(
              select mp.member_id from member_profiles mp
              where mp.tenant_id = $1
                and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
-               and ($4::timestamptz is null or mp.updated_at >= $4)
                and mp.level_tier_id is distinct from
                    (select t.tier_id from level_tiers t
                     where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
@@ -774,13 +881,11 @@ async fn relevel_batch(
            from member_profiles mp
            where mp.tenant_id = $1
              and ($2::uuid is null or mp.member_id > $2) and ($3::uuid is null or mp.member_id <= $3)
-             and ($4::timestamptz is null or mp.updated_at >= $4)
              and mp.member_id not in (select member_id from changed)
            group by 1, 2"#,
         tenant_id,
         after,
-        upper,
-        since
+        upper
     )
     .fetch_all(conn)
     .await?;

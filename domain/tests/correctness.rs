@@ -612,3 +612,66 @@ where
     }
     out
 }
+
+/// A points change whose transaction began before a tier save committed computed its
+/// level from the old tiers; the re-level waits for it (the barrier) so the stored level
+/// ends right even when that change commits after the save.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_change_that_read_the_old_tiers_is_relevelled(db: PgPool) {
+    let f = fixture(&db).await;
+    let admin = f.admin.access();
+    let ann = member(&db, &admin, "ann").await;
+    ledger::earn(&db, &admin, earning(ann, 2850, None))
+        .await
+        .unwrap();
+    // A points change in flight: +100 to 2950, level computed with the old tiers
+    // (silver up to 2999), not yet committed.
+    let mut slow = db.begin().await.unwrap();
+    sqlx::query(
+        "with p as (
+           update member_profiles set total_points = total_points + 100,
+                  available_points = available_points + 100, ledger_seq = ledger_seq + 1,
+                  updated_at = now()
+           where tenant_id = $1 and member_id = $2
+           returning member_id, ledger_seq, available_points, total_points
+         )
+         insert into points_ledger (tenant_id, member_id, seq, kind, category, points,
+                                    available_before, available_after, total_before, total_after)
+         select $1, member_id, ledger_seq, 'earn', 'slow', 100, available_points - 100,
+                available_points, total_points - 100, total_points
+         from p",
+    )
+    .bind(f.tenant.id())
+    .bind(ann)
+    .execute(&mut *slow)
+    .await
+    .unwrap();
+    // The save lowers gold to 2900: 2850 stays silver, 2950 is gold.
+    let mut tiers: Vec<TierInput> = levels::list(&db, &admin)
+        .await
+        .unwrap()
+        .iter()
+        .map(TierInput::from)
+        .collect();
+    tiers[1].max_points = Some(2899);
+    tiers[2].min_points = 2900;
+    levels::save(&db, &admin, &tiers).await.unwrap();
+    let finishing = tokio::spawn({
+        let db = db.clone();
+        let tenant_id = f.tenant.id();
+        async move { levels::relevel_until_done(&db, tenant_id).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        levels::relevel_progress(&db, &admin).await.unwrap().running,
+        "the re-level waits for the older transaction"
+    );
+    slow.commit().await.unwrap();
+    finishing.await.unwrap().unwrap();
+    let profile = members::get(&db, &admin, ann).await.unwrap();
+    assert_eq!(
+        (profile.total_points, profile.level_code.as_deref()),
+        (2950, Some("gold"))
+    );
+    assert_consistent(&db, f.tenant.id()).await;
+}

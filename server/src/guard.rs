@@ -50,7 +50,11 @@ pub async fn requests(request: Request, next: Next) -> Response {
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
         if is_server_fn && contains_nul(&bytes, json) {
             return nul_refused();
         }

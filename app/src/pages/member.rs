@@ -196,17 +196,28 @@ fn MemberHeader(member: Member, t: &'static Texts) -> impl IntoView {
     }
 }
 
-/// The idempotency key changes after every completed submission, so a double click
-/// posts once and the next adjustment is a new request.
+/// The idempotency key changes after every answered submission, so a double click
+/// posts once and the next adjustment is a new request; after a transport failure or a
+/// server fault the key stays, so submitting again retries the same request (which may
+/// have been applied although its answer was lost).
 #[component]
 fn AdjustForm(
     member_id: Uuid,
     adjust: ServerAction<AdjustPoints>,
     t: &'static Texts,
 ) -> impl IntoView {
-    let key = Memo::new(move |_| {
+    let key = Memo::new(move |previous: Option<&String>| {
         adjust.version().get();
-        Uuid::new_v4().to_string()
+        let unanswered = adjust.value().with_untracked(|value| {
+            matches!(
+                value,
+                Some(Err(AppError::Request(_) | AppError::Internal { .. }))
+            )
+        });
+        match previous {
+            Some(previous) if unanswered => previous.clone(),
+            _ => Uuid::new_v4().to_string(),
+        }
     });
     let ready = use_ready();
     view! {
@@ -232,6 +243,12 @@ fn AdjustForm(
             </ActionForm>
             <div class="mt-3">
                 {move || match adjust.value().get() {
+                    Some(Ok(Adjustment::PendingApproval { status, .. })) if status != "pending" => view! {
+                        // A retry of a submission that was already decided.
+                        <p role="status" class="text-sm text-amber-700">
+                            {t.request_status} " " {if status == "approved" { t.request_approved } else { t.request_rejected }}
+                        </p>
+                    }.into_any(),
                     Some(Ok(Adjustment::PendingApproval { .. })) => view! {
                         <p role="status" class="text-sm text-amber-700">{t.pending_approval}</p>
                     }.into_any(),
@@ -274,6 +291,8 @@ fn LedgerRow(
                     <ActionForm action=reverse>
                         <input type="hidden" name="member_id" value=member_id.clone() />
                         <input type="hidden" name="seq" value=entry.seq.to_string() />
+                        // One key per reversal form: a resubmission gets the original entry.
+                        <input type="hidden" name="idempotency_key" value=format!("reverse-{}-{}", member_id, entry.seq) />
                         <div class="flex gap-1">
                             <input type="text" name="reason" required=true placeholder=t.reverse_reason
                                 class="w-36 rounded border border-slate-300 px-2 py-1 text-xs" />

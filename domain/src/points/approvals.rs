@@ -184,7 +184,9 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
         source_ref: Some(request_id.to_string()),
         origin: Origin::Admin(request.requested_by),
         manual: true,
-        idempotency_key: Some(format!("adjustment-request:{request_id}")),
+        // No key: the request row (locked, then decided) makes approval happen once,
+        // and a key here would be one a client could take first.
+        idempotency_key: None,
         reverses_seq: None,
     };
     let hash = format!("approval:{request_id}");

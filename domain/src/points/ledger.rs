@@ -708,7 +708,7 @@ async fn replay(
 /// One entry of a member.
 pub async fn entry(db: &PgPool, access: &Access, member_id: Uuid, seq: i64) -> Result<Entry> {
     access.require(Role::Viewer)?;
-    let page = entries(db, access, member_id, Some(seq + 1), 1).await?;
+    let page = entries(db, access, member_id, Some(seq.saturating_add(1)), 1).await?;
     page.entries
         .into_iter()
         .find(|e| e.seq == seq)
