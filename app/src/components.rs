@@ -80,7 +80,7 @@ pub fn Field(
 }
 
 pub const BUTTON: &str = "inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50";
-pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100";
+pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 disabled:hover:bg-white";
 pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
 pub const TH: &str = "whitespace-nowrap px-3 py-2 text-left font-medium text-slate-600";
 pub const TD: &str = "px-3 py-2 align-top";

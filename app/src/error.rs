@@ -12,6 +12,7 @@ pub enum Problem {
     Required,
     TooShort { min: usize },
     TooLong { max: usize },
+    TooLarge { max: i64 },
     Format,
     NotPublic,
 }
@@ -91,9 +92,11 @@ impl FromServerFnError for AppError {
     /// `Deserialization`). Everything else is a transport problem.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
-                bad_request(detail)
-            }
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            // In the browser: a form value that does not fit its type (a number too
+            // large for an integer) cannot even be sent.
+            | ServerFnErrorErr::Serialization(detail) => bad_request(detail),
             #[cfg(feature = "ssr")]
             ServerFnErrorErr::Deserialization(detail) => bad_request(detail),
             other => AppError::Request(other.to_string()),
@@ -134,6 +137,7 @@ impl AppError {
                     Problem::Required => t.problem_required.to_string(),
                     Problem::TooShort { min } => format!("{} {min}", t.problem_too_short),
                     Problem::TooLong { max } => format!("{} {max}", t.problem_too_long),
+                    Problem::TooLarge { max } => format!("{} {max}", t.problem_too_large),
                     Problem::Format => t.problem_format.to_string(),
                     Problem::NotPublic => t.problem_not_public.to_string(),
                 };
@@ -200,7 +204,7 @@ fn tier_message(problem: &TierProblem, t: &Texts) -> String {
 }
 
 #[cfg(feature = "ssr")]
-mod from_domain {
+pub mod from_domain {
     use super::*;
     use http::{HeaderValue, StatusCode, header};
     use leptos::prelude::use_context;
@@ -212,6 +216,7 @@ mod from_domain {
                 domain::Problem::Required => Problem::Required,
                 domain::Problem::TooShort { min } => Problem::TooShort { min },
                 domain::Problem::TooLong { max } => Problem::TooLong { max },
+                domain::Problem::TooLarge { max } => Problem::TooLarge { max },
                 domain::Problem::Format => Problem::Format,
                 domain::Problem::NotPublic => Problem::NotPublic,
             }
@@ -331,14 +336,49 @@ mod from_domain {
             return;
         };
         let back_to_form = crate::context::plain_form_referer().and_then(|referer| {
-            let path = referer.split('?').next().unwrap_or("/");
+            // Back to the form with its other parameters (`next` on the sign-in page,
+            // a search), an earlier error replaced by this one.
+            let back = without_error_param(&referer);
             let json = serde_json::to_string(error).ok()?;
-            HeaderValue::from_str(&format!("{path}?error={}", percent_encode(&json))).ok()
+            let separator = if back.contains('?') { '&' } else { '?' };
+            HeaderValue::from_str(&format!("{back}{separator}error={}", percent_encode(&json))).ok()
         });
         match back_to_form {
-            Some(location) => response.insert_header(header::LOCATION, location),
+            Some(location) => {
+                response.insert_header(header::LOCATION, location);
+                response.insert_header(
+                    header::HeaderName::from_static(ERROR_REDIRECT_HEADER),
+                    HeaderValue::from_static("1"),
+                );
+            }
             None => response.set_status(status),
         }
+    }
+
+    /// Marks the redirect of a plain form post that failed (the request guard leaves its
+    /// `?error=` in place; after a success it removes a stale one).
+    pub const ERROR_REDIRECT_HEADER: &str = "x-tierdesk-form-error";
+
+    /// The path and query of `url` (absolute or not) without any `error` parameter.
+    pub fn without_error_param(url: &str) -> String {
+        let path_and_query = match url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+            None => url,
+        };
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("error="))
+            .collect();
+        let back = if kept.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", kept.join("&"))
+        };
+        // Never another site (`//evil.test`, `/\evil.test`).
+        crate::pages::sign_in::safe_next_path(Some(&back))
     }
 
     fn percent_encode(value: &str) -> String {

@@ -44,8 +44,16 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     Required,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    /// A number above the largest accepted value (or below its negative).
+    TooLarge {
+        max: i64,
+    },
     Format,
     NotPublic,
 }

@@ -281,7 +281,12 @@ async fn count_moves(
              select * from unnest($2::uuid[], $3::int[], $4::bigint[], $5::bigint[])
                as p(tier_id, sort_order, min_points, max_points)
            )
-           select mp.level_tier_id as old_tier,
+           -- From the level under the current tiers (not the stored level, which a
+           -- re-level may still be catching up) to the level under the proposed ones.
+           select (select t.tier_id from level_tiers t
+                   where t.tenant_id = mp.tenant_id and t.active and t.min_points <= mp.total_points
+                     and (t.max_points is null or mp.total_points <= t.max_points)
+                   order by t.sort_order limit 1) as old_tier,
                   (select p.tier_id from proposed p
                    where p.min_points <= mp.total_points
                      and (p.max_points is null or mp.total_points <= p.max_points)

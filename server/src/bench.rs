@@ -362,6 +362,33 @@ async fn time_checks(
     })
 }
 
+/// Latencies of the benchmark's writers over one window, in microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latencies {
+    pub count: usize,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Latencies {
+    fn of(mut samples: Vec<u64>) -> Self {
+        samples.sort_unstable();
+        let at = |p: f64| {
+            samples
+                .get(((samples.len() as f64 - 1.0) * p) as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        Latencies {
+            count: samples.len(),
+            p50: at(0.50),
+            p99: at(0.99),
+            max: samples.last().copied().unwrap_or(0),
+        }
+    }
+}
+
 pub struct TiersReport {
     pub members: i64,
     pub seeded_seconds: f64,
@@ -371,11 +398,10 @@ pub struct TiersReport {
     pub relevel_seconds: f64,
     pub expected_moves: i64,
     pub moved: i64,
-    /// Audited adjustments by the concurrent writers while the save and re-level ran.
-    pub writes: usize,
-    pub writer_us_p50: u64,
-    pub writer_us_p99: u64,
-    pub writer_us_max: u64,
+    /// The writers' latencies before the save (baseline, same load otherwise).
+    pub baseline: Latencies,
+    /// The writers' latencies from the save until the re-level finished.
+    pub during: Latencies,
     pub violations: usize,
 }
 
@@ -383,7 +409,8 @@ pub struct TiersReport {
 /// manual adjustments (the console's path) on random members, then saves a tier change
 /// that moves members (the silver/gold boundary down by 500) and waits until the
 /// background re-level has stored every level. Reports the save's duration, the
-/// re-level's, and the writers' latencies over the whole window.
+/// re-level's, and the writers' latencies before the save (baseline) and from the save
+/// until the re-level is done.
 pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersReport, Error> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -417,7 +444,7 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
         let (db, access, ids, stop) =
             (db.clone(), access.clone(), member_ids.clone(), stop.clone());
         writers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut latencies: Vec<(Instant, u64)> = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let (member_id, points) = {
                     let mut rng = rand::thread_rng();
@@ -432,12 +459,14 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
                 };
                 let started = Instant::now();
                 ledger::adjust(&db, &access, change).await?;
-                latencies.push(started.elapsed().as_micros() as u64);
+                latencies.push((started, started.elapsed().as_micros() as u64));
             }
             Ok::<_, Error>(latencies)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Baseline: the same writers with no tier change.
+    let baseline_from = Instant::now() + Duration::from_secs(2);
+    tokio::time::sleep(Duration::from_secs(12)).await;
     let mut tiers: Vec<domain::levels::TierInput> = domain::levels::list(db, &access)
         .await?
         .iter()
@@ -452,23 +481,27 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
     let save_ms = saving.elapsed().as_secs_f64() * 1000.0;
     domain::levels::relevel_until_done(db, tenant.tenant_id).await?;
     let relevel_seconds = saving.elapsed().as_secs_f64() - save_ms / 1000.0;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let relevelled = Instant::now();
     stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
+    let mut samples = Vec::new();
     for writer in writers {
-        latencies.extend(
+        samples.extend(
             writer
                 .await
                 .map_err(|error| Error::Internal(format!("benchmark writer failed: {error}")))??,
         );
     }
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0)
+    let window = |from: Instant, to: Instant| {
+        Latencies::of(
+            samples
+                .iter()
+                .filter(|(started, _)| *started >= from && *started < to)
+                .map(|(_, latency)| *latency)
+                .collect(),
+        )
     };
+    let baseline = window(baseline_from, saving);
+    let during = window(saving, relevelled);
     let progress = domain::levels::relevel_progress(db, &access).await?;
     let violations = domain::points::check::check(db, Some(tenant.tenant_id))
         .await?
@@ -480,10 +513,8 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
         relevel_seconds,
         expected_moves: preview.moved_up + preview.moved_down,
         moved: progress.moved,
-        writes: latencies.len(),
-        writer_us_p50: percentile(0.50),
-        writer_us_p99: percentile(0.99),
-        writer_us_max: latencies.last().copied().unwrap_or(0),
+        baseline,
+        during,
         violations,
     })
 }

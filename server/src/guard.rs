@@ -15,11 +15,12 @@
 //! layer's `Args` errors), not here.
 
 use app::error::AppError;
+use app::error::from_domain;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use tracing::Instrument;
 
 /// The largest request body accepted (the biggest legitimate one, a full tier set, is a
@@ -71,9 +72,14 @@ pub async fn requests(request: Request, next: Next) -> Response {
         return nul_refused();
     }
     if is_server_fn && has_body {
+        let referer = request
+            .headers()
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let task = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
         return match task.await {
-            Ok(response) => response,
+            Ok(response) => without_stale_error(response, referer.as_deref()),
             Err(error) => {
                 tracing::error!(%error, "server function task failed");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -81,6 +87,31 @@ pub async fn requests(request: Request, next: Next) -> Response {
         };
     }
     next.run(request).await
+}
+
+/// A plain form post that succeeded goes back to its page (the Referer); if that page
+/// still shows an earlier failure (`?error=`), go back without it.
+fn without_stale_error(mut response: Response, referer: Option<&str>) -> Response {
+    let failed = response
+        .headers_mut()
+        .remove(from_domain::ERROR_REDIRECT_HEADER)
+        .is_some();
+    let Some(referer) = referer else {
+        return response;
+    };
+    let back_to_referer = response.status().is_redirection()
+        && response
+            .headers()
+            .get(header::LOCATION)
+            .is_some_and(|location| location.as_bytes() == referer.as_bytes());
+    if !failed
+        && back_to_referer
+        && referer.contains("error=")
+        && let Ok(location) = HeaderValue::from_str(&from_domain::without_error_param(referer))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// NUL as a raw byte, or as the body's encoding spells it: `%00` in a form or query,

@@ -206,17 +206,27 @@ async fn bench_tiers(db: &PgPool, members: i64, clients: usize) -> Result<(), An
         "tier save: {:.1} ms; re-level of {} expected moves ({} moved) done {:.1} s after it",
         report.save_ms, report.expected_moves, report.moved, report.relevel_seconds
     );
-    println!(
-        "writers: {} adjustments, p50 {} us, p99 {} us, max {} us",
-        report.writes, report.writer_us_p50, report.writer_us_p99, report.writer_us_max
-    );
+    for (label, window) in [
+        ("writers before the save", report.baseline),
+        ("writers during save + re-level", report.during),
+    ] {
+        println!(
+            "{label}: {} adjustments, p50 {} us, p99 {} us, max {} us",
+            window.count, window.p50, window.p99, window.max
+        );
+    }
     println!(
         "ledger check after the run: {} violation(s)",
         report.violations
     );
     println!(
-        "tier_save_ms={:.0} relevel_s={:.1} writer_p99_us={} writer_max_us={}",
-        report.save_ms, report.relevel_seconds, report.writer_us_p99, report.writer_us_max
+        "tier_save_ms={:.0} relevel_s={:.1} writer_p99_us={} writer_max_us={} baseline_p99_us={} baseline_max_us={}",
+        report.save_ms,
+        report.relevel_seconds,
+        report.during.p99,
+        report.during.max,
+        report.baseline.p99,
+        report.baseline.max
     );
     Ok(())
 }

@@ -439,3 +439,62 @@ async fn requests_abandoned_midway_leave_no_open_transaction(db: PgPool) {
     let violations = domain::points::check::check(&db, None).await.unwrap();
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+/// Without JavaScript: a failed post returns to its form with the page's other
+/// parameters kept (a sign-in's `next`), and a post that succeeds after a failure
+/// returns without the stale `?error=`.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn plain_form_posts_keep_their_page_and_drop_stale_errors(db: PgPool) {
+    let tenant = TestTenant::new(&db, "acme").await;
+    let admin = tenant.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let router = console(db.clone());
+    let mut client = Client::new(&router);
+    let failed = client
+        .submit_form(
+            "sign_in",
+            &[
+                ("email", admin.email.as_str()),
+                ("password", "wrong password"),
+            ],
+            "/login?next=%2Fapprovals",
+        )
+        .await;
+    let location = failed.location().unwrap_or_default().to_owned();
+    assert!(
+        location.starts_with("/login?next=%2Fapprovals&error="),
+        "{location}"
+    );
+    let mut client = Client::signed_in(&router, &admin.email, TEST_PASSWORD).await;
+    let saved = client
+        .submit_form(
+            "set_approval_threshold",
+            &[("threshold", "500")],
+            "/approvals?error=%7B%22Forbidden%22%7D",
+        )
+        .await;
+    assert_eq!(saved.location(), Some("/approvals"), "{saved:?}");
+    let refused = client
+        .submit_form(
+            "set_approval_threshold",
+            &[("threshold", "x")],
+            "/approvals?error=%7B%22Forbidden%22%7D",
+        )
+        .await;
+    let location = refused.location().unwrap_or_default();
+    assert!(location.starts_with("/approvals?error="), "{location}");
+    assert!(!location.contains("Forbidden"), "{location}");
+    // Never to another site, whatever the Referer says.
+    let refused = client
+        .submit_form(
+            "set_approval_threshold",
+            &[("threshold", "x")],
+            "//evil.test/x",
+        )
+        .await;
+    assert!(
+        refused
+            .location()
+            .is_some_and(|l| l.starts_with("/?error=")),
+        "{refused:?}"
+    );
+}

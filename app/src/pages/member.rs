@@ -219,12 +219,22 @@ fn AdjustForm(
             _ => Uuid::new_v4().to_string(),
         }
     });
+    // After an answer that posted or filed something, the form empties: clicking
+    // Adjust again cannot send the same adjustment a second time under a new key.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(adjust.value().get(), Some(Ok(_)))
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
     let ready = use_ready();
     view! {
         <div data-testid="adjust" data-ready=move || ready.get().then_some("true")>
         <Card>
             <h2 class="mb-3 font-semibold">{t.adjust_points}</h2>
-            <ActionForm action=adjust>
+            <ActionForm action=adjust node_ref=form>
                 <input type="hidden" name="member_id" value=member_id.to_string() />
                 <input type="hidden" name="idempotency_key" value=move || key.get() />
                 <div class="grid gap-4 sm:grid-cols-[10rem_1fr_auto] sm:items-end">

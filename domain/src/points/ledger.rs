@@ -207,8 +207,8 @@ pub async fn adjust(db: &PgPool, access: &Access, change: Change) -> Result<Adju
     if change.points.unsigned_abs() > POINTS_PER_ENTRY_MAX.unsigned_abs() {
         return Err(Error::invalid(
             "points",
-            Problem::TooLong {
-                max: POINTS_PER_ENTRY_MAX as usize,
+            Problem::TooLarge {
+                max: POINTS_PER_ENTRY_MAX,
             },
         ));
     }
@@ -327,8 +327,8 @@ fn checked_magnitude(points: i64) -> Result<i64> {
     if points > POINTS_PER_ENTRY_MAX {
         return Err(Error::invalid(
             "points",
-            Problem::TooLong {
-                max: POINTS_PER_ENTRY_MAX as usize,
+            Problem::TooLarge {
+                max: POINTS_PER_ENTRY_MAX,
             },
         ));
     }
