@@ -133,13 +133,9 @@ pub struct QueryTiming {
     pub latency_us_max: u64,
 }
 
-/// Seeds a tenant with `members` members, then times the console's member queries
-/// (through `domain::members::search`, as the Members page runs them).
-pub async fn members(
-    db: &PgPool,
-    members: i64,
-    runs: usize,
-) -> Result<(f64, Vec<QueryTiming>), Error> {
+/// A new tenant with the default tiers and `members` members with realistic ledgers,
+/// analysed; and the seconds seeding took.
+async fn seeded_tenant(db: &PgPool, members: i64) -> Result<(domain::tenants::Tenant, f64), Error> {
     let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
     let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
     let seeding = Instant::now();
@@ -148,7 +144,17 @@ pub async fn members(
     domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
     tx.commit().await?;
     sqlx::query("analyze member_profiles").execute(db).await?;
-    let seeded_seconds = seeding.elapsed().as_secs_f64();
+    Ok((tenant, seeding.elapsed().as_secs_f64()))
+}
+
+/// Seeds a tenant with `members` members, then times the console's member queries
+/// (through `domain::members::search`, as the Members page runs them).
+pub async fn members(
+    db: &PgPool,
+    members: i64,
+    runs: usize,
+) -> Result<(f64, Vec<QueryTiming>), Error> {
+    let (tenant, seeded_seconds) = seeded_tenant(db, members).await?;
     let access = Access {
         principal: Principal::cli(),
         tenant_id: tenant.tenant_id,
@@ -415,15 +421,7 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
-    let seeding = Instant::now();
-    let mut tx = db.begin().await?;
-    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
-    domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
-    tx.commit().await?;
-    sqlx::query("analyze member_profiles").execute(db).await?;
-    let seeded_seconds = seeding.elapsed().as_secs_f64();
+    let (tenant, seeded_seconds) = seeded_tenant(db, members).await?;
     let member_ids: Arc<Vec<Uuid>> = Arc::new(
         sqlx::query_scalar!(
             "select member_id from member_profiles where tenant_id = $1",
