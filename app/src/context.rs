@@ -19,7 +19,7 @@ pub struct AppState {
     pub db: PgPool,
     pub leptos_options: LeptosOptions,
     /// This process's permission cache (a node of the invalidation protocol).
-    pub permissions: std::sync::Arc<domain::permissions::PermissionCache>,
+    pub permissions: std::sync::Arc<domain::tags::permissions::PermissionCache>,
     /// The clock for grant states and lifecycle decisions (a manual one in tests).
     pub clock: domain::clock::SharedClock,
     /// Which addresses tenants' webhooks may reach (public only unless the operator
@@ -36,7 +36,7 @@ impl AppState {
         clock: domain::clock::SharedClock,
     ) -> Self {
         AppState {
-            permissions: domain::permissions::PermissionCache::new(clock.clone(), 1_000_000),
+            permissions: domain::tags::permissions::PermissionCache::new(clock.clone(), 1_000_000),
             db,
             leptos_options,
             clock,
@@ -192,7 +192,7 @@ pub async fn try_principal() -> Result<Option<(domain::Principal, Option<Uuid>, 
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    let principal = match domain::auth::principal(&db()?, admin_id).await {
+    let principal = match domain::access::auth::principal(&db()?, admin_id).await {
         Ok(principal) => principal,
         Err(domain::Error::Unauthenticated) => {
             session.flush().await.map_err(session_error)?;
@@ -213,5 +213,5 @@ pub async fn try_principal() -> Result<Option<(domain::Principal, Option<Uuid>, 
 pub async fn access() -> Result<domain::Access, AppError> {
     let (principal, tenant_id, _session) = principal().await?;
     let tenant_id = tenant_id.ok_or_else(|| AppError::from(domain::Error::Forbidden))?;
-    Ok(domain::auth::access(&db()?, &principal, tenant_id, request_id()).await?)
+    Ok(domain::access::auth::access(&db()?, &principal, tenant_id, request_id()).await?)
 }

@@ -131,8 +131,8 @@ mod from_domain {
         }
     }
 
-    impl From<domain::tenants::Tenant> for Tenant {
-        fn from(t: domain::tenants::Tenant) -> Self {
+    impl From<domain::access::tenants::Tenant> for Tenant {
+        fn from(t: domain::access::tenants::Tenant) -> Self {
             Tenant {
                 tenant_id: t.tenant_id,
                 slug: t.slug,
@@ -142,8 +142,8 @@ mod from_domain {
         }
     }
 
-    impl From<domain::tenants::Membership> for TenantChoice {
-        fn from(m: domain::tenants::Membership) -> Self {
+    impl From<domain::access::tenants::Membership> for TenantChoice {
+        fn from(m: domain::access::tenants::Membership) -> Self {
             TenantChoice {
                 tenant_id: m.tenant_id,
                 slug: m.slug,
@@ -153,8 +153,8 @@ mod from_domain {
         }
     }
 
-    impl From<domain::admins::Member> for Admin {
-        fn from(m: domain::admins::Member) -> Self {
+    impl From<domain::access::admins::Member> for Admin {
+        fn from(m: domain::access::admins::Member) -> Self {
             Admin {
                 admin_id: m.admin_id,
                 email: m.email,
@@ -167,8 +167,8 @@ mod from_domain {
         }
     }
 
-    impl From<domain::admins::Invitation> for Invitation {
-        fn from(i: domain::admins::Invitation) -> Self {
+    impl From<domain::access::admins::Invitation> for Invitation {
+        fn from(i: domain::access::admins::Invitation) -> Self {
             Invitation {
                 tenant_id: i.tenant_id,
                 tenant_slug: i.tenant_slug,
@@ -179,8 +179,8 @@ mod from_domain {
         }
     }
 
-    impl From<domain::audit::Page> for AuditPage {
-        fn from(page: domain::audit::Page) -> Self {
+    impl From<domain::access::audit::Page> for AuditPage {
+        fn from(page: domain::access::audit::Page) -> Self {
             let entries = page
                 .entries
                 .into_iter()
@@ -280,7 +280,7 @@ pub struct TierCount {
     pub after: i64,
 }
 
-/// Progress of storing members' levels after a tier save (see `domain::levels`).
+/// Progress of storing members' levels after a tier save (see `domain::points::levels`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RelevelProgress {
     pub running: bool,
@@ -365,8 +365,8 @@ mod from_domain_points {
         }
     }
 
-    impl From<domain::levels::Tier> for Tier {
-        fn from(t: domain::levels::Tier) -> Self {
+    impl From<domain::points::levels::Tier> for Tier {
+        fn from(t: domain::points::levels::Tier) -> Self {
             Tier {
                 tier_id: Some(t.tier_id),
                 code: t.code,
@@ -382,9 +382,9 @@ mod from_domain_points {
         }
     }
 
-    impl From<Tier> for domain::levels::TierInput {
+    impl From<Tier> for domain::points::levels::TierInput {
         fn from(t: Tier) -> Self {
-            domain::levels::TierInput {
+            domain::points::levels::TierInput {
                 tier_id: t.tier_id,
                 code: t.code,
                 name_zh: t.name_zh,
@@ -399,8 +399,8 @@ mod from_domain_points {
         }
     }
 
-    impl From<domain::levels::Preview> for TierPreview {
-        fn from(p: domain::levels::Preview) -> Self {
+    impl From<domain::points::levels::Preview> for TierPreview {
+        fn from(p: domain::points::levels::Preview) -> Self {
             TierPreview {
                 moved_up: p.moved_up,
                 moved_down: p.moved_down,
@@ -418,8 +418,8 @@ mod from_domain_points {
         }
     }
 
-    impl From<domain::levels::LevelChange> for LevelChange {
-        fn from(c: domain::levels::LevelChange) -> Self {
+    impl From<domain::points::levels::LevelChange> for LevelChange {
+        fn from(c: domain::points::levels::LevelChange) -> Self {
             LevelChange {
                 from_code: c.from_code,
                 to_code: c.to_code,
@@ -430,8 +430,8 @@ mod from_domain_points {
         }
     }
 
-    impl From<domain::levels::RelevelProgress> for RelevelProgress {
-        fn from(p: domain::levels::RelevelProgress) -> Self {
+    impl From<domain::points::levels::RelevelProgress> for RelevelProgress {
+        fn from(p: domain::points::levels::RelevelProgress) -> Self {
             RelevelProgress {
                 running: p.running,
                 pass: p.pass,
@@ -784,9 +784,9 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::permissions::GrantState> for GrantState {
-        fn from(state: domain::permissions::GrantState) -> Self {
-            use domain::permissions::GrantState as S;
+    impl From<domain::tags::permissions::GrantState> for GrantState {
+        fn from(state: domain::tags::permissions::GrantState) -> Self {
+            use domain::tags::permissions::GrantState as S;
             match state {
                 S::Scheduled => GrantState::Scheduled,
                 S::Active => GrantState::Active,
@@ -797,8 +797,8 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::grants::Grant> for Grant {
-        fn from(g: domain::grants::Grant) -> Self {
+    impl From<domain::tags::grants::Grant> for Grant {
+        fn from(g: domain::tags::grants::Grant) -> Self {
             Grant {
                 grant_id: g.grant_id,
                 member_id: g.member_id,
@@ -823,8 +823,8 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::grants::GrantEvent> for GrantEvent {
-        fn from(e: domain::grants::GrantEvent) -> Self {
+    impl From<domain::tags::grants::GrantEvent> for GrantEvent {
+        fn from(e: domain::tags::grants::GrantEvent) -> Self {
             GrantEvent {
                 event_id: e.event_id,
                 grant_id: e.grant_id,
@@ -841,8 +841,8 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::grants::Expiring> for ExpiringGrant {
-        fn from(e: domain::grants::Expiring) -> Self {
+    impl From<domain::tags::grants::Expiring> for ExpiringGrant {
+        fn from(e: domain::tags::grants::Expiring) -> Self {
             ExpiringGrant {
                 grant_id: e.grant_id,
                 member_id: e.member_id,
@@ -859,12 +859,12 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::permissions::Source> for Source {
-        fn from(s: domain::permissions::Source) -> Self {
+    impl From<domain::tags::permissions::Source> for Source {
+        fn from(s: domain::tags::permissions::Source) -> Self {
             Source {
                 kind: match s.kind {
-                    domain::permissions::SourceKind::Level => SourceKind::Level,
-                    domain::permissions::SourceKind::Tag => SourceKind::Tag,
+                    domain::tags::permissions::SourceKind::Level => SourceKind::Level,
+                    domain::tags::permissions::SourceKind::Tag => SourceKind::Tag,
                 },
                 code: s.code,
                 name_en: s.name_en,
@@ -876,8 +876,8 @@ mod from_domain_tags {
         }
     }
 
-    impl From<domain::permissions::Effective> for Effective {
-        fn from(e: domain::permissions::Effective) -> Self {
+    impl From<domain::tags::permissions::Effective> for Effective {
+        fn from(e: domain::tags::permissions::Effective) -> Self {
             Effective {
                 member_id: e.member_id,
                 level: e.level.map(Source::from),

@@ -245,9 +245,9 @@ pub mod from_domain {
         }
     }
 
-    impl From<domain::levels::TierProblem> for TierProblem {
-        fn from(problem: domain::levels::TierProblem) -> Self {
-            use domain::levels::TierProblem as P;
+    impl From<domain::points::levels::TierProblem> for TierProblem {
+        fn from(problem: domain::points::levels::TierProblem) -> Self {
+            use domain::points::levels::TierProblem as P;
             match problem {
                 P::DuplicateCode { code } => TierProblem::DuplicateCode { code },
                 P::DuplicateOrder { first, second } => {

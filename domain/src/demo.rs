@@ -6,8 +6,8 @@ use sqlx::PgPool;
 
 use uuid::Uuid;
 
-use crate::admins::{self, NewAccount};
-use crate::{Principal, Result, Role, levels, tenants};
+use crate::access::admins::{self, NewAccount};
+use crate::{Principal, Result, Role, access::tenants, points::levels};
 
 /// Members in the demo tenant: enough to make search, paging and the tier preview
 /// meaningful, few enough to seed in seconds.
@@ -101,7 +101,7 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
     )
     .execute(db)
     .await?;
-    let event = crate::audit::Event {
+    let event = crate::access::audit::Event {
         action: "admin.add",
         target_type: "admin",
         target_id: demo_admin.to_string(),
@@ -109,7 +109,7 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
         after: Some(serde_json::json!({ "email": DEMO_ADMIN_EMAIL, "role": "tenant_admin" })),
     };
     let mut conn = db.acquire().await?;
-    crate::audit::record_in_tenant(&mut conn, acme.tenant_id, &cli, None, event).await?;
+    crate::access::audit::record_in_tenant(&mut conn, acme.tenant_id, &cli, None, event).await?;
     let mut tx = db.begin().await?;
     for tenant_id in [demo.tenant_id, acme.tenant_id] {
         levels::install(&mut tx, tenant_id, &levels::default_tiers()).await?;

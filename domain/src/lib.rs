@@ -5,14 +5,8 @@
 //! once, so that the console, the REST API and the CLI cannot disagree. Nothing in this
 //! crate knows about HTTP, sessions or Leptos.
 
-/// Who is acting, in which tenant, with which role; the checks every operation starts with.
+/// Who acts where (access checks), sign-in, admin accounts, tenants, the audit log.
 pub mod access;
-/// Admin accounts and their per-tenant memberships (add, change role, disable).
-pub mod admins;
-/// The append-only audit log of administrative changes.
-pub mod audit;
-/// Sign-in: password verification, throttling of failures, loading a session's access.
-pub mod auth;
 /// Time as a dependency (system clock, manual clock for tests).
 pub mod clock;
 /// Pool creation, migrations and health checks.
@@ -21,26 +15,14 @@ pub mod db;
 pub mod demo;
 /// The domain error type and the mapping of named PostgreSQL constraints onto it.
 pub mod error;
-/// Tag grants and their lifecycle (grace, expiry, renewal, reminders).
-pub mod grants;
 /// Input checks shared by every operation (lengths, formats), with typed problems.
 pub mod input;
-/// Level tiers, the level function, what-if previews and re-levelling.
-pub mod levels;
 /// Members: global identity, per-tenant profile, search.
 pub mod members;
-/// argon2id password hashing, off the async runtime.
-pub mod password;
-/// Effective permissions (level ∪ tags, with sources) and the never-stale cache.
-pub mod permissions;
-/// The points ledger, its invariant check, four-eyes approvals.
+/// Points: the ledger, its invariant check, four-eyes approvals, settings, level tiers.
 pub mod points;
-/// Per-tenant settings.
-pub mod settings;
-/// The tag catalogue (privileges and grant terms).
+/// Tags: the catalogue, grants and their lifecycle, effective permissions and their cache.
 pub mod tags;
-/// Tenants: creation by platform administrators and listing.
-pub mod tenants;
 /// Fixture builders for tests (`TestTenant::new(..).with_admin(..)`).
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

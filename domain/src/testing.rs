@@ -3,8 +3,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::admins::{self, NewAccount};
-use crate::tenants::{self, Tenant};
+use crate::access::admins::{self, NewAccount};
+use crate::access::tenants::{self, Tenant};
 use crate::{Access, Principal, Role};
 
 /// The password of every account made by these builders.

@@ -4,14 +4,14 @@
 //! re-level in the background.
 
 use chrono::Utc;
-use domain::grants::{self, GrantInput, Method};
-use domain::levels::{self, TierInput};
 use domain::members::{self, MemberInput};
 use domain::points::ledger::{Adjusted, Change};
+use domain::points::levels::{self, TierInput};
 use domain::points::{approvals, check, ledger};
+use domain::tags::grants::{self, GrantInput, Method};
 use domain::tags::{self, TagInput};
 use domain::testing::{TestAdmin, TestTenant};
-use domain::{Access, Conflict, Error, Problem, Role, settings};
+use domain::{Access, Conflict, Error, Problem, Role, points::settings};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -562,7 +562,7 @@ async fn a_tier_save_relevels_in_resumable_background_batches(db: PgPool) {
     assert_eq!(applied.moved_up, 20);
     // Permissions already follow the new tiers, whatever the stored level is.
     let top = ids[10];
-    let effective = domain::permissions::compute(&db, f.tenant.id(), top, Utc::now())
+    let effective = domain::tags::permissions::compute(&db, f.tenant.id(), top, Utc::now())
         .await
         .unwrap();
     assert_eq!(

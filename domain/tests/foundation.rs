@@ -1,9 +1,11 @@
 //! Tenants, admins, roles, sign-in and audit against a fresh PostgreSQL database per test.
 
 use chrono::{Duration, Utc};
-use domain::auth::{self, ACCOUNT_FAILURES_MAX, ADDRESS_FAILURES_MAX, LOCK_SECONDS};
+use domain::access::auth::{self, ACCOUNT_FAILURES_MAX, ADDRESS_FAILURES_MAX, LOCK_SECONDS};
 use domain::testing::{TEST_PASSWORD, TestTenant};
-use domain::{Conflict, Error, Principal, Role, admins, audit, demo, tenants};
+use domain::{
+    Conflict, Error, Principal, Role, access::admins, access::audit, access::tenants, demo,
+};
 use sqlx::PgPool;
 
 fn address(last: u8) -> Option<std::net::IpAddr> {

@@ -7,11 +7,11 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::clock::{Clock, ManualClock, SharedClock};
-use domain::grants::{self, GrantInput, Method};
-use domain::levels;
 use domain::members::{self, MemberInput};
-use domain::permissions::{self, GrantState, PermissionCache, SourceKind};
 use domain::points::ledger::{self, Change};
+use domain::points::levels;
+use domain::tags::grants::{self, GrantInput, Method};
+use domain::tags::permissions::{self, GrantState, PermissionCache, SourceKind};
 use domain::tags::{self, TagInput};
 use domain::testing::{TestAdmin, TestTenant};
 use domain::{Access, Conflict, Error, Role};

@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use domain::levels::{self, TierInput};
 use domain::members::{self, MemberInput};
 use domain::points::ledger::{Adjusted, Change, EntryKind};
+use domain::points::levels::{self, TierInput};
 use domain::points::{approvals, check, ledger};
 use domain::testing::{TestAdmin, TestTenant};
-use domain::{Access, Conflict, Error, Role, settings};
+use domain::{Access, Conflict, Error, Role, points::settings};
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -30,9 +30,15 @@ pub async fn points(
     members: i64,
 ) -> Result<PointsReport, Error> {
     let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let tenant =
+        domain::access::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
     let mut tx = db.begin().await?;
-    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::points::levels::install(
+        &mut tx,
+        tenant.tenant_id,
+        &domain::points::levels::default_tiers(),
+    )
+    .await?;
     domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
     tx.commit().await?;
     let member_ids: Vec<Uuid> = sqlx::query_scalar!(
@@ -135,12 +141,21 @@ pub struct QueryTiming {
 
 /// A new tenant with the default tiers and `members` members with realistic ledgers,
 /// analysed; and the seconds seeding took.
-async fn seeded_tenant(db: &PgPool, members: i64) -> Result<(domain::tenants::Tenant, f64), Error> {
+async fn seeded_tenant(
+    db: &PgPool,
+    members: i64,
+) -> Result<(domain::access::tenants::Tenant, f64), Error> {
     let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let tenant =
+        domain::access::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
     let seeding = Instant::now();
     let mut tx = db.begin().await?;
-    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::points::levels::install(
+        &mut tx,
+        tenant.tenant_id,
+        &domain::points::levels::default_tiers(),
+    )
+    .await?;
     domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
     tx.commit().await?;
     sqlx::query("analyze member_profiles").execute(db).await?;
@@ -231,7 +246,7 @@ pub struct PermissionsReport {
     pub with_enterprise: i64,
     pub uncached: CheckTiming,
     pub cached: CheckTiming,
-    pub stats: domain::permissions::CacheStats,
+    pub stats: domain::tags::permissions::CacheStats,
 }
 
 /// Seeds a tenant with `members` members (a fifth hold a VIP tag, one in twenty an
@@ -243,10 +258,11 @@ pub async fn permissions(
     members: i64,
     seconds: u64,
 ) -> Result<PermissionsReport, Error> {
-    use domain::permissions::PermissionCache;
+    use domain::tags::permissions::PermissionCache;
 
     let slug = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let tenant = domain::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
+    let tenant =
+        domain::access::tenants::create(db, &Principal::cli(), None, &slug, "Benchmark").await?;
     let access = Access {
         principal: Principal::cli(),
         tenant_id: tenant.tenant_id,
@@ -254,7 +270,12 @@ pub async fn permissions(
         request_id: None,
     };
     let mut tx = db.begin().await?;
-    domain::levels::install(&mut tx, tenant.tenant_id, &domain::levels::default_tiers()).await?;
+    domain::points::levels::install(
+        &mut tx,
+        tenant.tenant_id,
+        &domain::points::levels::default_tiers(),
+    )
+    .await?;
     domain::demo::seed_members(&mut tx, tenant.tenant_id, members).await?;
     tx.commit().await?;
     let tag = |code: &str, permissions: &[&str], floor: i32, boost: i32| domain::tags::TagInput {
@@ -341,7 +362,7 @@ pub async fn permissions(
 async fn time_checks(
     db: &PgPool,
     access: &Access,
-    cache: &domain::permissions::PermissionCache,
+    cache: &domain::tags::permissions::PermissionCache,
     member_ids: &[Uuid],
     seconds: u64,
 ) -> Result<CheckTiming, Error> {
@@ -465,19 +486,20 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
     // Baseline: the same writers with no tier change.
     let baseline_from = Instant::now() + Duration::from_secs(2);
     tokio::time::sleep(Duration::from_secs(12)).await;
-    let mut tiers: Vec<domain::levels::TierInput> = domain::levels::list(db, &access)
-        .await?
-        .iter()
-        .map(domain::levels::TierInput::from)
-        .collect();
+    let mut tiers: Vec<domain::points::levels::TierInput> =
+        domain::points::levels::list(db, &access)
+            .await?
+            .iter()
+            .map(domain::points::levels::TierInput::from)
+            .collect();
     let (silver, gold) = (1, 2);
     let boundary = tiers[gold].min_points - 500;
     tiers[silver].max_points = Some(boundary - 1);
     tiers[gold].min_points = boundary;
     let saving = Instant::now();
-    let (_, preview) = domain::levels::save(db, &access, &tiers).await?;
+    let (_, preview) = domain::points::levels::save(db, &access, &tiers).await?;
     let save_ms = saving.elapsed().as_secs_f64() * 1000.0;
-    domain::levels::relevel_until_done(db, tenant.tenant_id).await?;
+    domain::points::levels::relevel_until_done(db, tenant.tenant_id).await?;
     let relevel_seconds = saving.elapsed().as_secs_f64() - save_ms / 1000.0;
     let relevelled = Instant::now();
     stop.store(true, Ordering::Relaxed);
@@ -500,7 +522,7 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
     };
     let baseline = window(baseline_from, saving);
     let during = window(saving, relevelled);
-    let progress = domain::levels::relevel_progress(db, &access).await?;
+    let progress = domain::points::levels::relevel_progress(db, &access).await?;
     let violations = domain::points::check::check(db, Some(tenant.tenant_id))
         .await?
         .len();

@@ -90,7 +90,7 @@ pub fn start(state: &AppState, settings: Settings) {
         let mut ticker = tokio::time::interval(RELEVEL_EVERY);
         loop {
             ticker.tick().await;
-            match domain::levels::run_relevels(&db).await {
+            match domain::points::levels::run_relevels(&db).await {
                 Ok(_) => {}
                 Err(_) if db.is_closed() => return,
                 Err(error) => tracing::error!(%error, "re-levelling failed"),
@@ -109,7 +109,7 @@ pub fn start(state: &AppState, settings: Settings) {
             }
             // Drain in bounded batches so a backlog never becomes one huge transaction.
             loop {
-                match domain::grants::run_lifecycle(&db, clock.now(), lifecycle_batch).await {
+                match domain::tags::grants::run_lifecycle(&db, clock.now(), lifecycle_batch).await {
                     Ok(run) if run.total() > 0 => {
                         tracing::info!(?run, "grant lifecycle");
                         if run

@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             Ok(())
         }
         Some(Command::CreateTenant { slug, name }) => {
-            let tenant = domain::tenants::create(
+            let tenant = domain::access::tenants::create(
                 &database.pool,
                 &domain::Principal::cli(),
                 None,
@@ -141,7 +141,7 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
 
 async fn check_ledger(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {
     let tenant_id = match tenant {
-        Some(slug) => Some(domain::tenants::by_slug(db, slug).await?.tenant_id),
+        Some(slug) => Some(domain::access::tenants::by_slug(db, slug).await?.tenant_id),
         None => None,
     };
     let violations = domain::points::check::check(db, tenant_id).await?;
@@ -291,19 +291,20 @@ async fn create_admin(
 ) -> Result<(), AnyError> {
     let membership = match (tenant, role) {
         (Some(slug), Some(role)) => Some((
-            domain::tenants::by_slug(db, slug).await?.tenant_id,
+            domain::access::tenants::by_slug(db, slug).await?.tenant_id,
             domain::Role::parse(role)?,
         )),
         _ => None,
     };
-    let new = domain::admins::NewAccount {
+    let new = domain::access::admins::NewAccount {
         email: email.into(),
         display_name: name.into(),
         password: password.into(),
         is_platform_admin: platform_admin,
         membership,
     };
-    let admin_id = domain::admins::create_account(db, &domain::Principal::cli(), new).await?;
+    let admin_id =
+        domain::access::admins::create_account(db, &domain::Principal::cli(), new).await?;
     println!("created admin {email} ({admin_id})");
     Ok(())
 }
@@ -338,7 +339,7 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
 
     println!("Tierdesk console: http://{address}");
     if seeded
-        || domain::tenants::by_slug(&db, domain::demo::DEMO_TENANT_SLUG)
+        || domain::access::tenants::by_slug(&db, domain::demo::DEMO_TENANT_SLUG)
             .await
             .is_ok()
     {

@@ -82,7 +82,7 @@ async fn repeated_failures_are_throttled_with_a_clear_error(db: PgPool) {
     let ann = acme.with_admin(&db, "ann", Role::Support).await;
     let router = console(db);
     let mut client = Client::new(&router);
-    for _ in 0..domain::auth::ACCOUNT_FAILURES_MAX {
+    for _ in 0..domain::access::auth::ACCOUNT_FAILURES_MAX {
         client
             .call_fn(
                 "sign_in",
@@ -534,7 +534,7 @@ async fn adding_an_existing_account_reveals_nothing_and_grants_nothing_until_acc
     let acme = TestTenant::new(&db, "acme").await;
     let globex = TestTenant::new(&db, "globex").await;
     let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
-    let account = |email: &str, name: &str| domain::admins::NewAccount {
+    let account = |email: &str, name: &str| domain::access::admins::NewAccount {
         email: email.into(),
         display_name: name.into(),
         password: TEST_PASSWORD.into(),
@@ -542,10 +542,14 @@ async fn adding_an_existing_account_reveals_nothing_and_grants_nothing_until_acc
         membership: Some((globex.id(), Role::Support)),
     };
     let cli = domain::Principal::cli();
-    domain::admins::create_account(&db, &cli, account("victor@globex.test", "Secret Victor"))
-        .await
-        .unwrap();
-    domain::admins::create_account(&db, &cli, account("olga@globex.test", "Secret Olga"))
+    domain::access::admins::create_account(
+        &db,
+        &cli,
+        account("victor@globex.test", "Secret Victor"),
+    )
+    .await
+    .unwrap();
+    domain::access::admins::create_account(&db, &cli, account("olga@globex.test", "Secret Olga"))
         .await
         .unwrap();
     let router = console(db.clone());
@@ -612,9 +616,11 @@ async fn adding_an_existing_account_reveals_nothing_and_grants_nothing_until_acc
         "globex"
     );
     let victor_id: uuid::Uuid = existing["admin_id"].as_str().unwrap().parse().unwrap();
-    let principal = domain::auth::principal(&db, victor_id).await.unwrap();
+    let principal = domain::access::auth::principal(&db, victor_id)
+        .await
+        .unwrap();
     assert!(matches!(
-        domain::auth::access(&db, &principal, acme.id(), None).await,
+        domain::access::auth::access(&db, &principal, acme.id(), None).await,
         Err(domain::Error::Forbidden)
     ));
     let invitations = victor.call_fn("list_invitations", &[]).await.json();
@@ -700,14 +706,14 @@ async fn adding_an_existing_account_reveals_nothing_and_grants_nothing_until_acc
 async fn an_invited_tenant_admin_does_not_count_as_the_last_one(db: PgPool) {
     let acme = TestTenant::new(&db, "acme").await;
     let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
-    let root = domain::admins::NewAccount {
+    let root = domain::access::admins::NewAccount {
         email: "root@platform.test".into(),
         display_name: "Root".into(),
         password: TEST_PASSWORD.into(),
         is_platform_admin: true,
         membership: None,
     };
-    domain::admins::create_account(&db, &domain::Principal::cli(), root)
+    domain::access::admins::create_account(&db, &domain::Principal::cli(), root)
         .await
         .unwrap();
     let router = console(db);
@@ -886,7 +892,7 @@ async fn an_overlong_email_is_refused_and_throttle_keys_stay_small(db: PgPool) {
         .await
         .unwrap();
     // (The in-process router has no peer address, so only account keys are stored here;
-    // address keys are an IP address, and `domain::auth`'s unit test bounds both.)
+    // address keys are an IP address, and `domain::access::auth`'s unit test bounds both.)
     assert!(!keys.is_empty());
     for key in &keys {
         assert!(key.len() <= 100, "{key}");

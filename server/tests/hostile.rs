@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use domain::Role;
-use domain::levels;
 use domain::members::{self, MemberInput};
 use domain::points::ledger::{self, Change};
+use domain::points::levels;
 use domain::testing::{TEST_PASSWORD, TestTenant};
 use http::{Method, StatusCode, header};
 use sqlx::PgPool;

@@ -3,9 +3,9 @@
 mod support;
 
 use domain::Role;
-use domain::levels;
 use domain::members::{self, MemberInput};
 use domain::points::ledger::{self, Change};
+use domain::points::levels;
 use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
 use http::StatusCode;
 use sqlx::PgPool;

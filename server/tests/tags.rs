@@ -5,10 +5,10 @@
 mod support;
 
 use domain::Role;
-use domain::grants::{self, GrantInput, Method};
-use domain::levels;
 use domain::members::{self, MemberInput};
 use domain::points::ledger::{self, Change};
+use domain::points::levels;
+use domain::tags::grants::{self, GrantInput, Method};
 use domain::tags::{self, TagInput};
 use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
 use http::StatusCode;

@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, Duration, Utc};
 use domain::clock::{Clock, ManualClock};
-use domain::grants::{self, GrantInput, Method};
 use domain::members::{self, MemberInput};
+use domain::tags::grants::{self, GrantInput, Method};
 use domain::tags::{self, TagInput};
 use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
 use domain::webhooks::{Delivery, Reach};
@@ -281,7 +281,7 @@ async fn events_are_signed_retried_and_kept_to_their_tenant(db: PgPool) {
             .any(|d| d.status_code == Some(500))
     );
     let support = TestTenant {
-        tenant: domain::tenants::by_slug(&db, "acme").await.unwrap(),
+        tenant: domain::access::tenants::by_slug(&db, "acme").await.unwrap(),
     }
     .with_admin(&db, "sam", Role::Support)
     .await;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[server(endpoint = "list_admins")]
 pub async fn list_admins() -> Result<Vec<Admin>, AppError> {
     let access = access().await?;
-    let admins = domain::admins::list(&db()?, &access).await?;
+    let admins = domain::access::admins::list(&db()?, &access).await?;
     Ok(admins.into_iter().map(Admin::from).collect())
 }
 
@@ -25,20 +25,22 @@ pub async fn add_admin(
     password: Option<String>,
 ) -> Result<Admin, AppError> {
     let access = access().await?;
-    let new = domain::admins::NewMember {
+    let new = domain::access::admins::NewMember {
         email,
         display_name,
         role: role.into(),
         password: password.filter(|p| !p.is_empty()),
     };
-    Ok(domain::admins::add(&db()?, &access, new).await?.into())
+    Ok(domain::access::admins::add(&db()?, &access, new)
+        .await?
+        .into())
 }
 
 #[server(endpoint = "change_admin_role")]
 pub async fn change_admin_role(admin_id: Uuid, role: Role) -> Result<Admin, AppError> {
     let access = access().await?;
     Ok(
-        domain::admins::change_role(&db()?, &access, admin_id, role.into())
+        domain::access::admins::change_role(&db()?, &access, admin_id, role.into())
             .await?
             .into(),
     )
@@ -48,7 +50,7 @@ pub async fn change_admin_role(admin_id: Uuid, role: Role) -> Result<Admin, AppE
 pub async fn set_admin_disabled(admin_id: Uuid, disabled: bool) -> Result<Admin, AppError> {
     let access = access().await?;
     Ok(
-        domain::admins::set_disabled(&db()?, &access, admin_id, disabled)
+        domain::access::admins::set_disabled(&db()?, &access, admin_id, disabled)
             .await?
             .into(),
     )
@@ -58,7 +60,7 @@ pub async fn set_admin_disabled(admin_id: Uuid, disabled: bool) -> Result<Admin,
 #[server(endpoint = "list_invitations")]
 pub async fn list_invitations() -> Result<Vec<Invitation>, AppError> {
     let (principal, _, _) = principal().await?;
-    let invitations = domain::admins::invitations(&db()?, &principal).await?;
+    let invitations = domain::access::admins::invitations(&db()?, &principal).await?;
     Ok(invitations.into_iter().map(Invitation::from).collect())
 }
 
@@ -67,7 +69,8 @@ pub async fn list_invitations() -> Result<Vec<Invitation>, AppError> {
 pub async fn accept_invitation(tenant_id: Uuid) -> Result<(), AppError> {
     let (principal, _, session) = principal().await?;
     let request_id = request_id();
-    domain::admins::accept_invitation(&db()?, &principal, request_id.as_deref(), tenant_id).await?;
+    domain::access::admins::accept_invitation(&db()?, &principal, request_id.as_deref(), tenant_id)
+        .await?;
     session
         .insert(SESSION_TENANT_ID, Some(tenant_id))
         .await
@@ -81,8 +84,13 @@ pub async fn accept_invitation(tenant_id: Uuid) -> Result<(), AppError> {
 pub async fn decline_invitation(tenant_id: Uuid) -> Result<(), AppError> {
     let (principal, _, _) = principal().await?;
     let request_id = request_id();
-    domain::admins::decline_invitation(&db()?, &principal, request_id.as_deref(), tenant_id)
-        .await?;
+    domain::access::admins::decline_invitation(
+        &db()?,
+        &principal,
+        request_id.as_deref(),
+        tenant_id,
+    )
+    .await?;
     leptos_axum::redirect("/");
     Ok(())
 }

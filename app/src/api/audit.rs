@@ -12,7 +12,7 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, AppError> {
     let access = access().await?;
     Ok(
-        domain::audit::list(&db()?, &access, before, AUDIT_PAGE_SIZE)
+        domain::access::audit::list(&db()?, &access, before, AUDIT_PAGE_SIZE)
             .await?
             .into(),
     )

@@ -20,7 +20,8 @@ pub async fn sign_in(
 ) -> Result<(), AppError> {
     let now = chrono::Utc::now();
     let signed_in =
-        domain::auth::sign_in(&db()?, &email, &password, client_address().await, now).await?;
+        domain::access::auth::sign_in(&db()?, &email, &password, client_address().await, now)
+            .await?;
     let session = session().await?;
     session.clear().await;
     session.cycle_id().await.map_err(session_error)?;
@@ -57,12 +58,13 @@ pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
         return Ok(None);
     };
     let db = db()?;
-    let profile = domain::auth::profile(&db, &principal).await?;
-    let tenants: Vec<crate::dto::TenantChoice> = domain::tenants::memberships(&db, &principal)
-        .await?
-        .into_iter()
-        .map(crate::dto::TenantChoice::from)
-        .collect();
+    let profile = domain::access::auth::profile(&db, &principal).await?;
+    let tenants: Vec<crate::dto::TenantChoice> =
+        domain::access::tenants::memberships(&db, &principal)
+            .await?
+            .into_iter()
+            .map(crate::dto::TenantChoice::from)
+            .collect();
     let active = tenants
         .iter()
         .find(|t| Some(t.tenant_id) == tenant_id)
@@ -88,7 +90,7 @@ pub async fn get_session_info() -> Result<Option<SessionInfo>, AppError> {
 #[server(endpoint = "switch_tenant")]
 pub async fn switch_tenant(tenant_id: Uuid) -> Result<(), AppError> {
     let (principal, _, session) = principal().await?;
-    domain::auth::access(&db()?, &principal, tenant_id, request_id()).await?;
+    domain::access::auth::access(&db()?, &principal, tenant_id, request_id()).await?;
     session
         .insert(SESSION_TENANT_ID, Some(tenant_id))
         .await
@@ -101,5 +103,7 @@ pub async fn switch_tenant(tenant_id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "current_tenant")]
 pub async fn current_tenant() -> Result<Tenant, AppError> {
     let access = access().await?;
-    Ok(domain::tenants::current(&db()?, &access).await?.into())
+    Ok(domain::access::tenants::current(&db()?, &access)
+        .await?
+        .into())
 }

@@ -10,7 +10,7 @@ use crate::error::AppError;
 #[server(endpoint = "member_grants")]
 pub async fn member_grants(member_id: Uuid) -> Result<Vec<Grant>, AppError> {
     let access = access().await?;
-    let grants = domain::grants::for_member(&db()?, &access, now()?, member_id).await?;
+    let grants = domain::tags::grants::for_member(&db()?, &access, now()?, member_id).await?;
     Ok(grants.into_iter().map(Grant::from).collect())
 }
 
@@ -29,7 +29,7 @@ pub async fn grant_tag(
 ) -> Result<Uuid, AppError> {
     use crate::api::form::{optional, optional_date};
     let access = access().await?;
-    let input = domain::grants::GrantInput {
+    let input = domain::tags::grants::GrantInput {
         member_id,
         tag_id,
         reason,
@@ -38,11 +38,11 @@ pub async fn grant_tag(
         term_days: optional("term_days", term_days.as_deref())?,
         auto_renew: optional("auto_renew", auto_renew.as_deref())?,
     };
-    domain::grants::grant(
+    domain::tags::grants::grant(
         &db()?,
         &access,
         now()?,
-        domain::grants::Method::Manual,
+        domain::tags::grants::Method::Manual,
         input,
     )
     .await
@@ -64,7 +64,7 @@ pub async fn renew_grant(
     reason: String,
 ) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
     let access = access().await?;
-    Ok(domain::grants::renew(&db()?, &access, now()?, grant_id, &reason).await?)
+    Ok(domain::tags::grants::renew(&db()?, &access, now()?, grant_id, &reason).await?)
 }
 
 /// Ends a grant at once (support and tenant admins; reason required). When this
@@ -72,14 +72,14 @@ pub async fn renew_grant(
 #[server(endpoint = "revoke_grant")]
 pub async fn revoke_grant(grant_id: Uuid, reason: String) -> Result<(), AppError> {
     let access = access().await?;
-    Ok(domain::grants::revoke(&db()?, &access, now()?, grant_id, &reason).await?)
+    Ok(domain::tags::grants::revoke(&db()?, &access, now()?, grant_id, &reason).await?)
 }
 
 /// Every transition of a member's grants, newest first (every role).
 #[server(endpoint = "member_grant_history")]
 pub async fn member_grant_history(member_id: Uuid) -> Result<Vec<GrantEvent>, AppError> {
     let access = access().await?;
-    let events = domain::grants::history(&db()?, &access, member_id).await?;
+    let events = domain::tags::grants::history(&db()?, &access, member_id).await?;
     Ok(events.into_iter().map(GrantEvent::from).collect())
 }
 
@@ -87,7 +87,7 @@ pub async fn member_grant_history(member_id: Uuid) -> Result<Vec<GrantEvent>, Ap
 #[server(endpoint = "expiring_grants")]
 pub async fn expiring_grants(days: i64) -> Result<Vec<ExpiringGrant>, AppError> {
     let access = access().await?;
-    let expiring = domain::grants::expiring(&db()?, &access, now()?, days).await?;
+    let expiring = domain::tags::grants::expiring(&db()?, &access, now()?, days).await?;
     Ok(expiring.into_iter().map(ExpiringGrant::from).collect())
 }
 
@@ -97,7 +97,7 @@ pub async fn member_permissions(member_id: Uuid) -> Result<Effective, AppError> 
     let access = access().await?;
     let state = state()?;
     Ok(
-        domain::permissions::effective(&state.db, &access, &state.clock, member_id)
+        domain::tags::permissions::effective(&state.db, &access, &state.clock, member_id)
             .await?
             .into(),
     )

@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server(endpoint = "list_tiers")]
 pub async fn list_tiers() -> Result<Vec<Tier>, AppError> {
     let access = access().await?;
-    Ok(domain::levels::list(&db()?, &access)
+    Ok(domain::points::levels::list(&db()?, &access)
         .await?
         .into_iter()
         .map(Tier::from)
@@ -21,8 +21,9 @@ pub async fn list_tiers() -> Result<Vec<Tier>, AppError> {
 #[server(endpoint = "preview_tiers", input = Json)]
 pub async fn preview_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
     let access = access().await?;
-    let inputs: Vec<domain::levels::TierInput> = tiers.into_iter().map(Into::into).collect();
-    Ok(domain::levels::preview(&db()?, &access, &inputs)
+    let inputs: Vec<domain::points::levels::TierInput> =
+        tiers.into_iter().map(Into::into).collect();
+    Ok(domain::points::levels::preview(&db()?, &access, &inputs)
         .await?
         .into())
 }
@@ -32,8 +33,9 @@ pub async fn preview_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
 #[server(endpoint = "save_tiers", input = Json)]
 pub async fn save_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
     let access = access().await?;
-    let inputs: Vec<domain::levels::TierInput> = tiers.into_iter().map(Into::into).collect();
-    Ok(domain::levels::save(&db()?, &access, &inputs)
+    let inputs: Vec<domain::points::levels::TierInput> =
+        tiers.into_iter().map(Into::into).collect();
+    Ok(domain::points::levels::save(&db()?, &access, &inputs)
         .await?
         .1
         .into())
@@ -43,7 +45,7 @@ pub async fn save_tiers(tiers: Vec<Tier>) -> Result<TierPreview, AppError> {
 #[server(endpoint = "relevel_progress")]
 pub async fn get_relevel_progress() -> Result<RelevelProgress, AppError> {
     let access = access().await?;
-    Ok(domain::levels::relevel_progress(&db()?, &access)
+    Ok(domain::points::levels::relevel_progress(&db()?, &access)
         .await?
         .into())
 }

@@ -41,7 +41,7 @@ pub async fn get_member(member_id: Uuid) -> Result<Member, AppError> {
 #[server(endpoint = "member_level_history")]
 pub async fn member_level_history(member_id: Uuid) -> Result<Vec<LevelChange>, AppError> {
     let access = access().await?;
-    let history = domain::levels::history(&db()?, &access, member_id).await?;
+    let history = domain::points::levels::history(&db()?, &access, member_id).await?;
     Ok(history.into_iter().map(LevelChange::from).collect())
 }
 

@@ -82,7 +82,7 @@ pub async fn reject_adjustment(request_id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "get_settings")]
 pub async fn get_settings() -> Result<Settings, AppError> {
     let access = access().await?;
-    let settings = domain::settings::current(&db()?, &access).await?;
+    let settings = domain::points::settings::current(&db()?, &access).await?;
     Ok(Settings {
         adjustment_approval_threshold: settings.adjustment_approval_threshold,
     })
@@ -101,7 +101,8 @@ pub async fn set_approval_threshold(threshold: String) -> Result<Settings, AppEr
             ))
         })?),
     };
-    let settings = domain::settings::set_approval_threshold(&db()?, &access, threshold).await?;
+    let settings =
+        domain::points::settings::set_approval_threshold(&db()?, &access, threshold).await?;
     Ok(Settings {
         adjustment_approval_threshold: settings.adjustment_approval_threshold,
     })

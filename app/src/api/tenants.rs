@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server(endpoint = "list_tenants")]
 pub async fn list_tenants() -> Result<Vec<Tenant>, AppError> {
     let (principal, _, _) = principal().await?;
-    let tenants = domain::tenants::list_all(&db()?, &principal).await?;
+    let tenants = domain::access::tenants::list_all(&db()?, &principal).await?;
     Ok(tenants.into_iter().map(Tenant::from).collect())
 }
 
@@ -18,6 +18,7 @@ pub async fn list_tenants() -> Result<Vec<Tenant>, AppError> {
 pub async fn create_tenant(slug: String, name: String) -> Result<Tenant, AppError> {
     let (principal, _, _) = principal().await?;
     let tenant =
-        domain::tenants::create(&db()?, &principal, request_id().as_deref(), &slug, &name).await?;
+        domain::access::tenants::create(&db()?, &principal, request_id().as_deref(), &slug, &name)
+            .await?;
     Ok(tenant.into())
 }

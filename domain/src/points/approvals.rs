@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ledger::{self, EntryKind, Origin, Posted, Posting};
-use crate::{Access, Conflict, Error, Result, Role, audit};
+use crate::{Access, Conflict, Error, Result, Role, access::audit};
 
 pub const PENDING_LIST_MAX: i64 = 200;
 
@@ -216,7 +216,7 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
     .await?;
     tx.commit().await?;
     if posted.level_change.is_some() {
-        crate::permissions::settle(db, access.tenant_id).await?;
+        crate::tags::permissions::settle(db, access.tenant_id).await?;
     }
     Ok(posted)
 }

@@ -17,7 +17,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::{Access, Conflict, Error, Problem, Result, Role, audit, settings};
+use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit, points::settings};
 
 pub const CATEGORY_LENGTH_MAX: usize = 64;
 pub const REASON_LENGTH_MAX: usize = 500;
@@ -482,7 +482,7 @@ async fn post_audited(
 /// A replay waits too: the original call may have been abandoned before it settled.
 async fn settle_level(db: &PgPool, access: &Access, posted: &Posted) -> Result<()> {
     if posted.level_change.is_some() {
-        crate::permissions::settle(db, access.tenant_id).await?;
+        crate::tags::permissions::settle(db, access.tenant_id).await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Points: the append-only ledger and its invariant check, and four-eyes approval of
-//! large manual adjustments.
+//! Points: the append-only ledger and its invariant check, four-eyes approval of large
+//! manual adjustments, the per-tenant points settings, and level tiers (a member's level
+//! is a function of their points).
 
 /// Manual adjustments above the tenant's threshold wait for a second tenant admin.
 pub mod approvals;
@@ -7,5 +8,9 @@ pub mod approvals;
 pub mod check;
 /// Earn, spend, adjust, reverse: one SQL statement per change, level included.
 pub mod ledger;
+/// Level tiers, the level function, what-if previews and re-levelling.
+pub mod levels;
+/// Per-tenant points settings (the four-eyes threshold).
+pub mod settings;
 
 pub use ledger::{Entry, EntryKind, Origin, Posted, adjust, earn, reverse, spend};

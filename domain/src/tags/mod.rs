@@ -4,13 +4,18 @@
 //! tag cannot be granted any more; current holders keep it (and its privileges) until
 //! their grant ends — to take privileges away at once, edit them or revoke the grants.
 
+/// Tag grants and their lifecycle (grace, expiry, renewal, reminders).
+pub mod grants;
+/// Effective permissions (level ∪ tags, with sources) and the never-stale cache.
+pub mod permissions;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Problem, Result, Role, audit, input, permissions};
+use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit, input};
 
 pub const CATEGORIES: [&str; 6] = [
     "payment",

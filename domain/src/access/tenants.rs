@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Conflict, Error, Principal, Result, Role, audit, input};
+use crate::{Conflict, Error, Principal, Result, Role, access::audit, input};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {

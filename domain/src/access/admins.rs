@@ -19,7 +19,10 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Principal, Problem, Result, Role, audit, input, password};
+use crate::{
+    Access, Conflict, Error, Principal, Problem, Result, Role, access::audit, access::password,
+    input,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {

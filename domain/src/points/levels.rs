@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Error, Problem, Result, Role, audit, input};
+use crate::{Access, Error, Problem, Result, Role, access::audit, input};
 
 pub const TIERS_MAX: usize = 50;
 
@@ -427,7 +427,7 @@ pub async fn save(
             tracing::warn!(%tenant_id, %error, "re-levelling stopped; the job resumes it");
         }
     });
-    crate::permissions::settle(db, access.tenant_id).await?;
+    crate::tags::permissions::settle(db, access.tenant_id).await?;
     let preview = summarise(&current, &tiers, &moves);
     Ok((tiers, preview))
 }

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{Access, Error, Principal, Result, Role, admins, password};
+use crate::{Access, Error, Principal, Result, Role, access::admins, access::password};
 
 pub const ACCOUNT_FAILURES_MAX: i32 = 5;
 pub const ADDRESS_FAILURES_MAX: i32 = 20;

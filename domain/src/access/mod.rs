@@ -1,3 +1,16 @@
+//! Access: who acts in which tenant with which role (the checks every operation starts
+//! with), sign-in, admin accounts, tenants and the audit log.
+
+/// Admin accounts and their per-tenant memberships (add, change role, disable, invite).
+pub mod admins;
+/// The append-only audit log of administrative changes.
+pub mod audit;
+/// Sign-in: password verification, throttling of failures, loading a session's access.
+pub mod auth;
+/// argon2id password hashing, off the async runtime.
+pub mod password;
+/// Tenants: creation by platform administrators and listing.
+pub mod tenants;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -23,7 +23,7 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{Access, Error, Problem, Result, Role, audit};
+use crate::{Access, Error, Problem, Result, Role, access::audit};
 
 pub const URL_LENGTH_MAX: usize = 2000;
 pub const REMINDER_DAYS_MAX: i32 = 365;

@@ -4,7 +4,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{Access, Error, Problem, Result, Role, audit};
+use crate::{Access, Error, Problem, Result, Role, access::audit};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {

@@ -16,9 +16,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::permissions::{self, GrantState, grant_state};
 use crate::points::ledger::required_reason;
-use crate::{Access, Conflict, Error, Problem, Result, Role, audit};
+use crate::tags::permissions::{self, GrantState, grant_state};
+use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
 
 pub const EXPIRING_DAYS_MAX: i64 = 366;
 pub const LIST_MAX: i64 = 500;

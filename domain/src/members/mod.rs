@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Problem, Result, Role, audit, input};
+use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit, input};
 
 pub const PAGE_SIZE_MAX: i64 = 100;
 pub const EXTERNAL_ID_LENGTH_MAX: usize = 128;
