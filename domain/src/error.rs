@@ -1,4 +1,4 @@
-use serde::{Deserialize, Serialize};
+pub use model::{Conflict, Invalid, Problem};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -38,54 +38,13 @@ pub enum Error {
     Internal(String),
 }
 
-/// What is wrong with a field, as data so that each UI language can phrase it.
-/// `NotPublic`: a host that does not resolve, or resolves to an address other than a
-/// public internet one (webhooks reach public addresses only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Problem {
-    Required,
-    TooShort {
-        min: usize,
-    },
-    TooLong {
-        max: usize,
-    },
-    /// A number above the largest accepted value (or below its negative).
-    TooLarge {
-        max: i64,
-    },
-    Format,
-    NotPublic,
-}
-
-/// A rule about existing state that the request would break.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Conflict {
-    TenantSlugTaken,
-    AlreadyMember,
-    EmailTaken,
-    /// A tenant must keep at least one enabled tenant administrator.
-    LastTenantAdmin,
-    /// Admins cannot disable their own access or change their own role.
-    OwnAccount,
-    MemberExternalIdTaken,
-    /// The same idempotency key was used with a different request.
-    IdempotencyKeyReused,
-    /// The entry was reversed already (or is itself a reversal).
-    AlreadyReversed,
-    /// The record changed since it was read (optimistic concurrency).
-    StaleVersion,
-    /// The request was decided already.
-    AlreadyDecided,
-    /// Four eyes: a request is decided by someone other than its requester.
-    OwnRequest,
-    TagCodeTaken,
-    /// The member holds this tag already (renew the grant instead).
-    TagAlreadyHeld,
-    /// The tag is deactivated: no new grants.
-    TagInactive,
-    /// The grant was revoked or has expired.
-    GrantEnded,
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Error::Invalid {
+            field: invalid.field,
+            problem: invalid.problem,
+        }
+    }
 }
 
 impl Error {

@@ -15,8 +15,6 @@ pub mod db;
 pub mod demo;
 /// The domain error type and the mapping of named PostgreSQL constraints onto it.
 pub mod error;
-/// Input checks shared by every operation (lengths, formats), with typed problems.
-pub mod input;
 /// Members: global identity, per-tenant profile, search.
 pub mod members;
 /// Points: the ledger, its invariant check, four-eyes approvals, settings, level tiers.

@@ -13,7 +13,6 @@
 //! with it accepts the invitation; an existing account keeps its password and its owner
 //! accepts or declines after signing in. A pending membership grants nothing.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -21,43 +20,9 @@ use uuid::Uuid;
 use crate::error::ResultExt;
 use crate::{
     Access, Conflict, Error, Principal, Problem, Result, Role, access::audit, access::password,
-    input,
 };
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub admin_id: Uuid,
-    pub email: String,
-    /// The account's name once the invitation is accepted; until then the name the
-    /// inviting admin typed.
-    pub display_name: String,
-    pub role: Role,
-    /// Disabled in this tenant or (once accepted) everywhere.
-    pub disabled: bool,
-    /// Invited but not accepted yet: grants nothing.
-    pub invited: bool,
-    pub added_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMember {
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-    /// Required whatever the email (so that the answer never depends on whether an
-    /// account exists); used only when the email has no account yet.
-    pub password: Option<String>,
-}
-
-/// An invitation waiting for the signed-in account's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invitation {
-    pub tenant_id: Uuid,
-    pub tenant_slug: String,
-    pub tenant_name: String,
-    pub role: Role,
-    pub invited_at: DateTime<Utc>,
-}
+pub use model::access::admins::{Invitation, Member, NewMember};
+use model::input;
 
 /// Admins listed per tenant at most (a tenant has a handful; the bound is a guard).
 pub const ADMINS_LIST_MAX: i64 = 1_000;

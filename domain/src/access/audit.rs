@@ -1,12 +1,12 @@
 //! The audit log. Rows are written through [`record`] inside the transaction of the
 //! change they describe, so a change and its audit row commit or roll back together.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{Access, Principal, Result, Role};
+pub use model::access::audit::{Entry, Page};
 
 pub const PAGE_SIZE_MAX: i64 = 100;
 
@@ -81,26 +81,6 @@ pub(crate) async fn record_platform(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub audit_id: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub actor_label: String,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub request_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub entries: Vec<Entry>,
-    /// Pass as `before` to read the next (older) page; `None` on the last page.
-    pub next_before: Option<i64>,
 }
 
 /// A page of the tenant's audit log, newest first, by keyset on `audit_id`.

@@ -28,7 +28,7 @@ pub const ADDRESS_FAILURES_MAX: i32 = 20;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOCK_SECONDS: i64 = 15 * 60;
 /// The longest email that can belong to an account (characters).
-pub const EMAIL_LENGTH_MAX: usize = crate::input::EMAIL_LENGTH_MAX;
+pub const EMAIL_LENGTH_MAX: usize = model::input::EMAIL_LENGTH_MAX;
 
 /// The result of a successful sign-in.
 #[derive(Debug, Clone)]

@@ -11,40 +11,12 @@ pub mod auth;
 pub mod password;
 /// Tenants: creation by platform administrators and listing.
 pub mod tenants;
-use serde::{Deserialize, Serialize};
+
 use uuid::Uuid;
 
+pub use model::access::{Role, SessionInfo};
+
 use crate::{Error, Result};
-
-/// A role inside one tenant. The order matters: each role may do everything the roles
-/// before it may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Role {
-    Viewer,
-    Support,
-    TenantAdmin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::TenantAdmin, Role::Support, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Support => "support",
-            Role::TenantAdmin => "tenant_admin",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Role> {
-        match value {
-            "viewer" => Ok(Role::Viewer),
-            "support" => Ok(Role::Support),
-            "tenant_admin" => Ok(Role::TenantAdmin),
-            _ => Err(Error::invalid("role", crate::Problem::Format)),
-        }
-    }
-}
 
 /// Who is acting: a signed-in admin account, or the operator at the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

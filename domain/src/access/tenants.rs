@@ -1,27 +1,10 @@
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Conflict, Error, Principal, Result, Role, access::audit, input};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    pub tenant_id: Uuid,
-    pub slug: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A tenant the principal can open, with the role held there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    pub tenant_id: Uuid,
-    pub slug: String,
-    pub name: String,
-    pub role: Role,
-}
+use crate::{Conflict, Error, Principal, Result, Role, access::audit};
+pub use model::access::tenants::{Membership, Tenant};
+use model::input;
 
 /// Tenants listed (and offered in the switcher) at most.
 pub const TENANTS_LIST_MAX: i64 = 1_000;

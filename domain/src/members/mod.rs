@@ -1,45 +1,16 @@
 //! Members: a global identity with an independent profile per tenant.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit, input};
-
-pub const PAGE_SIZE_MAX: i64 = 100;
-pub const EXTERNAL_ID_LENGTH_MAX: usize = 128;
-pub const SEARCH_LENGTH_MAX: usize = 100;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub member_id: Uuid,
-    pub external_id: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub registered_at: DateTime<Utc>,
-    pub last_login_at: Option<DateTime<Utc>>,
-    pub legacy_user_type: Option<i32>,
-    pub total_points: i64,
-    pub available_points: i64,
-    pub level_code: Option<String>,
-    pub level_name_zh: Option<String>,
-    pub level_name_en: Option<String>,
-    pub level_updated_at: Option<DateTime<Utc>>,
-    pub row_version: i64,
-}
-
-/// The editable fields of a profile.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberInput {
-    pub external_id: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub registered_at: Option<DateTime<Utc>>,
-    pub last_login_at: Option<DateTime<Utc>>,
-    pub legacy_user_type: Option<i32>,
-}
+use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
+use model::input;
+pub use model::members::{
+    EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
+    SEARCH_LENGTH_MAX, Search,
+};
 
 struct Clean {
     external_id: String,
@@ -120,15 +91,6 @@ pub async fn create(db: &PgPool, access: &Access, input: MemberInput) -> Result<
     audit::record(&mut tx, access, event).await?;
     tx.commit().await?;
     get(db, access, member_id).await
-}
-
-/// The fields support staff edit on a profile; dates and the legacy user type come from
-/// the tenant's systems (import, API) and are left as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberEdit {
-    pub external_id: String,
-    pub display_name: String,
-    pub email: Option<String>,
 }
 
 /// Edits a profile's identity fields, if it is still at `expected_version`.
@@ -219,23 +181,6 @@ pub(crate) async fn ensure_exists(db: &PgPool, access: &Access, member_id: Uuid)
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// Prefix of the external id, the name or the email (case-insensitive).
-    pub text: Option<String>,
-    /// Only members at this level (tier code).
-    pub level_code: Option<String>,
-    /// Keyset: members after this external id.
-    pub after: Option<String>,
-    pub page_size: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub members: Vec<Member>,
-    pub next_after: Option<String>,
-}
-
 /// Members of the caller's tenant ordered by external id, keyset-paged, so each page
 /// costs the same at a million members. Text search matches prefixes (index-backed).
 pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page> {
@@ -246,7 +191,7 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         .map(|t| t.trim().to_lowercase())
         .filter(|t| !t.is_empty());
     if let Some(text) = &text {
-        crate::input::plain_text("q", text)?;
+        model::input::plain_text("q", text)?;
     }
     if text
         .as_ref()
@@ -269,7 +214,7 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
     });
     let level = search.level_code.filter(|l| !l.is_empty());
     if let Some(level) = &level {
-        crate::input::plain_text("level", level)?;
+        model::input::plain_text("level", level)?;
     }
     // Two statements rather than one with optional clauses: each gets a plan that uses
     // its indexes (a text search is the union of three prefix range scans).

@@ -1,37 +1,13 @@
 //! Four-eyes approval of large manual adjustments: the adjustment waits as a request
 //! until a tenant admin other than the requester approves (posting it) or rejects it.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ledger::{self, EntryKind, Origin, Posted, Posting};
 use crate::{Access, Conflict, Error, Result, Role, access::audit};
-
-pub const PENDING_LIST_MAX: i64 = 200;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    pub request_id: Uuid,
-    pub member_id: Uuid,
-    pub member_external_id: String,
-    pub member_name: String,
-    /// The member's available points when the request was read.
-    pub member_available: i64,
-    pub points: i64,
-    pub reason: String,
-    pub requested_by: String,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Request {
-    /// Whether approving now could post it: a deduction needs that many available points.
-    pub fn applicable(&self) -> bool {
-        self.member_available.saturating_add(self.points) >= 0
-    }
-}
+pub use model::points::approvals::{PENDING_LIST_MAX, Request};
 
 /// Files a request (called by `ledger::adjust` above the threshold); audited. The
 /// request carries the adjustment's idempotency key: concurrent copies of one

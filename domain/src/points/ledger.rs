@@ -12,118 +12,16 @@
 //! nothing; the same key with a different payload is a conflict.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit, points::settings};
-
-pub const CATEGORY_LENGTH_MAX: usize = 64;
-pub const REASON_LENGTH_MAX: usize = 500;
-pub const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 128;
-pub const PAGE_SIZE_MAX: i64 = 200;
-/// Larger single changes are refused as typos rather than stored.
-pub const POINTS_PER_ENTRY_MAX: i64 = 1_000_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EntryKind {
-    Earn,
-    Spend,
-    Adjust,
-    Expire,
-    Migration,
-    Reversal,
-}
-
-impl EntryKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Earn => "earn",
-            EntryKind::Spend => "spend",
-            EntryKind::Adjust => "adjust",
-            EntryKind::Expire => "expire",
-            EntryKind::Migration => "migration",
-            EntryKind::Reversal => "reversal",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self> {
-        Ok(match value {
-            "earn" => EntryKind::Earn,
-            "spend" => EntryKind::Spend,
-            "adjust" => EntryKind::Adjust,
-            "expire" => EntryKind::Expire,
-            "migration" => EntryKind::Migration,
-            "reversal" => EntryKind::Reversal,
-            _ => return Err(Error::invalid("kind", Problem::Format)),
-        })
-    }
-}
-
-/// Who caused an entry, as recorded on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Admin(Uuid),
-    Client(String),
-    System,
-}
-
-/// A request to earn, spend or adjust points.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Change {
-    pub member_id: Uuid,
-    /// Positive for earn and spend; signed for adjustments.
-    pub points: i64,
-    pub category: String,
-    pub subcategory: Option<String>,
-    pub reason: Option<String>,
-    pub source_type: Option<String>,
-    pub source_ref: Option<String>,
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub member_id: Uuid,
-    pub seq: i64,
-    pub kind: EntryKind,
-    pub category: String,
-    pub subcategory: Option<String>,
-    pub points: i64,
-    pub available_before: i64,
-    pub available_after: i64,
-    pub total_before: i64,
-    pub total_after: i64,
-    pub reason: Option<String>,
-    pub source_type: Option<String>,
-    pub source_ref: Option<String>,
-    pub operator_admin_id: Option<Uuid>,
-    pub client_id: Option<String>,
-    pub manual: bool,
-    pub idempotency_key: Option<String>,
-    pub reverses_seq: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    /// Filled by listings only: the operator's email and whether a reversal exists.
-    pub operator_email: Option<String>,
-    pub reversed: bool,
-}
-
-/// The result of a change: the entry, whether it is a replay of an earlier identical
-/// request, and the level move it caused (from, to) if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posted {
-    pub entry: Entry,
-    pub replayed: bool,
-    pub level_change: Option<(Option<Uuid>, Option<Uuid>)>,
-}
-
-/// What a manual adjustment led to: an entry, or a request awaiting a second admin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Adjusted {
-    Posted(Posted),
-    PendingApproval(super::approvals::Request),
-}
+pub use model::points::ledger::{
+    Adjusted, CATEGORY_LENGTH_MAX, Change, Entry, EntryKind, EntryPage, IDEMPOTENCY_KEY_LENGTH_MAX,
+    Origin, PAGE_SIZE_MAX, POINTS_PER_ENTRY_MAX, Posted, REASON_LENGTH_MAX,
+};
+use model::points::ledger::{checked_key, checked_magnitude, required_reason};
 
 /// Everything one ledger statement needs.
 #[derive(Debug, Clone)]
@@ -303,57 +201,6 @@ pub async fn reverse(
     post_audited(db, access, posting, "points.reverse").await
 }
 
-pub(crate) fn required_reason(reason: Option<&str>) -> Result<String> {
-    let reason = reason.map(str::trim).unwrap_or_default();
-    crate::input::plain_text("reason", reason)?;
-    if reason.is_empty() {
-        return Err(Error::invalid("reason", Problem::Required));
-    }
-    if reason.chars().count() > REASON_LENGTH_MAX {
-        return Err(Error::invalid(
-            "reason",
-            Problem::TooLong {
-                max: REASON_LENGTH_MAX,
-            },
-        ));
-    }
-    Ok(reason.to_owned())
-}
-
-fn checked_magnitude(points: i64) -> Result<i64> {
-    if points <= 0 {
-        return Err(Error::invalid("points", Problem::Format));
-    }
-    if points > POINTS_PER_ENTRY_MAX {
-        return Err(Error::invalid(
-            "points",
-            Problem::TooLarge {
-                max: POINTS_PER_ENTRY_MAX,
-            },
-        ));
-    }
-    Ok(points)
-}
-
-fn checked_key(key: Option<String>) -> Result<Option<String>> {
-    let key = key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty());
-    if let Some(key) = &key {
-        crate::input::plain_text("idempotency_key", key)?;
-    }
-    if key
-        .as_ref()
-        .is_some_and(|k| k.len() > IDEMPOTENCY_KEY_LENGTH_MAX)
-    {
-        return Err(Error::invalid(
-            "idempotency_key",
-            Problem::TooLong {
-                max: IDEMPOTENCY_KEY_LENGTH_MAX,
-            },
-        ));
-    }
-    Ok(key)
-}
-
 fn non_empty_or(value: String, default: &str) -> String {
     if value.trim().is_empty() {
         default.to_owned()
@@ -378,7 +225,7 @@ fn posting(
         ("source_type", change.source_type.as_ref()),
         ("source_ref", change.source_ref.as_ref()),
     ] {
-        crate::input::plain_text(field, text.map_or("", String::as_str))?;
+        model::input::plain_text(field, text.map_or("", String::as_str))?;
     }
     if category.chars().count() > CATEGORY_LENGTH_MAX {
         return Err(Error::invalid(
@@ -713,13 +560,6 @@ pub async fn entry(db: &PgPool, access: &Access, member_id: Uuid, seq: i64) -> R
         .into_iter()
         .find(|e| e.seq == seq)
         .ok_or(Error::not_found("ledger entry"))
-}
-
-#[derive(Debug, Clone)]
-pub struct EntryPage {
-    pub entries: Vec<Entry>,
-    /// Pass as `before_seq` for the next (older) page.
-    pub next_before: Option<i64>,
 }
 
 /// A member's entries, newest first, keyset-paged by `seq`.

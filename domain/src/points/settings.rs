@@ -5,13 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{Access, Error, Problem, Result, Role, access::audit};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Settings {
-    /// Manual adjustments larger than this (in absolute points) need a second tenant
-    /// admin's approval; `None` turns four-eyes approval off.
-    pub adjustment_approval_threshold: Option<i64>,
-}
+pub use model::points::settings::Settings;
 
 pub async fn get(db: &PgPool, tenant_id: Uuid) -> Result<Settings> {
     let threshold = sqlx::query_scalar!(

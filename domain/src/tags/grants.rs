@@ -10,110 +10,17 @@
 //! transaction.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::points::ledger::required_reason;
-use crate::tags::permissions::{self, GrantState, grant_state};
+use crate::tags::permissions::{self, grant_state};
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
-
-pub const EXPIRING_DAYS_MAX: i64 = 366;
-pub const LIST_MAX: i64 = 500;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Method {
-    Manual,
-    Migration,
-    Purchase,
-    Api,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Manual => "manual",
-            Method::Migration => "migration",
-            Method::Purchase => "purchase",
-            Method::Api => "api",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    pub grant_id: Uuid,
-    pub member_id: Uuid,
-    pub tag_id: Uuid,
-    pub tag_code: String,
-    pub tag_name_en: String,
-    pub tag_name_zh: String,
-    pub method: String,
-    pub reason: String,
-    pub granted_by_email: Option<String>,
-    pub starts_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub term_days: Option<i32>,
-    pub grace_days: i32,
-    pub auto_renew: bool,
-    /// The stored status (moved by the job).
-    pub status: String,
-    /// The state now, from the dates (what permissions use).
-    pub state: GrantState,
-    /// End of the grace period, when there is an expiry.
-    pub grace_until: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revoke_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A request to grant a tag.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GrantInput {
-    pub member_id: Uuid,
-    pub tag_id: Uuid,
-    pub reason: String,
-    /// Defaults to now.
-    pub starts_at: Option<DateTime<Utc>>,
-    /// Defaults to `starts_at + term`; with neither, the grant does not expire.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Defaults to the tag's term.
-    pub term_days: Option<i32>,
-    /// Defaults to the tag's rule.
-    pub auto_renew: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantEvent {
-    pub event_id: i64,
-    pub grant_id: Uuid,
-    pub tag_code: String,
-    pub kind: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub cause: String,
-    pub actor_email: Option<String>,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Expiring {
-    pub grant_id: Uuid,
-    pub member_id: Uuid,
-    pub external_id: String,
-    pub display_name: String,
-    pub tag_code: String,
-    pub tag_name_en: String,
-    pub tag_name_zh: String,
-    pub expires_at: DateTime<Utc>,
-    pub auto_renew: bool,
-    pub state: GrantState,
-    pub reminded: bool,
-}
+use model::points::ledger::required_reason;
+pub use model::tags::grants::{
+    EXPIRING_DAYS_MAX, Expiring, Grant, GrantEvent, GrantInput, LIST_MAX, LifecycleRun, Method,
+};
 
 /// Who caused a transition (recorded on `grant_events.cause`).
 fn cause(access: &Access) -> &'static str {
@@ -652,21 +559,6 @@ pub async fn expiring(
             reminded: r.reminded,
         })
         .collect())
-}
-
-/// What one lifecycle run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifecycleRun {
-    pub renewed: u64,
-    pub graced: u64,
-    pub expired: u64,
-    pub reminded: u64,
-}
-
-impl LifecycleRun {
-    pub fn total(&self) -> u64 {
-        self.renewed + self.graced + self.expired + self.reminded
-    }
 }
 
 /// Moves due grants of every tenant through their lifecycle as of `now`, at most

@@ -31,17 +31,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
 use crate::{Access, Error, Result, Role};
+pub use model::tags::permissions::{
+    CacheStats, Effective, GrantState, MAX_LICENSES, Permission, Quota, QuotaPart, Source,
+    SourceKind, grant_state,
+};
 
 pub const CHANNEL: &str = "tierdesk_cache";
-pub const MAX_LICENSES: &str = "max_licenses";
 /// Writers wait for nodes whose heartbeat is younger than this.
 pub const LEASE: StdDuration = StdDuration::from_secs(5);
 /// A node stops serving from its cache this long before its lease ends.
@@ -51,131 +53,6 @@ const HEARTBEAT_EVERY: StdDuration = StdDuration::from_secs(1);
 const SILENCE_MAX: StdDuration = StdDuration::from_secs(3);
 /// Nodes silent for this long are removed from `cache_nodes`.
 const REAP_AFTER_SECS: f64 = 3600.0;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SourceKind {
-    Level,
-    Tag,
-}
-
-/// The state of a grant at an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GrantState {
-    /// Granted with a later start.
-    Scheduled,
-    Active,
-    /// Past expiry, still conferring privileges until the grace period ends.
-    Grace,
-    Expired,
-    Revoked,
-}
-
-impl GrantState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantState::Scheduled => "scheduled",
-            GrantState::Active => "active",
-            GrantState::Grace => "grace",
-            GrantState::Expired => "expired",
-            GrantState::Revoked => "revoked",
-        }
-    }
-}
-
-/// Which level or tag grant confers a privilege.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub kind: SourceKind,
-    /// The tier or the tag.
-    pub id: Uuid,
-    pub code: String,
-    pub name_en: String,
-    pub name_zh: String,
-    pub grant_id: Option<Uuid>,
-    pub state: Option<GrantState>,
-    /// For a tag: when it stops conferring privileges (end of grace), if ever.
-    pub until: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Permission {
-    pub key: String,
-    pub sources: Vec<Source>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuotaPart {
-    pub source: Source,
-    pub floor: i64,
-    pub boost: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quota {
-    pub key: String,
-    pub value: i64,
-    pub parts: Vec<QuotaPart>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Effective {
-    pub member_id: Uuid,
-    pub level: Option<Source>,
-    /// Sorted by key.
-    pub permissions: Vec<Permission>,
-    pub quotas: Vec<Quota>,
-    /// The answer may change at this instant without any write (a grant starts, leaves
-    /// its term or its grace period).
-    pub valid_until: Option<DateTime<Utc>>,
-}
-
-impl Effective {
-    pub fn has(&self, key: &str) -> bool {
-        self.permissions.iter().any(|p| p.key == key)
-    }
-
-    pub fn quota(&self, key: &str) -> i64 {
-        self.quotas
-            .iter()
-            .find(|q| q.key == key)
-            .map_or(0, |q| q.value)
-    }
-}
-
-/// When a grant with these terms confers privileges, as of `now`, and when that changes.
-pub(crate) fn grant_state(
-    status: &str,
-    starts_at: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-    grace_days: i32,
-    auto_renew: bool,
-    now: DateTime<Utc>,
-) -> (GrantState, Option<DateTime<Utc>>) {
-    if status == "revoked" {
-        return (GrantState::Revoked, None);
-    }
-    if status == "expired" {
-        return (GrantState::Expired, None);
-    }
-    if now < starts_at {
-        return (GrantState::Scheduled, Some(starts_at));
-    }
-    let Some(expires_at) = expires_at else {
-        return (GrantState::Active, None);
-    };
-    if auto_renew {
-        // In force until the job renews it; the job runs long before any grace ends.
-        return (GrantState::Active, None);
-    }
-    let grace_end = expires_at + Duration::days(i64::from(grace_days));
-    if now < expires_at {
-        (GrantState::Active, Some(expires_at))
-    } else if now < grace_end {
-        (GrantState::Grace, Some(grace_end))
-    } else {
-        (GrantState::Expired, None)
-    }
-}
 
 /// Loads and combines a member's privileges, without the cache.
 pub async fn compute(
@@ -286,13 +163,7 @@ pub async fn compute(
         .into_iter()
         .map(|(key, sources)| Permission { key, sources })
         .collect();
-    let floor = parts.iter().map(|p| p.floor).max().unwrap_or(0);
-    let boosts: i64 = parts.iter().map(|p| p.boost).sum();
-    effective.quotas = vec![Quota {
-        key: MAX_LICENSES.to_owned(),
-        value: floor + boosts,
-        parts,
-    }];
+    effective.quotas = vec![Quota::combine(MAX_LICENSES, parts)];
     Ok(effective)
 }
 
@@ -327,16 +198,6 @@ impl From<&Effective> for Compiled {
             valid_until: effective.valid_until,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub invalidations: u64,
-    pub entries: u64,
-    /// Whether the node currently answers from its cache (its lease is valid).
-    pub serving: bool,
 }
 
 /// One process's permission cache and its membership in the coherence protocol.

@@ -17,13 +17,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{Access, Error, Problem, Result, Role, access::audit};
+pub use model::webhooks::{DeliveryAttempt, OutboxEvent, Reach, Webhook};
 
 pub const URL_LENGTH_MAX: usize = 2000;
 pub const REMINDER_DAYS_MAX: i32 = 365;
@@ -38,27 +38,6 @@ pub const RETENTION_DAYS: i64 = 30;
 const CLAIM_SECS: i64 = 120;
 /// How long saving a URL waits for its host name to resolve.
 const RESOLVE_TIMEOUT_MS: u64 = 3000;
-
-/// Which addresses tenants' webhooks may reach: an operator's setting
-/// (`TIERDESK_WEBHOOKS_ALLOW_PRIVATE`), passed to the save and to the sender.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Reach {
-    /// Public internet addresses only: a tenant admin cannot make Tierdesk probe the
-    /// server's own machine or its networks.
-    #[default]
-    PublicOnly,
-    /// Any address, loopback and private networks included (local consoles, tests, and
-    /// deployments whose tenants are trusted).
-    PrivateAllowed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Webhook {
-    pub url: Option<String>,
-    /// Shown to tenant admins so their receiver can verify signatures.
-    pub secret: Option<String>,
-    pub reminder_days: i32,
-}
 
 /// The tenant's webhook settings (tenant admins: they include the secret).
 pub async fn get(db: &PgPool, access: &Access) -> Result<Webhook> {
@@ -503,32 +482,6 @@ pub async fn prune(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<u64> {
     .await?
     .rows_affected();
     Ok(removed)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEvent {
-    pub event_id: i64,
-    pub topic: String,
-    pub payload: serde_json::Value,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryAttempt {
-    pub delivery_id: i64,
-    pub event_id: i64,
-    pub topic: String,
-    pub attempt: i32,
-    pub url: String,
-    pub status_code: Option<i32>,
-    pub error: Option<String>,
-    pub duration_ms: i32,
-    pub created_at: DateTime<Utc>,
 }
 
 /// The tenant's latest outbox events (tenant admins).

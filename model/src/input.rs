@@ -1,8 +1,8 @@
 //! Normalisation and validation of user input. Each function returns the cleaned value
-//! or an [`Error::Invalid`] naming the field, and the database constraints check the
+//! or an [`Invalid`] naming the field, and the database constraints check the
 //! same rules again (pair assertions).
 
-use crate::{Error, Problem, Result};
+use crate::error::{Checked, Invalid, Problem};
 
 pub const NAME_LENGTH_MAX: usize = 200;
 pub const EMAIL_LENGTH_MAX: usize = 254;
@@ -12,25 +12,25 @@ pub const SLUG_LENGTH_MAX: usize = 63;
 
 /// Refuses text PostgreSQL cannot store or that no person types: NUL and the other
 /// control characters (tab and line breaks are allowed). Every text field passes here.
-pub fn plain_text(field: &'static str, value: &str) -> Result<()> {
+pub fn plain_text(field: &'static str, value: &str) -> Checked<()> {
     if value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        return Err(Error::invalid(field, Problem::Format));
+        return Err(Invalid::new(field, Problem::Format));
     }
     Ok(())
 }
 
 /// Trims a display name and checks its length.
-pub fn name(field: &'static str, value: &str) -> Result<String> {
+pub fn name(field: &'static str, value: &str) -> Checked<String> {
     plain_text(field, value)?;
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(Error::invalid(field, Problem::Required));
+        return Err(Invalid::new(field, Problem::Required));
     }
     if trimmed.chars().count() > NAME_LENGTH_MAX {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             field,
             Problem::TooLong {
                 max: NAME_LENGTH_MAX,
@@ -41,14 +41,14 @@ pub fn name(field: &'static str, value: &str) -> Result<String> {
 }
 
 /// Lower-cases and trims an email address; requires one `@` with text on both sides.
-pub fn email(value: &str) -> Result<String> {
+pub fn email(value: &str) -> Checked<String> {
     plain_text("email", value)?;
     let email = value.trim().to_lowercase();
     if email.is_empty() {
-        return Err(Error::invalid("email", Problem::Required));
+        return Err(Invalid::new("email", Problem::Required));
     }
     if email.len() > EMAIL_LENGTH_MAX {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             "email",
             Problem::TooLong {
                 max: EMAIL_LENGTH_MAX,
@@ -65,19 +65,19 @@ pub fn email(value: &str) -> Result<String> {
         None => false,
     };
     if !well_formed {
-        return Err(Error::invalid("email", Problem::Format));
+        return Err(Invalid::new("email", Problem::Format));
     }
     Ok(email)
 }
 
 /// Checks a new password's length; the content is the user's business.
-pub fn new_password(value: &str) -> Result<&str> {
+pub fn new_password(value: &str) -> Checked<&str> {
     let length = value.chars().count();
     if length == 0 {
-        return Err(Error::invalid("password", Problem::Required));
+        return Err(Invalid::new("password", Problem::Required));
     }
     if length < PASSWORD_LENGTH_MIN {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             "password",
             Problem::TooShort {
                 min: PASSWORD_LENGTH_MIN,
@@ -85,7 +85,7 @@ pub fn new_password(value: &str) -> Result<&str> {
         ));
     }
     if length > PASSWORD_LENGTH_MAX {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             "password",
             Problem::TooLong {
                 max: PASSWORD_LENGTH_MAX,
@@ -96,13 +96,13 @@ pub fn new_password(value: &str) -> Result<&str> {
 }
 
 /// A tenant slug: lower-case letters, digits and inner dashes.
-pub fn slug(value: &str) -> Result<String> {
+pub fn slug(value: &str) -> Checked<String> {
     let slug = value.trim().to_lowercase();
     if slug.is_empty() {
-        return Err(Error::invalid("slug", Problem::Required));
+        return Err(Invalid::new("slug", Problem::Required));
     }
     if slug.len() > SLUG_LENGTH_MAX {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             "slug",
             Problem::TooLong {
                 max: SLUG_LENGTH_MAX,
@@ -113,7 +113,7 @@ pub fn slug(value: &str) -> Result<String> {
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !allowed || slug.starts_with('-') || slug.ends_with('-') {
-        return Err(Error::invalid("slug", Problem::Format));
+        return Err(Invalid::new("slug", Problem::Format));
     }
     Ok(slug)
 }
@@ -124,7 +124,7 @@ pub const PERMISSION_LENGTH_MAX: usize = 64;
 
 /// A catalogue code (tier, tag): lower-case letters, digits, `_` and `-`, starting with a
 /// letter or digit, at most 40 characters.
-pub fn code(value: &str) -> Result<String> {
+pub fn code(value: &str) -> Checked<String> {
     let code = value.trim().to_lowercase();
     let code_ok = !code.is_empty()
         && code.len() <= CODE_LENGTH_MAX
@@ -133,14 +133,14 @@ pub fn code(value: &str) -> Result<String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if !code_ok {
-        return Err(Error::invalid("code", Problem::Format));
+        return Err(Invalid::new("code", Problem::Format));
     }
     Ok(code)
 }
 
 /// A set of permission keys: trimmed, lower-cased, sorted, without duplicates; each
 /// made of letters, digits and `_-.:`.
-pub fn permissions(values: &[String]) -> Result<Vec<String>> {
+pub fn permissions(values: &[String]) -> Checked<Vec<String>> {
     let mut permissions: Vec<String> = values
         .iter()
         .map(|p| p.trim().to_lowercase())
@@ -149,7 +149,7 @@ pub fn permissions(values: &[String]) -> Result<Vec<String>> {
     permissions.sort();
     permissions.dedup();
     if permissions.len() > PERMISSIONS_MAX {
-        return Err(Error::invalid(
+        return Err(Invalid::new(
             "permissions",
             Problem::TooLong {
                 max: PERMISSIONS_MAX,
@@ -162,7 +162,7 @@ pub fn permissions(values: &[String]) -> Result<Vec<String>> {
                 .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
     };
     if !permissions.iter().all(permission_ok) {
-        return Err(Error::invalid("permissions", Problem::Format));
+        return Err(Invalid::new("permissions", Problem::Format));
     }
     Ok(permissions)
 }
@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(email("  Ann@Example.COM ").unwrap(), "ann@example.com");
         assert!(matches!(
             email(""),
-            Err(Error::Invalid {
+            Err(Invalid {
                 problem: Problem::Required,
                 ..
             })
@@ -185,7 +185,7 @@ mod tests {
             assert!(
                 matches!(
                     email(bad),
-                    Err(Error::Invalid {
+                    Err(Invalid {
                         problem: Problem::Format,
                         ..
                     })

@@ -1,0 +1,79 @@
+//! What a request can be refused for, as data: each UI language (and later the REST
+//! API's error objects) phrases it in its own words.
+
+use serde::{Deserialize, Serialize};
+
+/// What is wrong with a field, as data so that each UI language can phrase it.
+/// `NotPublic`: a host that does not resolve, or resolves to an address other than a
+/// public internet one (webhooks reach public addresses only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Required,
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    /// A number above the largest accepted value (or below its negative).
+    TooLarge {
+        max: i64,
+    },
+    Format,
+    NotPublic,
+}
+
+/// A rule about existing state that the request would break.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Conflict {
+    TenantSlugTaken,
+    AlreadyMember,
+    EmailTaken,
+    /// A tenant must keep at least one enabled tenant administrator.
+    LastTenantAdmin,
+    /// Admins cannot disable their own access or change their own role.
+    OwnAccount,
+    MemberExternalIdTaken,
+    /// The same idempotency key was used with a different request.
+    IdempotencyKeyReused,
+    /// The entry was reversed already (or is itself a reversal).
+    AlreadyReversed,
+    /// The record changed since it was read (optimistic concurrency).
+    StaleVersion,
+    /// The request was decided already.
+    AlreadyDecided,
+    /// Four eyes: a request is decided by someone other than its requester.
+    OwnRequest,
+    TagCodeTaken,
+    /// The member holds this tag already (renew the grant instead).
+    TagAlreadyHeld,
+    /// The tag is deactivated: no new grants.
+    TagInactive,
+    /// The grant was revoked or has expired.
+    GrantEnded,
+}
+
+/// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)
+/// answer. `domain` turns it into its `Error::Invalid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: &'static str,
+    pub problem: Problem,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, problem: Problem) -> Self {
+        Invalid { field, problem }
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid {}: {:?}", self.field, self.problem)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// The result of a pure check.
+pub type Checked<T> = Result<T, Invalid>;

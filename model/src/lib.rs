@@ -1,0 +1,29 @@
+//! Tierdesk's shared vocabulary, from the database to the browser.
+//!
+//! Every type the console shows or a client sends is defined here once: data types,
+//! the problems and conflicts a request can be refused for, and the *pure* rules (input
+//! normalisation, the tier-set rules and the level function, grant states, the quota
+//! rule). No I/O: no sqlx, no tokio, no password hashing, so the crate compiles to WASM
+//! as well as for the server. `domain` builds on it (and re-exports each type from its
+//! feature module); `app` uses it directly in both builds.
+//!
+//! Arranged by feature, like `domain` and `app`: `access`, `members`, `points`, `tags`,
+//! `webhooks`.
+
+/// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
+pub mod access;
+/// Problems, conflicts and [`Invalid`], the refusal of a pure check.
+pub mod error;
+/// Normalisation and validation of user input.
+pub mod input;
+/// Members and their profiles.
+pub mod members;
+/// Ledger entries, four-eyes requests, points settings, level tiers.
+pub mod points;
+/// The tag catalogue, grants, effective permissions and the quota rule.
+pub mod tags;
+/// Webhook settings, outbox events and deliveries.
+pub mod webhooks;
+
+pub use access::Role;
+pub use error::{Checked, Conflict, Invalid, Problem};

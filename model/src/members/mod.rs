@@ -1,0 +1,66 @@
+//! Members: a global identity with an independent profile per tenant.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PAGE_SIZE_MAX: i64 = 100;
+
+pub const EXTERNAL_ID_LENGTH_MAX: usize = 128;
+
+pub const SEARCH_LENGTH_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub member_id: Uuid,
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub registered_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub legacy_user_type: Option<i32>,
+    pub total_points: i64,
+    pub available_points: i64,
+    pub level_code: Option<String>,
+    pub level_name_zh: Option<String>,
+    pub level_name_en: Option<String>,
+    pub level_updated_at: Option<DateTime<Utc>>,
+    pub row_version: i64,
+}
+
+/// The editable fields of a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInput {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub registered_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub legacy_user_type: Option<i32>,
+}
+
+/// The fields support staff edit on a profile; dates and the legacy user type come from
+/// the tenant's systems (import, API) and are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberEdit {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Search {
+    /// Prefix of the external id, the name or the email (case-insensitive).
+    pub text: Option<String>,
+    /// Only members at this level (tier code).
+    pub level_code: Option<String>,
+    /// Keyset: members after this external id.
+    pub after: Option<String>,
+    pub page_size: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page {
+    pub members: Vec<Member>,
+    pub next_after: Option<String>,
+}

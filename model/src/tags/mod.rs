@@ -1,0 +1,93 @@
+//! Tags: the catalogue (what each tag confers and the terms its grants get), grants and
+//! their states, and effective permissions with the quota rule.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Checked, Invalid, Problem};
+
+/// Grants of tags to members, their events, and grants nearing expiry.
+pub mod grants;
+/// Effective permissions and quotas, with the level or grant conferring each.
+pub mod permissions;
+
+pub const CATEGORIES: [&str; 6] = [
+    "payment",
+    "business",
+    "education",
+    "partner",
+    "internal",
+    "other",
+];
+
+pub const TAG_NAME_LENGTH_MAX: usize = 100;
+
+pub const TERM_DAYS_MAX: i32 = 36_500;
+
+pub const GRACE_DAYS_MAX: i32 = 3_650;
+
+pub const QUOTA_MAX: i32 = 1_000_000;
+
+pub const TAGS_MAX: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RenewFrom {
+    /// The new term starts where the old one ends (no days lost or gained).
+    Expiry,
+    /// The new term starts at renewal.
+    Now,
+}
+
+impl RenewFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenewFrom::Expiry => "expiry",
+            RenewFrom::Now => "now",
+        }
+    }
+
+    pub fn parse(value: &str) -> Checked<Self> {
+        match value {
+            "expiry" => Ok(RenewFrom::Expiry),
+            "now" => Ok(RenewFrom::Now),
+            _ => Err(Invalid::new("renew_from", Problem::Format)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub tag_id: Uuid,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+    pub max_licenses_boost: i32,
+    pub default_term_days: Option<i32>,
+    pub grace_days: i32,
+    pub auto_renew: bool,
+    pub renew_from: RenewFrom,
+    pub active: bool,
+    pub row_version: i64,
+    /// Members holding the tag now (active or in grace).
+    pub holders: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInput {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub permissions: Vec<String>,
+    pub max_licenses: i32,
+    pub max_licenses_boost: i32,
+    pub default_term_days: Option<i32>,
+    pub grace_days: i32,
+    pub auto_renew: bool,
+    /// "expiry" or "now".
+    pub renew_from: String,
+    pub active: bool,
+}
