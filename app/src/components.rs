@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::dto::{Role, SessionInfo};
 use crate::error::AppError;
 use crate::i18n::use_texts;
+use model::access::Role;
+use model::access::SessionInfo;
 
 /// An error box for a failed request.
 #[component]
@@ -116,4 +117,10 @@ pub fn use_ready() -> ReadSignal<bool> {
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| set_ready.set(true));
     ready
+}
+
+/// Formats a timestamp the same way on the server and in the browser (hydration must
+/// render identical text).
+pub fn format_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

@@ -167,7 +167,7 @@ pub fn redirect_to_sign_in() -> bool {
         .uri
         .path_and_query()
         .map_or("/", |path_and_query| path_and_query.as_str());
-    let location = crate::pages::sign_in::sign_in_location(here);
+    let location = crate::access::sign_in::sign_in_location(here);
     let Ok(location) = http::HeaderValue::from_str(&location) else {
         return false;
     };

@@ -6,48 +6,8 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Texts;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Problem {
-    Required,
-    TooShort { min: usize },
-    TooLong { max: usize },
-    TooLarge { max: i64 },
-    Format,
-    NotPublic,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Conflict {
-    TenantSlugTaken,
-    AlreadyMember,
-    EmailTaken,
-    LastTenantAdmin,
-    OwnAccount,
-    MemberExternalIdTaken,
-    IdempotencyKeyReused,
-    AlreadyReversed,
-    StaleVersion,
-    AlreadyDecided,
-    OwnRequest,
-    TagCodeTaken,
-    TagAlreadyHeld,
-    TagInactive,
-    GrantEnded,
-}
-
-/// Why a set of level tiers was refused, naming the tiers involved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TierProblem {
-    DuplicateCode { code: String },
-    DuplicateOrder { first: String, second: String },
-    Overlap { first: String, second: String },
-    Gap { after: String, from: i64, to: i64 },
-    DoesNotStartAtZero { first: String, min_points: i64 },
-    OpenEndedNotLast { code: String },
-    NoOpenEndedTier,
-    MissingTier { code: String },
-}
+use model::points::levels::TierProblem;
+use model::{Conflict, Problem};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -210,61 +170,6 @@ pub mod from_domain {
     use leptos::prelude::use_context;
     use leptos_axum::ResponseOptions;
 
-    impl From<domain::Problem> for Problem {
-        fn from(problem: domain::Problem) -> Self {
-            match problem {
-                domain::Problem::Required => Problem::Required,
-                domain::Problem::TooShort { min } => Problem::TooShort { min },
-                domain::Problem::TooLong { max } => Problem::TooLong { max },
-                domain::Problem::TooLarge { max } => Problem::TooLarge { max },
-                domain::Problem::Format => Problem::Format,
-                domain::Problem::NotPublic => Problem::NotPublic,
-            }
-        }
-    }
-
-    impl From<domain::Conflict> for Conflict {
-        fn from(conflict: domain::Conflict) -> Self {
-            match conflict {
-                domain::Conflict::TenantSlugTaken => Conflict::TenantSlugTaken,
-                domain::Conflict::AlreadyMember => Conflict::AlreadyMember,
-                domain::Conflict::EmailTaken => Conflict::EmailTaken,
-                domain::Conflict::LastTenantAdmin => Conflict::LastTenantAdmin,
-                domain::Conflict::OwnAccount => Conflict::OwnAccount,
-                domain::Conflict::MemberExternalIdTaken => Conflict::MemberExternalIdTaken,
-                domain::Conflict::IdempotencyKeyReused => Conflict::IdempotencyKeyReused,
-                domain::Conflict::AlreadyReversed => Conflict::AlreadyReversed,
-                domain::Conflict::StaleVersion => Conflict::StaleVersion,
-                domain::Conflict::AlreadyDecided => Conflict::AlreadyDecided,
-                domain::Conflict::OwnRequest => Conflict::OwnRequest,
-                domain::Conflict::TagCodeTaken => Conflict::TagCodeTaken,
-                domain::Conflict::TagAlreadyHeld => Conflict::TagAlreadyHeld,
-                domain::Conflict::TagInactive => Conflict::TagInactive,
-                domain::Conflict::GrantEnded => Conflict::GrantEnded,
-            }
-        }
-    }
-
-    impl From<domain::points::levels::TierProblem> for TierProblem {
-        fn from(problem: domain::points::levels::TierProblem) -> Self {
-            use domain::points::levels::TierProblem as P;
-            match problem {
-                P::DuplicateCode { code } => TierProblem::DuplicateCode { code },
-                P::DuplicateOrder { first, second } => {
-                    TierProblem::DuplicateOrder { first, second }
-                }
-                P::Overlap { first, second } => TierProblem::Overlap { first, second },
-                P::Gap { after, from, to } => TierProblem::Gap { after, from, to },
-                P::DoesNotStartAtZero { first, min_points } => {
-                    TierProblem::DoesNotStartAtZero { first, min_points }
-                }
-                P::OpenEndedNotLast { code } => TierProblem::OpenEndedNotLast { code },
-                P::NoOpenEndedTier => TierProblem::NoOpenEndedTier,
-                P::MissingTier { code } => TierProblem::MissingTier { code },
-            }
-        }
-    }
-
     /// The single mapping of domain errors for server functions: logs server faults
     /// once with the request id, picks the HTTP status, and for plain HTML form posts
     /// (no JavaScript) sends the browser back to the form with the error in the URL.
@@ -296,11 +201,11 @@ pub mod from_domain {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     AppError::Invalid {
                         field: field.into(),
-                        problem: problem.into(),
+                        problem,
                     },
                 ),
                 domain::Error::Conflict(conflict) => {
-                    (StatusCode::CONFLICT, AppError::Conflict(conflict.into()))
+                    (StatusCode::CONFLICT, AppError::Conflict(conflict))
                 }
                 domain::Error::InsufficientPoints {
                     available,
@@ -312,10 +217,9 @@ pub mod from_domain {
                         requested,
                     },
                 ),
-                domain::Error::Tiers(problem) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    AppError::Tiers(problem.into()),
-                ),
+                domain::Error::Tiers(problem) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, AppError::Tiers(problem))
+                }
                 domain::Error::Database(_) | domain::Error::Internal(_) => {
                     tracing::error!(error = ?error, request_id = request_id.as_deref(), "server function failed");
                     (
@@ -378,7 +282,7 @@ pub mod from_domain {
             format!("{path}?{}", kept.join("&"))
         };
         // Never another site (`//evil.test`, `/\evil.test`).
-        crate::pages::sign_in::safe_next_path(Some(&back))
+        crate::access::sign_in::safe_next_path(Some(&back))
     }
 
     fn percent_encode(value: &str) -> String {

@@ -2,7 +2,11 @@
 //! browser) and the server functions they call.
 //!
 //! Compiled twice: with `ssr` into the server binary (where server functions run and
-//! call `domain`), and with `hydrate` into WASM (where they become HTTP calls).
+//! call `domain`), and with `hydrate` into WASM (where they become HTTP calls). Both
+//! builds use the types of `model` directly; `domain` is there only with `ssr`.
+//!
+//! Arranged by feature like `model` and `domain`: each feature folder holds its pages,
+//! its server functions (`api.rs`) and its messages (`i18n.rs`).
 
 #![recursion_limit = "256"]
 
@@ -11,29 +15,39 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-/// Server functions, one module per feature; thin shells over `domain`.
-pub mod api;
-/// Small shared view pieces: error messages, form fields, tables.
+/// Access: sign-in, tenants, admins and invitations, the audit log.
+pub mod access;
+/// Small shared view pieces: error messages, form fields, tables, time format.
 pub mod components;
 /// Server-side request context: state, session, authenticated access.
 #[cfg(feature = "ssr")]
 pub mod context;
-/// Data types shared by server and browser.
-pub mod dto;
 /// The server-function error type and the mapping of domain errors onto it.
 pub mod error;
-/// UI text in Simplified Chinese and English.
+/// Form text turned into typed values (server side).
+#[cfg(feature = "ssr")]
+pub(crate) mod form;
+/// UI text in Simplified Chinese and English: the shared messages and the catalogue
+/// composed of each feature's own.
 pub mod i18n;
-/// One module per console page.
-pub mod pages;
+/// Members: the list and the member page.
+pub mod members;
+/// Points: approvals, the threshold, level tiers.
+pub mod points;
+/// The console around the features: layout, overview, not found.
+pub mod shell;
+/// Tags: the catalogue, member tags and permissions, expiring grants.
+pub mod tags;
+/// Webhooks: settings, outbox, deliveries.
+pub mod webhooks;
 
+use access::{admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage};
 use i18n::{Lang, detect_lang};
-use pages::{
-    admins::AdminsPage, approvals::ApprovalsPage, audit::AuditPage, expiring::ExpiringPage,
-    layout::Layout, levels::LevelsPage, member::MemberPage, members::MembersPage,
-    not_found::NotFound, overview::OverviewPage, sign_in::SignInPage, tags::TagsPage,
-    tenants::TenantsPage, webhooks::WebhooksPage,
-};
+use members::{list::MembersPage, member::MemberPage};
+use points::{approvals::ApprovalsPage, levels::LevelsPage};
+use shell::{layout::Layout, not_found::NotFound, overview::OverviewPage};
+use tags::{catalogue::TagsPage, expiring::ExpiringPage};
+use webhooks::settings::WebhooksPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -138,7 +138,7 @@ async fn set_language(Path(code): Path<String>, headers: HeaderMap) -> Response 
 
 /// The path (and query) of the Referer when it is a page of this same site and a safe
 /// redirect target (one leading `/`, no `//`, no backslash, visible ASCII only: see
-/// `app::pages::sign_in::safe_next_path`, shared with sign-in's `next`).
+/// `app::access::sign_in::safe_next_path`, shared with sign-in's `next`).
 fn same_site_path(headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let host = headers.get(header::HOST)?.to_str().ok()?;
@@ -148,7 +148,7 @@ fn same_site_path(headers: &HeaderMap) -> Option<String> {
     }
     let after_scheme = referer.split_once("://")?.1;
     let path = after_scheme.get(authority.len()..)?;
-    Some(app::pages::sign_in::safe_next_path(Some(path)))
+    Some(app::access::sign_in::safe_next_path(Some(path)))
 }
 
 /// Makes the peer address available to server functions (sign-in throttling).

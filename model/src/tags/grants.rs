@@ -56,6 +56,15 @@ pub struct Grant {
     pub created_at: DateTime<Utc>,
 }
 
+impl Grant {
+    /// Renewing extends the term, so it needs one (and an expiry to extend).
+    pub fn renewable(&self) -> bool {
+        matches!(self.state, GrantState::Active | GrantState::Grace)
+            && self.term_days.is_some()
+            && self.expires_at.is_some()
+    }
+}
+
 /// A request to grant a tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GrantInput {

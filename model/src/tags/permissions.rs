@@ -36,6 +36,15 @@ impl GrantState {
             GrantState::Revoked => "revoked",
         }
     }
+
+    /// Whether a grant in this state still confers (or is about to confer) privileges,
+    /// i.e. whether revoking it means anything.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            GrantState::Scheduled | GrantState::Active | GrantState::Grace
+        )
+    }
 }
 
 /// Which level or tag grant confers a privilege.

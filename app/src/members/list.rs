@@ -1,0 +1,207 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::use_ready;
+use crate::components::{
+    ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, TABLE, TD, TH, UrlError, allowed,
+    use_session,
+};
+use crate::i18n::{Lang, Texts, use_texts};
+use crate::members::api::{CreateMember, list_members};
+use crate::points::api::list_tiers;
+use model::access::Role;
+use model::members::Member;
+
+/// Members: prefix search and level filter (a plain GET form, so it works without
+/// JavaScript and every result page has a URL), keyset pagination, and a form to add one.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let t = use_texts();
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
+    let create = ServerAction::<CreateMember>::new();
+    let members = Resource::new(
+        move || {
+            (
+                param("q"),
+                param("level"),
+                param("after"),
+                create.version().get(),
+            )
+        },
+        |(q, level, after, _)| list_members(q, level, after),
+    );
+    let tiers = Resource::new(|| (), |_| list_tiers());
+    let session = use_session();
+    let ready = use_ready();
+    view! {
+        <PageTitle text=t.members.members_title />
+        <UrlError />
+        // The level options come from a resource; the whole form waits for it so that
+        // no suspense boundary sits inside the <select> (the HTML parser would drop
+        // its markers and break hydration).
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let tiers = tiers.await.unwrap_or_default();
+                let selected = param("level");
+                view! {
+                    <form method="get" action="/members" class="mb-4 flex flex-wrap items-end gap-3" role="search">
+                        <label class="block text-sm">
+                            <span class="mb-1 block font-medium text-slate-700">{t.members.search}</span>
+                            <input type="search" name="q" value=param("q").unwrap_or_default() placeholder=t.members.search_hint
+                                class="w-72 rounded-md border border-slate-300 px-3 py-2" />
+                        </label>
+                        <label class="block text-sm">
+                            <span class="mb-1 block font-medium text-slate-700">{t.level}</span>
+                            <select name="level" class="rounded-md border border-slate-300 px-2 py-2">
+                                <option value="">{t.members.all_levels}</option>
+                                {tiers.into_iter().map(|tier| {
+                                    let is_selected = selected.as_deref() == Some(tier.code.as_str());
+                                    let label = tier_label(&tier.code, &tier.name_zh, &tier.name_en);
+                                    view! { <option value=tier.code.clone() selected=is_selected>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <button type="submit" class=BUTTON>{t.members.search}</button>
+                    </form>
+                }
+            })}
+        </Transition>
+        <Transition fallback=move || view! { <p>{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Ok(page) if page.members.is_empty() => view! { <p>{t.members.no_members}</p> }.into_any(),
+                    Ok(page) => {
+                        let next = page.next_after.map(|after| {
+                            let mut href = format!("/members?after={}", encode(&after));
+                            for name in ["q", "level"] {
+                                if let Some(value) = param(name) {
+                                    href.push_str(&format!("&{name}={}", encode(&value)));
+                                }
+                            }
+                            view! { <a href=href class="text-indigo-600 hover:underline">{t.members.next_page}</a> }
+                        });
+                        view! {
+                            <MemberTable members=page.members t />
+                            <div class="mt-4 flex gap-4 text-sm">
+                                <a href="/members" class="text-indigo-600 hover:underline">{t.members.first_page}</a>
+                                {next}
+                            </div>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                allowed(session, Role::Support).await.then(|| view! {
+            <div data-testid="new-member" data-ready=move || ready.get().then_some("true")>
+            <Card>
+                <h2 class="mb-3 font-semibold">{t.members.new_member}</h2>
+                <ActionForm action=create>
+                    <div class="grid gap-4 sm:grid-cols-[1fr_1fr_1fr_auto] sm:items-end">
+                        <Field label=t.external_id name="external_id" required=true />
+                        <Field label=t.display_name name="display_name" required=true />
+                        <Field label=t.email name="email" kind="email" />
+                        <button type="submit" class=BUTTON>{t.create}</button>
+                    </div>
+                </ActionForm>
+                <div class="mt-3">
+                    {move || match create.value().get() {
+                        Some(Ok(member)) => view! {
+                            <a class="text-sm text-emerald-700 underline" href=format!("/members/{}", member.member_id)>
+                                {t.created} " " {member.display_name}
+                            </a>
+                        }.into_any(),
+                        other => view! { <ActionResult value=move || other.clone() success=t.created /> }.into_any(),
+                    }}
+                </div>
+            </Card>
+            </div>
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MemberTable(members: Vec<Member>, t: &'static Texts) -> impl IntoView {
+    view! {
+        <table class=TABLE data-testid="members">
+            <thead><tr>
+                <th class=TH>{t.external_id}</th>
+                <th class=TH>{t.display_name}</th>
+                <th class=TH>{t.email}</th>
+                <th class=TH>{t.level}</th>
+                <th class=format!("{TH} text-right")>{t.members.total_points}</th>
+                <th class=format!("{TH} text-right")>{t.members.available_points}</th>
+            </tr></thead>
+            <tbody class="divide-y divide-slate-100 bg-white">
+                {members.into_iter().map(|m| view! {
+                    <tr>
+                        <td class=format!("{TD} font-mono")>
+                            <a class="text-indigo-700 hover:underline" href=format!("/members/{}", m.member_id)>{m.external_id.clone()}</a>
+                        </td>
+                        <td class=TD>{m.display_name.clone()}</td>
+                        <td class=TD>{m.email.clone().unwrap_or_default()}</td>
+                        <td class=TD><LevelBadge code=m.level_code.clone() name_zh=m.level_name_zh.clone() name_en=m.level_name_en.clone() /></td>
+                        <td class=format!("{TD} text-right tabular-nums")>{m.total_points}</td>
+                        <td class=format!("{TD} text-right tabular-nums")>{m.available_points}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// A tier's name in the current language.
+pub fn tier_label(code: &str, name_zh: &str, name_en: &str) -> String {
+    let name = match use_context::<Lang>().unwrap_or(Lang::Zh) {
+        Lang::Zh => name_zh,
+        Lang::En => name_en,
+    };
+    if name.is_empty() {
+        code.to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+#[component]
+pub fn LevelBadge(
+    code: Option<String>,
+    name_zh: Option<String>,
+    name_en: Option<String>,
+) -> impl IntoView {
+    let t = use_texts();
+    match code {
+        Some(code) => {
+            let label = tier_label(
+                &code,
+                name_zh.as_deref().unwrap_or(""),
+                name_en.as_deref().unwrap_or(""),
+            );
+            view! {
+                <span class="inline-flex rounded-full bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-700" data-level=code>
+                    {label}
+                </span>
+            }
+            .into_any()
+        }
+        None => view! { <span class="text-xs text-slate-400">{t.no_level}</span> }.into_any(),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}

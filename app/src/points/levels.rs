@@ -1,0 +1,272 @@
+use leptos::prelude::*;
+
+use crate::components::format_time;
+use crate::components::{
+    BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, allowed, use_ready, use_session,
+};
+use crate::i18n::{Texts, use_texts};
+use crate::points::api::{PreviewTiers, SaveTiers, get_relevel_progress, list_tiers};
+use model::access::Role;
+use model::points::levels::Preview as TierPreview;
+use model::points::levels::{Tier, TierInput};
+
+/// The level tiers. Tenant admins edit the whole ladder at once (moving a boundary
+/// changes two tiers), see a what-if preview computed over every member, then apply.
+#[component]
+pub fn LevelsPage() -> impl IntoView {
+    let t = use_texts();
+    let preview = ServerAction::<PreviewTiers>::new();
+    let save = ServerAction::<SaveTiers>::new();
+    let tiers = Resource::new(move || save.version().get(), |_| list_tiers());
+    let session = use_session();
+    view! {
+        <PageTitle text=t.points.levels_title />
+        <Transition fallback=move || view! { <p>{t.loading}</p> }>
+            {move || Suspend::new(async move {
+                let editable = allowed(session, Role::TenantAdmin).await;
+                match tiers.await {
+                    Ok(tiers) => view! { <TierEditor initial=tiers editable preview save t /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || match save.value().get() {
+            Some(Ok(applied)) => view! {
+                <div role="status" class="mt-4 rounded-md border border-emerald-200 bg-emerald-50 p-3 text-sm text-emerald-800" data-testid="applied">
+                    {t.points.applied} " " <Moves preview=applied t />
+                </div>
+            }.into_any(),
+            Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
+            None => ().into_any(),
+        }}
+        <RelevelStatus saves=Signal::derive(move || save.version().get()) t />
+    }
+}
+
+/// After a save, members' stored levels follow in the background: how far that got.
+/// With JavaScript it refreshes every second while running; without, a link reloads.
+#[component]
+fn RelevelStatus(saves: Signal<usize>, t: &'static Texts) -> impl IntoView {
+    let tick = RwSignal::new(0_u32);
+    let progress = Resource::new(
+        move || (saves.get(), tick.get()),
+        |_| get_relevel_progress(),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match progress.await {
+                    Ok(p) if p.running => {
+                        #[cfg(feature = "hydrate")]
+                        set_timeout(
+                            move || tick.update(|n| *n += 1),
+                            std::time::Duration::from_secs(1),
+                        );
+                        let percent = if p.members_total > 0 {
+                            p.members_done * 100 / p.members_total
+                        } else {
+                            100
+                        };
+                        view! {
+                            <div role="status" data-testid="relevel" data-state="running"
+                                class="mt-4 rounded-md border border-indigo-200 bg-indigo-50 p-3 text-sm text-indigo-900">
+                                <p class="font-medium">{t.points.relevel_running}</p>
+                                <div class="mt-2 h-2 w-full overflow-hidden rounded bg-indigo-100">
+                                    <div class="h-2 bg-indigo-600" style=format!("width: {percent}%")></div>
+                                </div>
+                                <p class="mt-1 tabular-nums">
+                                    {format!("{} / {} ({percent}%)", p.members_done, p.members_total)}
+                                    " · " {t.points.relevel_moved} " " {format!("{} / {}", p.moved, p.expected_moves)}
+                                    " · " <a class="text-indigo-700 underline" href="/levels">{t.points.refresh}</a>
+                                </p>
+                            </div>
+                        }
+                        .into_any()
+                    }
+                    Ok(p) => match p.finished_at {
+                        Some(finished) => view! {
+                            <p data-testid="relevel" data-state="done" class="mt-4 text-xs text-slate-500">
+                                {t.points.relevel_done} " " {format_time(&finished)} " · " {t.points.relevel_moved} " " {p.moved}
+                            </p>
+                        }
+                        .into_any(),
+                        None => ().into_any(),
+                    },
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TierEditor(
+    initial: Vec<Tier>,
+    editable: bool,
+    preview: ServerAction<PreviewTiers>,
+    save: ServerAction<SaveTiers>,
+    t: &'static Texts,
+) -> impl IntoView {
+    // Edited as inputs: a new row has no id yet.
+    let rows = RwSignal::new(initial.iter().map(TierInput::from).collect::<Vec<_>>());
+    // The rows the shown preview was computed for; editing hides a stale preview.
+    let previewed = RwSignal::new(None::<Vec<TierInput>>);
+    let run_preview = move |_| {
+        previewed.set(Some(rows.get_untracked()));
+        preview.dispatch(PreviewTiers {
+            tiers: rows.get_untracked(),
+        });
+    };
+    let apply = move |_| {
+        save.dispatch(SaveTiers {
+            tiers: rows.get_untracked(),
+        });
+        previewed.set(None);
+    };
+    let add_tier = move |_| {
+        rows.update(|rows| {
+            let order = rows.iter().map(|t| t.sort_order).max().unwrap_or(0) + 1;
+            rows.push(TierInput {
+                tier_id: None,
+                code: String::new(),
+                name_zh: String::new(),
+                name_en: String::new(),
+                sort_order: order,
+                min_points: 0,
+                max_points: None,
+                active: false,
+                permissions: Vec::new(),
+                max_licenses: 0,
+            });
+        });
+    };
+    let count = move || rows.with(Vec::len);
+    let ready = use_ready();
+    view! {
+        <div data-testid="tier-editor" data-ready=move || ready.get().then_some("true")>
+        <Card>
+            <div class="overflow-x-auto">
+                <table class=TABLE data-testid="tiers">
+                    <thead><tr>
+                        <th class=TH>{t.code}</th><th class=TH>{t.name_zh}</th><th class=TH>{t.name_en}</th>
+                        <th class=TH>{t.points.order}</th><th class=TH>{t.points.min_points}</th>
+                        <th class=TH title=t.points.max_points_hint>{t.points.max_points}</th><th class=TH>{t.active}</th>
+                        <th class=TH>{t.points.permissions}</th><th class=TH>{t.max_licenses}</th>
+                    </tr></thead>
+                    <tbody class="divide-y divide-slate-100">
+                        <For each=move || 0..count() key=|index| *index let:index>
+                            <TierRow index rows editable />
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <Show when=move || editable>
+                <div class="mt-4 flex gap-3">
+                    <button type="button" class=BUTTON_SMALL on:click=add_tier>{t.points.add_tier}</button>
+                    <button type="button" class=BUTTON on:click=run_preview disabled=move || preview.pending().get()>
+                        {t.points.preview}
+                    </button>
+                </div>
+            </Show>
+        </Card>
+        </div>
+        {move || {
+            let current = previewed.get()?;
+            if current != rows.get() {
+                return None;
+            }
+            Some(match preview.value().get()? {
+                Ok(result) => view! {
+                    <Card>
+                        <h2 class="mb-2 font-semibold">{t.points.preview_title}</h2>
+                        <div data-testid="preview">
+                            <p class="mb-3 text-sm"><Moves preview=result.clone() t /></p>
+                            <PreviewTable preview=result t />
+                        </div>
+                        <button type="button" class=format!("{BUTTON} mt-4") on:click=apply disabled=move || save.pending().get()>
+                            {t.points.apply}
+                        </button>
+                    </Card>
+                }.into_any(),
+                Err(error) => view! { <ErrorBox error /> }.into_any(),
+            })
+        }}
+    }
+}
+
+#[component]
+fn Moves(preview: TierPreview, t: &'static Texts) -> impl IntoView {
+    view! {
+        <span data-testid="moves">
+            <strong data-testid="moved-up">{preview.moved_up}</strong> " " {t.points.moved_up} " · "
+            <strong data-testid="moved-down">{preview.moved_down}</strong> " " {t.points.moved_down} " · "
+            <strong data-testid="unchanged">{preview.unchanged}</strong> " " {t.points.unchanged}
+        </span>
+    }
+}
+
+#[component]
+fn PreviewTable(preview: TierPreview, t: &'static Texts) -> impl IntoView {
+    view! {
+        <table class=TABLE>
+            <thead><tr>
+                <th class=TH>{t.level}</th>
+                <th class=format!("{TH} text-right")>{t.points.members_now}</th>
+                <th class=format!("{TH} text-right")>{t.points.members_after}</th>
+            </tr></thead>
+            <tbody class="divide-y divide-slate-100">
+                {preview.per_tier.into_iter().map(|c| {
+                    let delta = c.after - c.before;
+                    let label = if c.code.is_empty() { t.no_level.to_owned() } else { c.code.clone() };
+                    view! {
+                        <tr data-tier=c.code.clone()>
+                            <td class=format!("{TD} font-mono")>{label}</td>
+                            <td class=format!("{TD} text-right tabular-nums")>{c.before}</td>
+                            <td class=format!("{TD} text-right tabular-nums")>
+                                {c.after} {(delta != 0).then(|| format!(" ({delta:+})"))}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// One editable row. Inputs carry their initial value as an attribute (so the page
+/// renders complete on the server) and write edits back into `rows`.
+#[component]
+fn TierRow(index: usize, rows: RwSignal<Vec<TierInput>>, editable: bool) -> impl IntoView {
+    let tier = rows.with_untracked(|rows| rows[index].clone());
+    let edit = move |apply: Box<dyn Fn(&mut TierInput) + Send + Sync>| {
+        rows.update(|rows| apply(&mut rows[index]))
+    };
+    let text =
+        "w-full min-w-16 rounded border border-slate-300 px-2 py-1 text-sm disabled:bg-slate-50";
+    let number = "w-28 rounded border border-slate-300 px-2 py-1 text-right text-sm tabular-nums disabled:bg-slate-50";
+    view! {
+        <tr data-code=tier.code.clone()>
+            <td class=TD><input class=text aria-label="code" value=tier.code.clone() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |t| t.code = v.clone())) } /></td>
+            <td class=TD><input class=text aria-label="name_zh" value=tier.name_zh.clone() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |t| t.name_zh = v.clone())) } /></td>
+            <td class=TD><input class=text aria-label="name_en" value=tier.name_en.clone() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev); edit(Box::new(move |t| t.name_en = v.clone())) } /></td>
+            <td class=TD><input class=number type="number" aria-label="sort_order" value=tier.sort_order.to_string() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); edit(Box::new(move |t| t.sort_order = v)) } /></td>
+            <td class=TD><input class=number type="number" min="0" aria-label="min_points" value=tier.min_points.to_string() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); edit(Box::new(move |t| t.min_points = v)) } /></td>
+            <td class=TD><input class=number type="number" min="0" aria-label="max_points" value=tier.max_points.map(|m| m.to_string()).unwrap_or_default() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev).trim().parse().ok(); edit(Box::new(move |t| t.max_points = v)) } /></td>
+            <td class=TD><input type="checkbox" aria-label="active" checked=tier.active disabled=!editable
+                on:change=move |ev| { let v = event_target_checked(&ev); edit(Box::new(move |t| t.active = v)) } /></td>
+            <td class=TD><input class=text aria-label="permissions" value=tier.permissions.join(", ") disabled=!editable
+                on:input=move |ev| {
+                    let v: Vec<String> = event_target_value(&ev).split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+                    edit(Box::new(move |t| t.permissions = v.clone()))
+                } /></td>
+            <td class=TD><input class=number type="number" min="0" aria-label="max_licenses" value=tier.max_licenses.to_string() disabled=!editable
+                on:input=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); edit(Box::new(move |t| t.max_licenses = v)) } /></td>
+        </tr>
+    }
+}

@@ -1,0 +1,62 @@
+//! UI text of webhooks: webhook settings, the outbox and deliveries, in English and Simplified Chinese.
+//! Part of the typed catalogue in `crate::i18n` (a missing message is a compile error).
+
+pub struct Texts {
+    pub webhooks_title: &'static str,
+    pub webhook_url: &'static str,
+    pub webhook_url_hint: &'static str,
+    pub reminder_days: &'static str,
+    pub signing_secret: &'static str,
+    pub signing_secret_hint: &'static str,
+    pub rotate_secret: &'static str,
+    pub outbox_events: &'static str,
+    pub delivery_log: &'static str,
+    pub topic: &'static str,
+    pub attempts: &'static str,
+    pub attempt: &'static str,
+    pub last_error: &'static str,
+    pub event: &'static str,
+    pub http_status: &'static str,
+    pub error: &'static str,
+    pub duration_ms: &'static str,
+}
+
+pub const EN: Texts = Texts {
+    webhooks_title: "Webhooks",
+    webhook_url: "Webhook URL",
+    webhook_url_hint: "Grant events are POSTed here, signed. Empty: no deliveries.",
+    reminder_days: "Reminder (days before expiry)",
+    signing_secret: "Signing secret",
+    signing_secret_hint: "Verify the Tierdesk-Signature header with it: HMAC-SHA256 over “<t>.<body>”.",
+    rotate_secret: "Rotate the secret on save",
+    outbox_events: "Recent events",
+    delivery_log: "Delivery log",
+    topic: "Topic",
+    attempts: "Attempts",
+    attempt: "Attempt",
+    last_error: "Last error",
+    event: "Event",
+    http_status: "HTTP status",
+    error: "Error",
+    duration_ms: "Duration (ms)",
+};
+
+pub const ZH: Texts = Texts {
+    webhooks_title: "Webhook",
+    webhook_url: "Webhook 地址",
+    webhook_url_hint: "标签事件将签名后 POST 到此地址。留空则不发送。",
+    reminder_days: "到期前提醒（天）",
+    signing_secret: "签名密钥",
+    signing_secret_hint: "用它校验 Tierdesk-Signature 请求头：对“<t>.<body>”计算 HMAC-SHA256。",
+    rotate_secret: "保存时更换密钥",
+    outbox_events: "最近事件",
+    delivery_log: "投递记录",
+    topic: "主题",
+    attempts: "尝试次数",
+    attempt: "第几次",
+    last_error: "最近错误",
+    event: "事件",
+    http_status: "HTTP 状态",
+    error: "错误",
+    duration_ms: "耗时（毫秒）",
+};
