@@ -113,8 +113,7 @@ pub async fn current_tenant() -> Result<Tenant, AppError> {
 #[server(endpoint = "list_tenants")]
 pub async fn list_tenants() -> Result<Vec<Tenant>, AppError> {
     let (principal, _, _) = principal().await?;
-    let tenants = domain::access::tenants::list_all(&db()?, &principal).await?;
-    Ok(tenants.into_iter().collect())
+    Ok(domain::access::tenants::list_all(&db()?, &principal).await?)
 }
 
 /// Creates a tenant (platform administrators only).
@@ -131,8 +130,7 @@ pub async fn create_tenant(slug: String, name: String) -> Result<Tenant, AppErro
 #[server(endpoint = "list_admins")]
 pub async fn list_admins() -> Result<Vec<Admin>, AppError> {
     let access = access().await?;
-    let admins = domain::access::admins::list(&db()?, &access).await?;
-    Ok(admins.into_iter().collect())
+    Ok(domain::access::admins::list(&db()?, &access).await?)
 }
 
 /// Invites an email into the active tenant: a pending membership, whether or not the
@@ -171,8 +169,7 @@ pub async fn set_admin_disabled(admin_id: Uuid, disabled: bool) -> Result<Admin,
 #[server(endpoint = "list_invitations")]
 pub async fn list_invitations() -> Result<Vec<Invitation>, AppError> {
     let (principal, _, _) = principal().await?;
-    let invitations = domain::access::admins::invitations(&db()?, &principal).await?;
-    Ok(invitations.into_iter().collect())
+    Ok(domain::access::admins::invitations(&db()?, &principal).await?)
 }
 
 /// Accepts an invitation of the signed-in account and opens that tenant.

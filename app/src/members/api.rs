@@ -27,11 +27,7 @@ pub async fn list_members(
         after,
         page_size: MEMBER_PAGE_SIZE,
     };
-    let page = domain::members::search(&db()?, &access, search).await?;
-    Ok(MemberPage {
-        members: page.members.into_iter().collect(),
-        next_after: page.next_after,
-    })
+    Ok(domain::members::search(&db()?, &access, search).await?)
 }
 
 #[server(endpoint = "get_member")]
@@ -43,8 +39,7 @@ pub async fn get_member(member_id: Uuid) -> Result<Member, AppError> {
 #[server(endpoint = "member_level_history")]
 pub async fn member_level_history(member_id: Uuid) -> Result<Vec<LevelChange>, AppError> {
     let access = access().await?;
-    let history = domain::points::levels::history(&db()?, &access, member_id).await?;
-    Ok(history.into_iter().collect())
+    Ok(domain::points::levels::history(&db()?, &access, member_id).await?)
 }
 
 /// A member's ledger, newest first, keyset-paged by entry number.

@@ -43,8 +43,7 @@ pub async fn update_tag(tag_id: Uuid, row_version: i64, tag: TagForm) -> Result<
 #[server(endpoint = "member_grants")]
 pub async fn member_grants(member_id: Uuid) -> Result<Vec<Grant>, AppError> {
     let access = access().await?;
-    let grants = domain::tags::grants::for_member(&db()?, &access, now()?, member_id).await?;
-    Ok(grants.into_iter().collect())
+    Ok(domain::tags::grants::for_member(&db()?, &access, now()?, member_id).await?)
 }
 
 /// Grants a tag to a member (support and tenant admins; reason required). The expiry
@@ -112,16 +111,14 @@ pub async fn revoke_grant(grant_id: Uuid, reason: String) -> Result<(), AppError
 #[server(endpoint = "member_grant_history")]
 pub async fn member_grant_history(member_id: Uuid) -> Result<Vec<GrantEvent>, AppError> {
     let access = access().await?;
-    let events = domain::tags::grants::history(&db()?, &access, member_id).await?;
-    Ok(events.into_iter().collect())
+    Ok(domain::tags::grants::history(&db()?, &access, member_id).await?)
 }
 
 /// Grants in force that expire within `days` days, soonest first (every role).
 #[server(endpoint = "expiring_grants")]
 pub async fn expiring_grants(days: i64) -> Result<Vec<Expiring>, AppError> {
     let access = access().await?;
-    let expiring = domain::tags::grants::expiring(&db()?, &access, now()?, days).await?;
-    Ok(expiring.into_iter().collect())
+    Ok(domain::tags::grants::expiring(&db()?, &access, now()?, days).await?)
 }
 
 /// A member's effective permissions and quotas with their sources (every role).

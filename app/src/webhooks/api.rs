@@ -43,14 +43,12 @@ pub async fn save_webhook(
 #[server(endpoint = "webhook_events")]
 pub async fn webhook_events() -> Result<Vec<OutboxEvent>, AppError> {
     let access = access().await?;
-    let events = domain::webhooks::events(&db()?, &access).await?;
-    Ok(events.into_iter().collect())
+    Ok(domain::webhooks::events(&db()?, &access).await?)
 }
 
 /// The tenant's latest delivery attempts (tenant admins).
 #[server(endpoint = "webhook_deliveries")]
 pub async fn webhook_deliveries() -> Result<Vec<DeliveryAttempt>, AppError> {
     let access = access().await?;
-    let deliveries = domain::webhooks::deliveries(&db()?, &access).await?;
-    Ok(deliveries.into_iter().collect())
+    Ok(domain::webhooks::deliveries(&db()?, &access).await?)
 }
