@@ -16,7 +16,7 @@ use crate::points::api::{AdjustPoints, ReverseEntry};
 use crate::tags::member_tags::MemberTags;
 use model::access::Role;
 use model::members::Member;
-use model::points::ledger::Adjusted as Adjustment;
+use model::points::ledger::Adjustment;
 use model::points::ledger::{Entry as LedgerEntry, EntryKind};
 
 /// One member: balances and level, manual adjustment (support and up), tags with
@@ -256,13 +256,13 @@ fn AdjustForm(
             </ActionForm>
             <div class="mt-3">
                 {move || match adjust.value().get() {
-                    Some(Ok(Adjustment::PendingApproval(request))) if request.status != "pending" => view! {
+                    Some(Ok(Adjustment::PendingApproval { status, .. })) if status != "pending" => view! {
                         // A retry of a submission that was already decided.
                         <p role="status" class="text-sm text-amber-700">
-                            {t.members.request_status} " " {if request.status == "approved" { t.members.request_approved } else { t.members.request_rejected }}
+                            {t.members.request_status} " " {if status == "approved" { t.members.request_approved } else { t.members.request_rejected }}
                         </p>
                     }.into_any(),
-                    Some(Ok(Adjustment::PendingApproval(_))) => view! {
+                    Some(Ok(Adjustment::PendingApproval { .. })) => view! {
                         <p role="status" class="text-sm text-amber-700">{t.members.pending_approval}</p>
                     }.into_any(),
                     other => view! { <ActionResult value=move || other.clone() success=t.members.adjusted /> }.into_any(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::context::{access, db};
 use crate::error::AppError;
 use model::points::approvals::Request;
-use model::points::ledger::Adjusted;
+use model::points::ledger::Adjustment;
 use model::points::levels::{Preview, RelevelProgress, Tier, TierInput};
 use model::points::settings::Settings;
 
@@ -21,7 +21,7 @@ pub async fn adjust_points(
     points: i64,
     reason: String,
     idempotency_key: Option<String>,
-) -> Result<Adjusted, AppError> {
+) -> Result<Adjustment, AppError> {
     use domain::points::ledger::Change;
     let access = access().await?;
     let change = Change {
@@ -32,7 +32,8 @@ pub async fn adjust_points(
         idempotency_key,
         ..Default::default()
     };
-    Ok(domain::points::ledger::adjust(&db()?, &access, change).await?)
+    let adjusted = domain::points::ledger::adjust(&db()?, &access, change).await?;
+    Ok(Adjustment::from(&adjusted))
 }
 
 /// Reverses one ledger entry with a new, opposite entry (support and tenant admins).

@@ -8,6 +8,8 @@ use serde_json::Value;
 pub struct Entry {
     pub audit_id: i64,
     pub occurred_at: DateTime<Utc>,
+    /// Who acted (an email, or the command line), as recorded.
+    #[serde(rename = "actor")]
     pub actor_label: String,
     pub action: String,
     pub target_type: String,

@@ -15,6 +15,7 @@ pub mod tenants;
 /// A role inside one tenant. The order matters: each role may do everything the roles
 /// before it may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
     Support,

@@ -19,6 +19,7 @@ pub const PAGE_SIZE_MAX: i64 = 200;
 pub const POINTS_PER_ENTRY_MAX: i64 = 1_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Earn,
     Spend,
@@ -97,6 +98,7 @@ pub struct Entry {
     pub reverses_seq: Option<i64>,
     pub created_at: DateTime<Utc>,
     /// Filled by listings only: the operator's email and whether a reversal exists.
+    #[serde(rename = "operator")]
     pub operator_email: Option<String>,
     pub reversed: bool,
 }
@@ -176,4 +178,37 @@ pub fn checked_key(key: Option<String>) -> Checked<Option<String>> {
         ));
     }
     Ok(key)
+}
+
+/// The answer to a manual adjustment as a client sees it: posted at once (the entry's
+/// number, the balance after it, whether the level moved), or waiting for a second
+/// admin (the request and its status; a retry of a decided one says how it was decided).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Adjustment {
+    Posted {
+        seq: i64,
+        available_after: i64,
+        level_changed: bool,
+    },
+    PendingApproval {
+        request_id: Uuid,
+        /// pending, approved or rejected.
+        status: String,
+    },
+}
+
+impl From<&Adjusted> for Adjustment {
+    fn from(adjusted: &Adjusted) -> Self {
+        match adjusted {
+            Adjusted::Posted(posted) => Adjustment::Posted {
+                seq: posted.entry.seq,
+                available_after: posted.entry.available_after,
+                level_changed: posted.level_change.is_some(),
+            },
+            Adjusted::PendingApproval(request) => Adjustment::PendingApproval {
+                request_id: request.request_id,
+                status: request.status.clone(),
+            },
+        }
+    }
 }

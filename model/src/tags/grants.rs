@@ -11,6 +11,7 @@ pub const EXPIRING_DAYS_MAX: i64 = 366;
 pub const LIST_MAX: i64 = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     Manual,
     Migration,
@@ -39,6 +40,7 @@ pub struct Grant {
     pub tag_name_zh: String,
     pub method: String,
     pub reason: String,
+    #[serde(rename = "granted_by")]
     pub granted_by_email: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -91,6 +93,7 @@ pub struct GrantEvent {
     pub to_status: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub cause: String,
+    #[serde(rename = "actor")]
     pub actor_email: Option<String>,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -31,6 +31,7 @@ pub const QUOTA_MAX: i32 = 1_000_000;
 pub const TAGS_MAX: i64 = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RenewFrom {
     /// The new term starts where the old one ends (no days lost or gained).
     Expiry,

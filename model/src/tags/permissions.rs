@@ -9,6 +9,7 @@ use uuid::Uuid;
 pub const MAX_LICENSES: &str = "max_licenses";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Level,
     Tag,
@@ -16,6 +17,7 @@ pub enum SourceKind {
 
 /// The state of a grant at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GrantState {
     /// Granted with a later start.
     Scheduled,
