@@ -6,47 +6,11 @@ use uuid::Uuid;
 
 use crate::error::ResultExt;
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
-use model::input;
+use model::members::clean;
 pub use model::members::{
     EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
     SEARCH_LENGTH_MAX, Search,
 };
-
-struct Clean {
-    external_id: String,
-    display_name: String,
-    email: Option<String>,
-}
-
-fn clean(input: &MemberInput) -> Result<Clean> {
-    input::plain_text("external_id", &input.external_id)?;
-    let external_id = input.external_id.trim().to_owned();
-    if external_id.is_empty() {
-        return Err(Error::invalid("external_id", Problem::Required));
-    }
-    if external_id.chars().count() > EXTERNAL_ID_LENGTH_MAX {
-        return Err(Error::invalid(
-            "external_id",
-            Problem::TooLong {
-                max: EXTERNAL_ID_LENGTH_MAX,
-            },
-        ));
-    }
-    let email = match input
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        Some(email) => Some(input::email(email)?),
-        None => None,
-    };
-    Ok(Clean {
-        external_id,
-        display_name: input::name("display_name", &input.display_name)?,
-        email,
-    })
-}
 
 /// Creates a member (a new identity and its profile in the caller's tenant) at the
 /// level for 0 points.

@@ -14,81 +14,12 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ResultExt;
-use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
-use model::input;
+use crate::{Access, Conflict, Error, Result, Role, access::audit};
 pub use model::tags::{
     CATEGORIES, GRACE_DAYS_MAX, QUOTA_MAX, RenewFrom, TAG_NAME_LENGTH_MAX, TAGS_MAX, TERM_DAYS_MAX,
     Tag, TagInput,
 };
-
-#[derive(Debug, Clone)]
-struct Clean {
-    code: String,
-    name_zh: String,
-    name_en: String,
-    category: String,
-    permissions: Vec<String>,
-    max_licenses: i32,
-    max_licenses_boost: i32,
-    default_term_days: Option<i32>,
-    grace_days: i32,
-    auto_renew: bool,
-    renew_from: RenewFrom,
-    active: bool,
-}
-
-fn tag_name(field: &'static str, value: &str) -> Result<String> {
-    let name = input::name(field, value)?;
-    if name.chars().count() > TAG_NAME_LENGTH_MAX {
-        return Err(Error::invalid(
-            field,
-            Problem::TooLong {
-                max: TAG_NAME_LENGTH_MAX,
-            },
-        ));
-    }
-    Ok(name)
-}
-
-fn clean(input: &TagInput) -> Result<Clean> {
-    let category = input.category.trim().to_lowercase();
-    if !CATEGORIES.contains(&category.as_str()) {
-        return Err(Error::invalid("category", Problem::Format));
-    }
-    if !(0..=QUOTA_MAX).contains(&input.max_licenses) {
-        return Err(Error::invalid("max_licenses", Problem::Format));
-    }
-    if !(0..=QUOTA_MAX).contains(&input.max_licenses_boost) {
-        return Err(Error::invalid("max_licenses_boost", Problem::Format));
-    }
-    if input
-        .default_term_days
-        .is_some_and(|d| !(1..=TERM_DAYS_MAX).contains(&d))
-    {
-        return Err(Error::invalid("default_term_days", Problem::Format));
-    }
-    if !(0..=GRACE_DAYS_MAX).contains(&input.grace_days) {
-        return Err(Error::invalid("grace_days", Problem::Format));
-    }
-    if input.auto_renew && input.default_term_days.is_none() {
-        // Renewing needs a term to renew by.
-        return Err(Error::invalid("default_term_days", Problem::Required));
-    }
-    Ok(Clean {
-        code: input::code(&input.code)?,
-        name_zh: tag_name("name_zh", &input.name_zh)?,
-        name_en: tag_name("name_en", &input.name_en)?,
-        category,
-        permissions: input::permissions(&input.permissions)?,
-        max_licenses: input.max_licenses,
-        max_licenses_boost: input.max_licenses_boost,
-        default_term_days: input.default_term_days,
-        grace_days: input.grace_days,
-        auto_renew: input.auto_renew,
-        renew_from: RenewFrom::parse(input.renew_from.trim())?,
-        active: input.active,
-    })
-}
+use model::tags::{Clean, clean};
 
 fn snapshot(tag: &Clean) -> serde_json::Value {
     json!({

@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::{Checked, Invalid, Problem};
+use crate::input;
+
 pub const PAGE_SIZE_MAX: i64 = 100;
 
 pub const EXTERNAL_ID_LENGTH_MAX: usize = 128;
@@ -63,4 +66,44 @@ pub struct Search {
 pub struct Page {
     pub members: Vec<Member>,
     pub next_after: Option<String>,
+}
+
+/// A profile's identity fields, cleaned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clean {
+    pub external_id: String,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+/// Trims and checks a profile's identity fields: an external id (required, at most
+/// 128 characters), a display name, an optional email.
+pub fn clean(input: &MemberInput) -> Checked<Clean> {
+    input::plain_text("external_id", &input.external_id)?;
+    let external_id = input.external_id.trim().to_owned();
+    if external_id.is_empty() {
+        return Err(Invalid::new("external_id", Problem::Required));
+    }
+    if external_id.chars().count() > EXTERNAL_ID_LENGTH_MAX {
+        return Err(Invalid::new(
+            "external_id",
+            Problem::TooLong {
+                max: EXTERNAL_ID_LENGTH_MAX,
+            },
+        ));
+    }
+    let email = match input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        Some(email) => Some(input::email(email)?),
+        None => None,
+    };
+    Ok(Clean {
+        external_id,
+        display_name: input::name("display_name", &input.display_name)?,
+        email,
+    })
 }
