@@ -1,10 +1,11 @@
 //! The console's UI text in Simplified Chinese and English.
 //!
-//! A typed catalogue: every message is a field of [`Texts`], and each language is one
-//! constant of that struct, so a message missing in either language is a compile error
-//! rather than a blank on screen. The language comes from the `tierdesk_lang` cookie,
-//! else from the browser's Accept-Language, and is rendered into `<html lang>` so that
-//! hydration picks the same language without another request.
+//! A typed catalogue: every message is a field of [`Texts`] (shared messages) or of a
+//! feature's own `Texts` (`crate::<feature>::i18n`, reached as `t.<feature>.…`), and
+//! each language is one constant of each struct, so a message missing in either
+//! language is a compile error rather than a blank on screen. The language comes from
+//! the `tierdesk_lang` cookie, else from the browser's Accept-Language, and is rendered
+//! into `<html lang>` so that hydration picks the same language without another request.
 
 use leptos::prelude::*;
 
@@ -108,6 +109,7 @@ pub fn use_texts() -> &'static Texts {
 /// The catalogue: messages shared by several features here, each feature's own in its
 /// folder (`crate::<feature>::i18n`), composed below.
 pub struct Texts {
+    // Shared by several features
     pub product: &'static str,
     pub email: &'static str,
     pub loading: &'static str,
@@ -183,6 +185,7 @@ pub struct Texts {
     pub name_en: &'static str,
     pub max_licenses: &'static str,
     pub no_level: &'static str,
+    // Each feature's own messages
     pub access: crate::access::i18n::Texts,
     pub members: crate::members::i18n::Texts,
     pub points: crate::points::i18n::Texts,

@@ -31,7 +31,7 @@ pub enum Error {
     InsufficientPoints { available: i64, requested: i64 },
     /// The level tiers would not be a valid set; names the tiers involved.
     #[error("invalid level tiers: {0:?}")]
-    Tiers(crate::points::levels::TierProblem),
+    Tiers(model::points::levels::TierProblem),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
