@@ -54,7 +54,7 @@ pub fn PageTitle(text: &'static str) -> impl IntoView {
 
 #[component]
 pub fn Card(children: Children) -> impl IntoView {
-    view! { <section class="mb-6 rounded-lg border border-slate-200 bg-white p-5 shadow-sm">{children()}</section> }
+    view! { <section class="mb-6 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-5">{children()}</section> }
 }
 
 /// A labelled text input.

@@ -52,7 +52,7 @@ pub fn AdminsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match admins.await {
                     Ok(admins) => view! {
-                        <table class=TABLE data-testid="admins">
+                        <div class="overflow-x-auto"><table class=TABLE data-testid="admins">
                             <thead><tr>
                                 <th class=TH>{t.email}</th>
                                 <th class=TH>{t.display_name}</th>
@@ -65,7 +65,7 @@ pub fn AdminsPage() -> impl IntoView {
                                     <AdminRow admin change_role set_disabled t />
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
@@ -90,7 +90,7 @@ fn AdminRow(
             <td class=TD>
                 <ActionForm action=change_role>
                     <input type="hidden" name="admin_id" value=id.clone() />
-                    <div class="flex items-center gap-2">
+                    <div class="flex flex-wrap items-center gap-2">
                         <RoleSelect selected=admin.role />
                         <button type="submit" class=BUTTON_SMALL>{t.access.change_role}</button>
                     </div>

@@ -27,7 +27,7 @@ pub fn AuditPage() -> impl IntoView {
                 match page.await {
                     Ok(page) if page.entries.is_empty() => view! { <p>{t.no_entries}</p> }.into_any(),
                     Ok(page) => view! {
-                        <table class=TABLE data-testid="audit">
+                        <div class="overflow-x-auto"><table class=TABLE data-testid="audit">
                             <thead><tr>
                                 <th class=TH>{t.when}</th>
                                 <th class=TH>{t.access.who}</th>
@@ -40,7 +40,7 @@ pub fn AuditPage() -> impl IntoView {
                             <tbody class="divide-y divide-slate-100 bg-white">
                                 {page.entries.into_iter().map(|entry| view! { <AuditRow entry /> }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <div class="mt-4 flex gap-4 text-sm">
                             <a href="/audit" class="text-indigo-600 hover:underline">{t.newest}</a>
                             {page.next_before.map(|next| view! {

@@ -30,7 +30,7 @@ pub fn TenantsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match tenants.await {
                     Ok(tenants) => view! {
-                        <table class=TABLE data-testid="tenants">
+                        <div class="overflow-x-auto"><table class=TABLE data-testid="tenants">
                             <thead><tr>
                                 <th class=TH>{t.access.slug}</th><th class=TH>{t.name}</th><th class=TH>{t.created_at}</th>
                             </tr></thead>
@@ -43,7 +43,7 @@ pub fn TenantsPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }

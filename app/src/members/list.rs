@@ -128,7 +128,7 @@ pub fn MembersPage() -> impl IntoView {
 #[component]
 fn MemberTable(members: Vec<Member>, t: &'static Texts) -> impl IntoView {
     view! {
-        <table class=TABLE data-testid="members">
+        <div class="overflow-x-auto"><table class=TABLE data-testid="members">
             <thead><tr>
                 <th class=TH>{t.external_id}</th>
                 <th class=TH>{t.display_name}</th>
@@ -151,7 +151,7 @@ fn MemberTable(members: Vec<Member>, t: &'static Texts) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 

@@ -109,7 +109,7 @@ pub fn MemberPage() -> impl IntoView {
                                 <a href=format!("/members/{id}?before={next}") class="text-indigo-600 hover:underline">{t.older}</a>
                             });
                             view! {
-                                <table class=TABLE data-testid="ledger">
+                                <div class="overflow-x-auto"><table class=TABLE data-testid="ledger">
                                     <thead><tr>
                                         <th class=TH>{t.seq}</th><th class=TH>{t.when}</th><th class=TH>{t.members.kind}</th>
                                         <th class=TH>{t.category}</th><th class=format!("{TH} text-right")>{t.points_label}</th>
@@ -122,7 +122,7 @@ pub fn MemberPage() -> impl IntoView {
                                             view! { <LedgerRow entry reversible reverse t /> }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                                 <div class="mt-3 flex gap-4 text-sm">
                                     <a href=format!("/members/{}", member_id().map(|id| id.to_string()).unwrap_or_default()) class="text-indigo-600 hover:underline">{t.newest}</a>
                                     {next}
@@ -306,7 +306,7 @@ fn LedgerRow(
                         <input type="hidden" name="seq" value=entry.seq.to_string() />
                         // One key per reversal form: a resubmission gets the original entry.
                         <input type="hidden" name="idempotency_key" value=format!("reverse-{}-{}", member_id, entry.seq) />
-                        <div class="flex gap-1">
+                        <div class="flex flex-wrap gap-1">
                             <input type="text" name="reason" required=true placeholder=t.members.reverse_reason
                                 class="w-36 rounded border border-slate-300 px-2 py-1 text-xs" />
                             <button type="submit" class=BUTTON_SMALL>{t.members.reverse}</button>

@@ -61,7 +61,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                 match pending.await {
                     Ok(requests) if requests.is_empty() => view! { <p class="text-sm text-slate-500">{t.points.no_pending}</p> }.into_any(),
                     Ok(requests) => view! {
-                        <table class=TABLE data-testid="pending">
+                        <div class="overflow-x-auto"><table class=TABLE data-testid="pending">
                             <thead><tr>
                                 <th class=TH>{t.when}</th><th class=TH>{t.member_title}</th>
                                 <th class=format!("{TH} text-right")>{t.points_label}</th><th class=TH>{t.reason}</th>
@@ -93,7 +93,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                             <td class=TD>{r.requested_by.clone()}</td>
                                             <td class=TD>
                                                 {is_admin.then(|| view! {
-                                                    <div class="flex gap-2">
+                                                    <div class="flex flex-wrap gap-2">
                                                         <ActionForm action=approve>
                                                             <input type="hidden" name="request_id" value=id />
                                                             <button type="submit" class=BUTTON_SMALL disabled=!applicable>{t.points.approve}</button>
@@ -109,7 +109,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }

@@ -146,7 +146,7 @@ fn TierEditor(
         <div data-testid="tier-editor" data-ready=move || ready.get().then_some("true")>
         <Card>
             <div class="overflow-x-auto">
-                <table class=TABLE data-testid="tiers">
+                <div class="overflow-x-auto"><table class=TABLE data-testid="tiers">
                     <thead><tr>
                         <th class=TH>{t.code}</th><th class=TH>{t.name_zh}</th><th class=TH>{t.name_en}</th>
                         <th class=TH>{t.points.order}</th><th class=TH>{t.points.min_points}</th>
@@ -158,7 +158,7 @@ fn TierEditor(
                             <TierRow index rows editable />
                         </For>
                     </tbody>
-                </table>
+                </table></div>
             </div>
             <Show when=move || editable>
                 <div class="mt-4 flex gap-3">
@@ -208,7 +208,7 @@ fn Moves(preview: TierPreview, t: &'static Texts) -> impl IntoView {
 #[component]
 fn PreviewTable(preview: TierPreview, t: &'static Texts) -> impl IntoView {
     view! {
-        <table class=TABLE>
+        <div class="overflow-x-auto"><table class=TABLE>
             <thead><tr>
                 <th class=TH>{t.level}</th>
                 <th class=format!("{TH} text-right")>{t.points.members_now}</th>
@@ -229,7 +229,7 @@ fn PreviewTable(preview: TierPreview, t: &'static Texts) -> impl IntoView {
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 

@@ -30,6 +30,7 @@ pub struct Texts {
     pub nav_tags: &'static str,
     pub nav_expiring: &'static str,
     pub nav_webhooks: &'static str,
+    pub menu: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -58,6 +59,7 @@ pub const EN: Texts = Texts {
     nav_tags: "Tags",
     nav_expiring: "Expiring soon",
     nav_webhooks: "Webhooks",
+    menu: "Menu",
 };
 
 pub const ZH: Texts = Texts {
@@ -86,4 +88,5 @@ pub const ZH: Texts = Texts {
     nav_tags: "标签",
     nav_expiring: "即将到期",
     nav_webhooks: "Webhook",
+    menu: "菜单",
 };

@@ -21,9 +21,23 @@ pub fn Layout() -> impl IntoView {
     let t = use_texts();
     let info = Resource::new(|| (), |_| get_session_info());
     provide_context(SessionResource(info));
+    // Folds the phone menu again after each navigation (in the browser).
+    let nav_toggle = NodeRef::<leptos::html::Input>::new();
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        if let Some(toggle) = nav_toggle.get_untracked() {
+            toggle.set_checked(false);
+        }
+    });
     let nav_link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
-        <header class="flex min-h-14 flex-wrap items-center gap-4 border-b border-slate-200 bg-white px-6 py-3">
+        <header class="flex min-h-14 flex-wrap items-center gap-x-4 gap-y-2 border-b border-slate-200 bg-white px-4 py-3 sm:px-6">
+            // On phones the navigation folds away behind this toggle (a checkbox and its
+            // label: it works without JavaScript); from `md` up it is a sidebar.
+            <label for="nav-toggle" class="cursor-pointer rounded-md border border-slate-300 px-2 py-1 text-sm text-slate-700 md:hidden" data-testid="nav-toggle">
+                <span aria-hidden="true">"☰ "</span>{t.shell.menu}
+            </label>
             <a href="/" class="text-lg font-bold text-indigo-700">{t.product}</a>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -35,8 +49,9 @@ pub fn Layout() -> impl IntoView {
                 })}
             </Transition>
         </header>
-        <div class="flex">
-            <nav class="w-52 shrink-0 space-y-1 p-4" aria-label="main">
+        <div class="md:flex">
+            <input type="checkbox" id="nav-toggle" class="peer sr-only" node_ref=nav_toggle />
+            <nav class="hidden w-full shrink-0 space-y-1 border-b border-slate-200 bg-white p-3 peer-checked:block md:block md:w-52 md:border-0 md:bg-transparent md:p-4" aria-label="main">
                 <A href="/" exact=true attr:class=nav_link>{t.shell.nav_overview}</A>
                 <A href="/members" attr:class=nav_link>{t.shell.nav_members}</A>
                 <A href="/levels" attr:class=nav_link>{t.shell.nav_levels}</A>
@@ -58,7 +73,7 @@ pub fn Layout() -> impl IntoView {
                     })}
                 </Transition>
             </nav>
-            <main class="min-w-0 flex-1 p-6">
+            <main class="min-w-0 flex-1 p-4 sm:p-6">
                 <Invitations />
                 <Outlet />
             </main>
@@ -69,11 +84,18 @@ pub fn Layout() -> impl IntoView {
 #[component]
 fn Account(info: SessionInfo) -> impl IntoView {
     let t = use_texts();
+    // The switcher only for people with more than one tenant; everyone sees where they are.
+    let switcher = (info.tenants.len() > 1).then(|| view! { <TenantSwitcher info=info.clone() /> });
+    let single = (info.tenants.len() <= 1)
+        .then(|| info.active.clone())
+        .flatten()
+        .map(|tenant| view! { <span class="text-sm text-slate-600" data-testid="current-tenant">{tenant.name}</span> });
     view! {
-        <TenantSwitcher info=info.clone() />
-        <div class="ml-auto flex items-center gap-4 text-sm">
+        {switcher}
+        {single}
+        <div class="ml-auto flex flex-wrap items-center gap-x-4 gap-y-2 text-sm">
             <span class="text-slate-600" data-testid="signed-in-as">
-                {info.display_name.clone()} " · " {info.email.clone()}
+                {info.display_name.clone()} <span class="hidden sm:inline">" · " {info.email.clone()}</span>
             </span>
             <LanguageLink />
             <form method="post" action="/api/sign_out">
@@ -178,7 +200,7 @@ fn TenantSwitcher(info: SessionInfo) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <form method="post" action="/api/switch_tenant" class="flex items-center gap-2 text-sm">
+        <form method="post" action="/api/switch_tenant" class="flex flex-wrap items-center gap-2 text-sm">
             <label for="tenant-switcher" class="text-slate-500">{t.shell.tenant}</label>
             <select id="tenant-switcher" name="tenant_id" class="rounded-md border border-slate-300 px-2 py-1">
                 {options}

@@ -65,7 +65,7 @@ fn TagTable(tags: Vec<Tag>, editable: bool, t: &'static Texts) -> impl IntoView 
     }
     view! {
         <div class="mb-6 overflow-x-auto">
-            <table class=TABLE data-testid="tags">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="tags">
                 <thead><tr>
                     <th class=TH>{t.code}</th><th class=TH>{t.name}</th><th class=TH>{t.category}</th>
                     <th class=TH>{t.tags.privileges}</th><th class=TH>{t.tags.term}</th><th class=TH>{t.tags.grace}</th>
@@ -75,7 +75,7 @@ fn TagTable(tags: Vec<Tag>, editable: bool, t: &'static Texts) -> impl IntoView 
                 <tbody class="divide-y divide-slate-100 bg-white">
                     {tags.into_iter().map(|tag| view! { <TagRow tag editable t /> }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
     .into_any()

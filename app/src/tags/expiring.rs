@@ -48,7 +48,7 @@ pub fn ExpiringPage() -> impl IntoView {
 #[component]
 fn ExpiringTable(grants: Vec<ExpiringGrant>, t: &'static Texts) -> impl IntoView {
     view! {
-        <table class=TABLE data-testid="expiring">
+        <div class="overflow-x-auto"><table class=TABLE data-testid="expiring">
             <thead><tr>
                 <th class=TH>{t.external_id}</th><th class=TH>{t.display_name}</th><th class=TH>{t.tags.tag}</th>
                 <th class=TH>{t.tags.expires_at}</th><th class=TH>{t.tags.state}</th><th class=TH>{t.tags.auto_renew}</th>
@@ -72,6 +72,6 @@ fn ExpiringTable(grants: Vec<ExpiringGrant>, t: &'static Texts) -> impl IntoView
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }

@@ -173,7 +173,7 @@ fn GrantTable(
 ) -> impl IntoView {
     view! {
         <div class="overflow-x-auto">
-            <table class=TABLE data-testid="grants">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="grants">
                 <thead><tr>
                     <th class=TH>{t.tags.tag}</th><th class=TH>{t.tags.state}</th><th class=TH>{t.tags.expires_at}</th>
                     <th class=TH>{t.tags.auto_renew}</th><th class=TH>{t.reason}</th><th class=TH>{t.operator}</th>
@@ -182,7 +182,7 @@ fn GrantTable(
                 <tbody class="divide-y divide-slate-100">
                     {grants.into_iter().map(|grant| view! { <GrantRow grant may_change renew revoke t /> }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
 }
@@ -220,7 +220,7 @@ fn GrantRow(
                     {renewable.then(|| view! {
                         <ActionForm action=renew>
                             <input type="hidden" name="grant_id" value=renew_id.clone() />
-                            <div class="flex gap-1">
+                            <div class="flex flex-wrap gap-1">
                                 <input type="text" name="reason" required=true maxlength="500" placeholder=t.tags.renew_reason aria-label=t.tags.renew_reason class=small_input />
                                 <button type="submit" class=BUTTON_SMALL>{t.tags.renew}</button>
                             </div>
@@ -229,7 +229,7 @@ fn GrantRow(
                     {revocable.then(|| view! {
                         <ActionForm action=revoke>
                             <input type="hidden" name="grant_id" value=revoke_id.clone() />
-                            <div class="flex gap-1">
+                            <div class="flex flex-wrap gap-1">
                                 <input type="text" name="reason" required=true maxlength="500" placeholder=t.tags.revoke_reason aria-label=t.tags.revoke_reason class=small_input />
                                 <button type="submit" class=BUTTON_SMALL>{t.tags.revoke}</button>
                             </div>

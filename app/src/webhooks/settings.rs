@@ -106,7 +106,7 @@ fn WebhookForm(
 fn EventTable(events: Vec<OutboxEvent>, t: &'static Texts) -> impl IntoView {
     view! {
         <div class="overflow-x-auto">
-            <table class=TABLE data-testid="outbox-events">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="outbox-events">
                 <thead><tr>
                     <th class=TH>{t.seq}</th><th class=TH>{t.when}</th><th class=TH>{t.webhooks.topic}</th>
                     <th class=TH>{t.status}</th><th class=format!("{TH} text-right")>{t.webhooks.attempts}</th>
@@ -124,7 +124,7 @@ fn EventTable(events: Vec<OutboxEvent>, t: &'static Texts) -> impl IntoView {
                         </tr>
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
 }
@@ -133,7 +133,7 @@ fn EventTable(events: Vec<OutboxEvent>, t: &'static Texts) -> impl IntoView {
 fn DeliveryTable(deliveries: Vec<DeliveryAttempt>, t: &'static Texts) -> impl IntoView {
     view! {
         <div class="overflow-x-auto">
-            <table class=TABLE data-testid="deliveries">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="deliveries">
                 <thead><tr>
                     <th class=TH>{t.when}</th><th class=TH>{t.webhooks.event}</th><th class=format!("{TH} text-right")>{t.webhooks.attempt}</th>
                     <th class=TH>{t.webhooks.http_status}</th><th class=TH>{t.webhooks.error}</th>
@@ -151,7 +151,7 @@ fn DeliveryTable(deliveries: Vec<DeliveryAttempt>, t: &'static Texts) -> impl In
                         </tr>
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
 }
