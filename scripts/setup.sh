@@ -82,3 +82,13 @@ build_release() {
   log "building the console (release: server binary, WASM, CSS)"
   (cd "$REPO_ROOT" && cargo leptos build --release)
 }
+
+# Prints the release WASM's size (raw, gzip -9, brotli); with a byte limit, fails when
+# the brotli size is above it.
+wasm_sizes() {
+  if [ $# -gt 0 ]; then
+    node "$REPO_ROOT/end2end/bench/wasm-size.mjs" --max-brotli "$1"
+  else
+    node "$REPO_ROOT/end2end/bench/wasm-size.mjs"
+  fi
+}
