@@ -17,6 +17,9 @@ pub mod demo;
 pub mod error;
 /// Members: global identity, per-tenant profile, search.
 pub mod members;
+/// The overview: a tenant's figures (members, points per day, levels, tags, activity),
+/// and the fold of the daily points aggregate.
+pub mod overview;
 /// Points: the ledger, its invariant check, four-eyes approvals, settings, level tiers.
 pub mod points;
 /// Tags: the catalogue, grants and their lifecycle, effective permissions and their cache.

@@ -7,8 +7,8 @@
 //! as well as for the server. `domain` builds on it (and re-exports each type from its
 //! feature module); `app` uses it directly in both builds.
 //!
-//! Arranged by feature, like `domain` and `app`: `access`, `members`, `points`, `tags`,
-//! `webhooks`.
+//! Arranged by feature, like `domain` and `app`: `access`, `members`, `overview`, `points`,
+//! `tags`, `webhooks`.
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
@@ -18,6 +18,8 @@ pub mod error;
 pub mod input;
 /// Members and their profiles.
 pub mod members;
+/// The overview: a tenant's figures (members, points per day, levels, tags, activity).
+pub mod overview;
 /// Ledger entries, four-eyes requests, points settings, level tiers.
 pub mod points;
 /// The tag catalogue, grants, effective permissions and the quota rule.
