@@ -34,6 +34,53 @@ where
     }
 }
 
+/// The latest outcome of a page's actions, one message at a time: a new action's answer
+/// replaces the previous one's, so messages do not pile up.
+#[derive(Clone, Copy)]
+pub struct Outcome(RwSignal<Option<Result<String, AppError>>>);
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome(RwSignal::new(None))
+    }
+}
+
+impl Outcome {
+    /// Shows `message` for each successful answer of `action` (and its error otherwise).
+    pub fn follow<S>(
+        self,
+        action: ServerAction<S>,
+        message: impl Fn(&S::Output) -> String + Send + Sync + 'static,
+    ) where
+        S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            if let Some(answer) = action.value().get() {
+                self.0.set(Some(answer.map(|output| message(&output))));
+            }
+        });
+    }
+
+    /// Clears the message (e.g. when the user starts another edit).
+    pub fn clear(self) {
+        self.0.set(None);
+    }
+}
+
+/// Where a page shows its [`Outcome`].
+#[component]
+pub fn OutcomeView(outcome: Outcome) -> impl IntoView {
+    move || match outcome.0.get() {
+        Some(Err(error)) => view! { <ErrorBox error /> }.into_any(),
+        Some(Ok(message)) => view! {
+            <p role="status" class="text-sm text-emerald-700" data-testid="outcome">{message}</p>
+        }
+        .into_any(),
+        None => ().into_any(),
+    }
+}
+
 /// The error a plain (no-JavaScript) form post carried back in `?error=`.
 #[component]
 pub fn UrlError() -> impl IntoView {

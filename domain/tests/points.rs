@@ -322,6 +322,136 @@ async fn large_adjustments_wait_for_a_second_tenant_admin(db: PgPool) {
     assert_ledger_consistent(&db).await;
 }
 
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_requester_withdraws_their_own_pending_request_and_nobody_else_can(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let deputy = f.tenant.with_admin(&db, "deputy", Role::TenantAdmin).await;
+    settings::set_approval_threshold(&db, &f.admin.access(), Some(100))
+        .await
+        .unwrap();
+    let ann = member(&db, &f.support.access(), "ann").await;
+    let big = Change {
+        reason: Some("goodwill".into()),
+        idempotency_key: Some("k-1".into()),
+        ..change(ann, 500)
+    };
+    let Adjusted::PendingApproval(request) = ledger::adjust(&db, &f.support.access(), big.clone())
+        .await
+        .unwrap()
+    else {
+        panic!("above the threshold");
+    };
+    let id = request.request_id;
+    assert_eq!(
+        approvals::pending_count(&db, &f.admin.access())
+            .await
+            .unwrap(),
+        1
+    );
+    let on_member = approvals::pending_for_member(&db, &f.admin.access(), ann)
+        .await
+        .unwrap();
+    assert_eq!(on_member.len(), 1);
+    assert_eq!(on_member[0].requested_by, f.support.email);
+
+    // Only the requester withdraws; a tenant admin rejects instead.
+    assert!(matches!(
+        approvals::withdraw(&db, &deputy.access(), id).await,
+        Err(Error::Forbidden)
+    ));
+    let withdrawn = approvals::withdraw(&db, &f.support.access(), id)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status, "withdrawn");
+    assert_eq!(withdrawn.decided_by, None);
+    assert!(withdrawn.decided_at.is_some());
+    // Withdrawing again (a retried click) answers the same; deciding it is too late.
+    let again = approvals::withdraw(&db, &f.support.access(), id)
+        .await
+        .unwrap();
+    assert_eq!(again, withdrawn);
+    assert!(matches!(
+        approvals::approve(&db, &deputy.access(), id).await,
+        Err(Error::Conflict(Conflict::AlreadyDecided))
+    ));
+    // A retry of the original submission tells how it ended.
+    let Adjusted::PendingApproval(retried) =
+        ledger::adjust(&db, &f.support.access(), big).await.unwrap()
+    else {
+        panic!("the retry answers the request");
+    };
+    assert_eq!(
+        (retried.request_id, retried.status.as_str()),
+        (id, "withdrawn")
+    );
+
+    assert_eq!(
+        approvals::pending_count(&db, &f.admin.access())
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        approvals::pending_for_member(&db, &f.admin.access(), ann)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let decided = approvals::decided(&db, &f.admin.access()).await.unwrap();
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0].status, "withdrawn");
+    assert_eq!(
+        members::get(&db, &f.admin.access(), ann)
+            .await
+            .unwrap()
+            .total_points,
+        0,
+        "nothing was posted"
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'points.adjust_withdrawn' and target_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // Decided requests show who decided.
+    let Adjusted::PendingApproval(second) = ledger::adjust(
+        &db,
+        &f.support.access(),
+        Change {
+            reason: Some("second".into()),
+            ..change(ann, 300)
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!("above the threshold");
+    };
+    approvals::reject(&db, &deputy.access(), second.request_id)
+        .await
+        .unwrap();
+    let decided = approvals::decided(&db, &f.support.access()).await.unwrap();
+    assert_eq!(decided[0].request_id, second.request_id);
+    assert_eq!(
+        decided[0].decided_by.as_deref(),
+        Some(deputy.email.as_str())
+    );
+    assert!(matches!(
+        approvals::decided(
+            &db,
+            &f.tenant
+                .with_admin(&db, "vera", Role::Viewer)
+                .await
+                .access()
+        )
+        .await,
+        Err(Error::Forbidden)
+    ));
+}
+
 fn as_inputs(tiers: &[levels::Tier]) -> Vec<TierInput> {
     tiers.iter().map(TierInput::from).collect()
 }

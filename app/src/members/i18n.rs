@@ -29,8 +29,8 @@ pub struct Texts {
     pub level_history: &'static str,
     pub no_history: &'static str,
     pub request_status: &'static str,
-    pub request_approved: &'static str,
-    pub request_rejected: &'static str,
+    pub member_not_found: &'static str,
+    pub back_to_members: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -61,8 +61,8 @@ pub const EN: Texts = Texts {
     level_history: "Level history",
     no_history: "No level changes yet.",
     request_status: "This submission was filed earlier as a request; status:",
-    request_approved: "approved",
-    request_rejected: "rejected",
+    member_not_found: "No member with this id in this tenant.",
+    back_to_members: "← Back to members",
 };
 
 pub const ZH: Texts = Texts {
@@ -93,6 +93,6 @@ pub const ZH: Texts = Texts {
     level_history: "等级变化",
     no_history: "暂无等级变化。",
     request_status: "该提交此前已作为审批申请提交，状态：",
-    request_approved: "已批准",
-    request_rejected: "已拒绝",
+    member_not_found: "本租户中没有这个会员。",
+    back_to_members: "← 返回会员列表",
 };

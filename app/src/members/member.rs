@@ -12,12 +12,16 @@ use crate::error::AppError;
 use crate::i18n::{Texts, use_texts};
 use crate::members::api::{UpdateMember, get_member, member_ledger, member_level_history};
 use crate::members::list::LevelBadge;
-use crate::points::api::{AdjustPoints, ReverseEntry};
+use crate::points::api::{
+    AdjustPoints, ReverseEntry, WithdrawAdjustment, member_pending_adjustments,
+};
 use crate::tags::member_tags::MemberTags;
 use model::access::Role;
 use model::members::Member;
+use model::points::approvals::Request;
 use model::points::ledger::Adjustment;
-use model::points::ledger::{Entry as LedgerEntry, EntryKind};
+use model::points::ledger::{Entry as LedgerEntry, EntryKind, EntryPage};
+use model::points::levels::LevelChange;
 
 /// One member: balances and level, manual adjustment (support and up), tags with
 /// effective permissions, the ledger newest first with reversal, level history, and the
@@ -81,6 +85,16 @@ pub fn MemberPage() -> impl IntoView {
         },
     );
     let session = use_session();
+    let withdraw = ServerAction::<WithdrawAdjustment>::new();
+    let pending = Resource::new(
+        move || (member_id(), changes(), withdraw.version().get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => member_pending_adjustments(id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
     view! {
         <UrlError />
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
@@ -90,11 +104,92 @@ pub fn MemberPage() -> impl IntoView {
                     Ok(member) => view! {
                         <MemberHeader member=member.clone() t />
                         {may_change.then(|| view! { <AdjustForm member_id=member.member_id adjust t /> })}
+                        <PendingRequests pending withdraw t />
+                        <MemberSections member_id ledger history reverse update member=member.clone() may_change t />
                     }.into_any(),
+                    // One clear page for a member that does not exist (or is another
+                    // tenant's), not a row of empty sections and live forms.
+                    Err(AppError::NotFound { .. }) => view! { <MemberNotFound t /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn MemberNotFound(t: &'static Texts) -> impl IntoView {
+    view! {
+        <PageTitle text=t.member_title />
+        <Card>
+            <p class="text-slate-700" data-testid="member-not-found">{t.members.member_not_found}</p>
+            <a href="/members" class="mt-3 inline-block text-indigo-600 hover:underline">{t.members.back_to_members}</a>
+        </Card>
+    }
+}
+
+/// The member's adjustments waiting for a second admin; the requester may withdraw.
+#[component]
+fn PendingRequests(
+    pending: Resource<Result<Vec<Request>, AppError>>,
+    withdraw: ServerAction<WithdrawAdjustment>,
+    t: &'static Texts,
+) -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let me = match session {
+                    Some(session) => session.0.await.ok().flatten().map(|info| info.email),
+                    None => None,
+                };
+                let requests = pending.await.unwrap_or_default();
+                (!requests.is_empty()).then(|| view! {
+                    <Card>
+                        <h2 class="mb-3 font-semibold">{t.points.member_pending_title}</h2>
+                        <ul class="space-y-2 text-sm" data-testid="member-pending">
+                            {requests.into_iter().map(|request| {
+                                let own = me.as_deref() == Some(request.requested_by.as_str());
+                                let id = request.request_id.to_string();
+                                let row_id = id.clone();
+                                view! {
+                                    <li class="flex flex-wrap items-center gap-3" data-request=row_id>
+                                        <span class="tabular-nums font-medium">{format!("{:+}", request.points)}</span>
+                                        <span>{request.reason.clone()}</span>
+                                        <span class="text-slate-500">{request.requested_by.clone()} " · " {format_time(&request.created_at)}</span>
+                                        {own.then(move || view! {
+                                            <ActionForm action=withdraw>
+                                                <input type="hidden" name="request_id" value=id />
+                                                <button type="submit" class=BUTTON_SMALL disabled=move || withdraw.pending().get()>{t.points.withdraw}</button>
+                                            </ActionForm>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <div class="mt-2"><ActionResult value=move || withdraw.value().get() success=t.points.withdrawn_done /></div>
+                    </Card>
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// Everything below the header, for a member that exists.
+#[component]
+#[allow(clippy::too_many_arguments)]
+fn MemberSections(
+    member_id: impl Fn() -> Option<Uuid> + Copy + Send + Sync + 'static,
+    ledger: Resource<Result<EntryPage, AppError>>,
+    history: Resource<Result<Vec<LevelChange>, AppError>>,
+    reverse: ServerAction<ReverseEntry>,
+    update: ServerAction<UpdateMember>,
+    member: Member,
+    may_change: bool,
+    t: &'static Texts,
+) -> impl IntoView {
+    let session = use_session();
+    view! {
         <MemberTags />
         <ActionResult value=move || reverse.value().get() success=t.members.reversed />
         <Card>
@@ -156,12 +251,7 @@ pub fn MemberPage() -> impl IntoView {
                 })}
             </Transition>
         </Card>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let may_change = allowed(session, Role::Support).await;
-                member.await.ok().filter(|_| may_change).map(|member| view! { <EditForm member update t /> })
-            })}
-        </Transition>
+        {may_change.then(|| view! { <EditForm member update t /> })}
     }
 }
 
@@ -259,7 +349,7 @@ fn AdjustForm(
                     Some(Ok(Adjustment::PendingApproval { status, .. })) if status != "pending" => view! {
                         // A retry of a submission that was already decided.
                         <p role="status" class="text-sm text-amber-700">
-                            {t.members.request_status} " " {if status == "approved" { t.members.request_approved } else { t.members.request_rejected }}
+                            {t.members.request_status} " " {crate::points::request_status_label(&status, t)}
                         </p>
                     }.into_any(),
                     Some(Ok(Adjustment::PendingApproval { .. })) => view! {

@@ -57,6 +57,34 @@ pub async fn pending_adjustments() -> Result<Vec<Request>, AppError> {
     Ok(domain::points::approvals::pending(&db()?, &access).await?)
 }
 
+/// Recently decided requests with who decided and when (support and tenant admins).
+#[server(endpoint = "decided_adjustments")]
+pub async fn decided_adjustments() -> Result<Vec<Request>, AppError> {
+    let access = access().await?;
+    Ok(domain::points::approvals::decided(&db()?, &access).await?)
+}
+
+/// A member's pending requests (the member page).
+#[server(endpoint = "member_pending_adjustments")]
+pub async fn member_pending_adjustments(member_id: Uuid) -> Result<Vec<Request>, AppError> {
+    let access = access().await?;
+    Ok(domain::points::approvals::pending_for_member(&db()?, &access, member_id).await?)
+}
+
+/// How many requests wait (the menu's badge; support and tenant admins).
+#[server(endpoint = "pending_adjustment_count")]
+pub async fn pending_adjustment_count() -> Result<i64, AppError> {
+    let access = access().await?;
+    Ok(domain::points::approvals::pending_count(&db()?, &access).await?)
+}
+
+/// Withdraws the caller's own pending request.
+#[server(endpoint = "withdraw_adjustment")]
+pub async fn withdraw_adjustment(request_id: Uuid) -> Result<Request, AppError> {
+    let access = access().await?;
+    Ok(domain::points::approvals::withdraw(&db()?, &access, request_id).await?)
+}
+
 #[server(endpoint = "approve_adjustment")]
 pub async fn approve_adjustment(request_id: Uuid) -> Result<i64, AppError> {
     let access = access().await?;

@@ -10,3 +10,13 @@ pub mod approvals;
 pub mod i18n;
 /// The level tiers editor.
 pub mod levels;
+
+/// A request status in the UI language.
+pub fn request_status_label(status: &str, t: &crate::i18n::Texts) -> &'static str {
+    match status {
+        "approved" => t.points.status_approved,
+        "rejected" => t.points.status_rejected,
+        "withdrawn" => t.points.status_withdrawn,
+        _ => t.points.status_pending,
+    }
+}

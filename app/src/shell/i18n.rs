@@ -31,6 +31,7 @@ pub struct Texts {
     pub nav_expiring: &'static str,
     pub nav_webhooks: &'static str,
     pub menu: &'static str,
+    pub pending_count_title: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -60,6 +61,7 @@ pub const EN: Texts = Texts {
     nav_expiring: "Expiring soon",
     nav_webhooks: "Webhooks",
     menu: "Menu",
+    pending_count_title: "Requests waiting for approval",
 };
 
 pub const ZH: Texts = Texts {
@@ -89,4 +91,5 @@ pub const ZH: Texts = Texts {
     nav_expiring: "即将到期",
     nav_webhooks: "Webhook",
     menu: "菜单",
+    pending_count_title: "待审批的申请",
 };

@@ -6,6 +6,7 @@ use crate::access::api::list_invitations;
 use crate::components::{BUTTON_SMALL, ErrorBox, SessionResource};
 use crate::error::AppError;
 use crate::i18n::{Lang, use_texts};
+use crate::points::api::pending_adjustment_count;
 use model::access::Role;
 use model::access::SessionInfo;
 use model::access::admins::Invitation;
@@ -30,6 +31,24 @@ pub fn Layout() -> impl IntoView {
             toggle.set_checked(false);
         }
     });
+    // Requests waiting for a decision, shown on the Approvals link; refreshed on every
+    // navigation (one indexed count), asked only for roles that see approvals.
+    let pending = Resource::new(
+        move || location.pathname.get(),
+        move |_| async move {
+            let role = info
+                .await
+                .ok()
+                .flatten()
+                .and_then(|i| i.active)
+                .map(|a| a.role);
+            if role.is_some_and(|role| role >= Role::Support) {
+                pending_adjustment_count().await.unwrap_or(0)
+            } else {
+                0
+            }
+        },
+    );
     let nav_link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="flex min-h-14 flex-wrap items-center gap-x-4 gap-y-2 border-b border-slate-200 bg-white px-4 py-3 sm:px-6">
@@ -64,7 +83,20 @@ pub fn Layout() -> impl IntoView {
                         let can = |minimum: Role| role.is_some_and(|r| r >= minimum);
                         let platform = info.as_ref().is_some_and(|i| i.is_platform_admin);
                         view! {
-                            {can(Role::Support).then(|| view! { <A href="/approvals" attr:class=nav_link>{t.shell.nav_approvals}</A> })}
+                            {can(Role::Support).then(|| view! {
+                                <A href="/approvals" attr:class=nav_link>
+                                    {t.shell.nav_approvals}
+                                    <Transition fallback=|| ()>
+                                        {move || Suspend::new(async move {
+                                            let count = pending.await;
+                                            (count > 0).then(|| view! {
+                                                <span class="ml-2 rounded-full bg-amber-100 px-2 text-xs font-semibold text-amber-800" data-testid="pending-count"
+                                                    title=t.shell.pending_count_title>{count}</span>
+                                            })
+                                        })}
+                                    </Transition>
+                                </A>
+                            })}
                             {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.shell.nav_tenants}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/admins" attr:class=nav_link>{t.shell.nav_admins}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/webhooks" attr:class=nav_link>{t.shell.nav_webhooks}</A> })}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::ledger::{self, EntryKind, Origin, Posted, Posting};
 use crate::{Access, Conflict, Error, Result, Role, access::audit};
-pub use model::points::approvals::{PENDING_LIST_MAX, Request};
+pub use model::points::approvals::{DECIDED_LIST_MAX, PENDING_LIST_MAX, Request};
 
 /// Files a request (called by `ledger::adjust` above the threshold); audited. The
 /// request carries the adjustment's idempotency key: concurrent copies of one
@@ -104,10 +104,12 @@ async fn find(db: &PgPool, tenant_id: Uuid, request_id: Uuid) -> Result<Request>
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  d.email as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
            join admins a on a.admin_id = r.requested_by
+           left join admins d on d.admin_id = r.decided_by
            where r.tenant_id = $1 and r.request_id = $2"#,
         tenant_id,
         request_id
@@ -126,10 +128,12 @@ pub async fn pending(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  d.email as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
            join admins a on a.admin_id = r.requested_by
+           left join admins d on d.admin_id = r.decided_by
            where r.tenant_id = $1 and r.status = 'pending'
            order by r.created_at
            limit $2"#,
@@ -139,6 +143,121 @@ pub async fn pending(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
     .fetch_all(db)
     .await?;
     Ok(requests)
+}
+
+/// Recently decided requests of the tenant (approved, rejected or withdrawn), newest
+/// first, with who decided and when (support and tenant admins).
+pub async fn decided(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
+    access.require(Role::Support)?;
+    let requests = sqlx::query_as!(
+        Request,
+        r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
+                  p.available_points as member_available,
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  d.email as "decided_by?", r.decided_at
+           from adjustment_requests r
+           join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
+           join admins a on a.admin_id = r.requested_by
+           left join admins d on d.admin_id = r.decided_by
+           where r.tenant_id = $1 and r.status <> 'pending'
+           order by r.decided_at desc
+           limit $2"#,
+        access.tenant_id,
+        DECIDED_LIST_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(requests)
+}
+
+/// A member's pending requests, oldest first (every role may look: the member page
+/// shows them).
+pub async fn pending_for_member(
+    db: &PgPool,
+    access: &Access,
+    member_id: Uuid,
+) -> Result<Vec<Request>> {
+    access.require(Role::Viewer)?;
+    crate::members::ensure_exists(db, access, member_id).await?;
+    let requests = sqlx::query_as!(
+        Request,
+        r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
+                  p.available_points as member_available,
+                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  null::text as "decided_by?", r.decided_at
+           from adjustment_requests r
+           join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
+           join admins a on a.admin_id = r.requested_by
+           where r.tenant_id = $1 and r.member_id = $2 and r.status = 'pending'
+           order by r.created_at
+           limit $3"#,
+        access.tenant_id,
+        member_id,
+        PENDING_LIST_MAX
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(requests)
+}
+
+/// How many requests wait for a decision (support and tenant admins; the menu shows it).
+pub async fn pending_count(db: &PgPool, access: &Access) -> Result<i64> {
+    access.require(Role::Support)?;
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "count!" from adjustment_requests
+           where tenant_id = $1 and status = 'pending'"#,
+        access.tenant_id
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Withdraws the caller's own pending request; nothing is posted. Only the requester
+/// may withdraw (others reject). Withdrawing again answers the withdrawn request, so a
+/// retried click is harmless.
+pub async fn withdraw(db: &PgPool, access: &Access, request_id: Uuid) -> Result<Request> {
+    access.require(Role::Support)?;
+    let me = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let mut tx = db.begin().await?;
+    // The request row is the coordination row (lock order step 1).
+    let row = sqlx::query!(
+        "select requested_by, status from adjustment_requests
+         where tenant_id = $1 and request_id = $2 for update",
+        access.tenant_id,
+        request_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::not_found("request"))?;
+    if row.requested_by != me {
+        return Err(Error::Forbidden);
+    }
+    match row.status.as_str() {
+        "pending" => {}
+        "withdrawn" => {
+            tx.rollback().await?;
+            return find(db, access.tenant_id, request_id).await;
+        }
+        _ => return Err(Error::Conflict(Conflict::AlreadyDecided)),
+    }
+    sqlx::query!(
+        "update adjustment_requests set status = 'withdrawn', decided_at = now()
+         where tenant_id = $1 and request_id = $2",
+        access.tenant_id,
+        request_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = audit::Event {
+        action: "points.adjust_withdrawn",
+        target_type: "adjustment_request",
+        target_id: request_id.to_string(),
+        before: Some(json!({ "status": "pending" })),
+        after: Some(json!({ "status": "withdrawn" })),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    find(db, access.tenant_id, request_id).await
 }
 
 /// Approves a pending request: posts the adjustment (as the requester's entry, approved
