@@ -81,6 +81,56 @@ pub fn OutcomeView(outcome: Outcome) -> impl IntoView {
     }
 }
 
+/// What a successful plain (no-JavaScript) form post did, from the `?done=` code the
+/// request guard adds on the way back (an endpoint's name, or a more precise outcome).
+pub fn done_message(code: &str, t: &crate::i18n::Texts) -> Option<&'static str> {
+    Some(match code {
+        "add_admin" => t.access.invited_added,
+        "change_admin_role" => t.done_role_changed,
+        "set_admin_disabled" => t.done_access_changed,
+        "create_tenant" => t.done_tenant_created,
+        "accept_invitation" => t.done_invitation_accepted,
+        "decline_invitation" => t.done_invitation_declined,
+        "create_member" => t.done_member_created,
+        "update_member" => t.done_member_saved,
+        "adjust_points" => t.members.adjusted,
+        "adjust_points_pending" => t.members.pending_approval,
+        "reverse_entry" => t.members.reversed,
+        "approve_adjustment" => t.points.approved_plain,
+        "reject_adjustment" => t.points.rejected_done,
+        "withdraw_adjustment" => t.points.withdrawn_done,
+        "set_approval_threshold" => t.points.threshold_saved,
+        "save_tiers" | "save_tiers_form" => t.done_tiers_saved,
+        "create_tag" => t.done_tag_created,
+        "update_tag" => t.done_tag_saved,
+        "grant_tag" => t.tags.granted,
+        "renew_grant" => t.tags.renewed,
+        "revoke_grant" => t.tags.revoked,
+        "save_webhook" => t.done_webhook_saved,
+        _ => return None,
+    })
+}
+
+/// The outcome of a plain (no-JavaScript) form post, carried back in `?done=`.
+#[component]
+pub fn UrlDone() -> impl IntoView {
+    let t = use_texts();
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("done")
+            .and_then(|code| done_message(&code, t))
+            .map(|message| {
+                view! {
+                    <p role="status" class="mb-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-800" data-testid="done">
+                        {message}
+                    </p>
+                }
+            })
+    }
+}
+
 /// The error a plain (no-JavaScript) form post carried back in `?error=`.
 #[component]
 pub fn UrlError() -> impl IntoView {

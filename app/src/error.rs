@@ -88,10 +88,16 @@ impl AppError {
             AppError::AccountDisabled => t.error_account_disabled.into(),
             AppError::TooManyAttempts { retry_after_secs } => {
                 let minutes = (retry_after_secs + 59) / 60;
-                format!("{} {minutes} {}.", t.error_too_many_attempts, t.minutes)
+                format!(
+                    "{} {minutes} {}{}",
+                    t.error_too_many_attempts, t.minutes, t.period
+                )
             }
             AppError::Forbidden => t.error_forbidden.into(),
-            AppError::NotFound { entity } => format!("{} {entity}", t.error_not_found),
+            AppError::NotFound { entity } => {
+                let entity = entity_label(entity, t).unwrap_or(entity);
+                format!("{} {entity}", t.error_not_found)
+            }
             AppError::Invalid { field, problem } => {
                 let problem = match problem {
                     Problem::Required => t.problem_required.to_string(),
@@ -101,7 +107,10 @@ impl AppError {
                     Problem::Format => t.problem_format.to_string(),
                     Problem::NotPublic => t.problem_not_public.to_string(),
                 };
-                format!("{} “{field}”: {problem}.", t.error_invalid)
+                let label = field_label(field, t)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("“{field}”"));
+                format!("{label}{}{problem}{}", t.colon, t.period)
             }
             AppError::Conflict(conflict) => match conflict {
                 Conflict::TenantSlugTaken => t.conflict_tenant_slug_taken,
@@ -126,8 +135,11 @@ impl AppError {
                 requested,
             } => {
                 format!(
-                    "{} {available}, {} {requested}.",
-                    t.error_insufficient_available, t.error_insufficient_requested
+                    "{} {available}{}{} {requested}{}",
+                    t.error_insufficient_available,
+                    t.comma,
+                    t.error_insufficient_requested,
+                    t.period
                 )
             }
             AppError::Tiers(problem) => tier_message(problem, t),
@@ -142,6 +154,48 @@ impl AppError {
             AppError::Request(detail) => format!("{} {detail}", t.error_request),
         }
     }
+}
+
+/// A form field's label in the UI language, for the fields forms send (the field code
+/// itself, quoted, for any other).
+fn field_label(field: &str, t: &Texts) -> Option<&'static str> {
+    Some(match field {
+        "points" => t.points_label,
+        "reason" => t.reason,
+        "email" => t.email,
+        "password" => t.access.password,
+        "display_name" => t.display_name,
+        "name" => t.name,
+        "slug" => t.access.slug,
+        "external_id" => t.external_id,
+        "code" => t.code,
+        "name_zh" => t.name_zh,
+        "name_en" => t.name_en,
+        "category" => t.category,
+        "max_licenses" => t.max_licenses,
+        "max_licenses_boost" => t.tags.max_licenses_boost,
+        "default_term_days" => t.tags.term_days,
+        "grace_days" => t.tags.grace_days,
+        "term_days" => t.tags.term_days,
+        "expires_at" => t.tags.expires_on,
+        "permissions" => t.points.permissions,
+        "min_points" => t.points.min_points,
+        "max_points" => t.points.max_points,
+        "sort_order" => t.points.order,
+        "adjustment_approval_threshold" | "threshold" => t.points.threshold,
+        "webhook_url" | "url" => t.webhooks.webhook_url,
+        "reminder_days" => t.webhooks.reminder_days,
+        _ => return None,
+    })
+}
+
+/// The kind of thing that was not found, in the UI language.
+fn entity_label<'a>(entity: &str, t: &'a Texts) -> Option<&'a str> {
+    Some(match entity {
+        "member" => t.member_title,
+        "tag" => t.tags.tag,
+        _ => return None,
+    })
 }
 
 fn tier_message(problem: &TierProblem, t: &Texts) -> String {
@@ -263,7 +317,23 @@ pub mod from_domain {
     /// `?error=` in place; after a success it removes a stale one).
     pub const ERROR_REDIRECT_HEADER: &str = "x-tierdesk-form-error";
 
-    /// The path and query of `url` (absolute or not) without any `error` parameter.
+    /// Names the outcome of a successful plain form post when it is not simply "the
+    /// function named by the endpoint succeeded" (e.g. an adjustment filed for
+    /// approval); the request guard turns it into `?done=<code>` on the way back.
+    pub const DONE_HEADER: &str = "x-tierdesk-done";
+
+    /// Sets the outcome code of this server function's answer (see [`DONE_HEADER`]).
+    pub fn outcome(code: &'static str) {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.insert_header(
+                header::HeaderName::from_static(DONE_HEADER),
+                HeaderValue::from_static(code),
+            );
+        }
+    }
+
+    /// The path and query of `url` (absolute or not) without any `error` or `done`
+    /// parameter (the outcome of an earlier post).
     pub fn without_error_param(url: &str) -> String {
         let path_and_query = match url.split_once("://") {
             Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
@@ -274,7 +344,9 @@ pub mod from_domain {
             .unwrap_or((path_and_query, ""));
         let kept: Vec<&str> = query
             .split('&')
-            .filter(|pair| !pair.is_empty() && !pair.starts_with("error="))
+            .filter(|pair| {
+                !pair.is_empty() && !pair.starts_with("error=") && !pair.starts_with("done=")
+            })
             .collect();
         let back = if kept.is_empty() {
             path.to_owned()

@@ -77,9 +77,10 @@ pub async fn requests(request: Request, next: Next) -> Response {
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let endpoint = request.uri().path().trim_start_matches("/api/").to_owned();
         let task = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
         return match task.await {
-            Ok(response) => without_stale_error(response, referer.as_deref()),
+            Ok(response) => with_outcome(response, referer.as_deref(), &endpoint),
             Err(error) => {
                 tracing::error!(%error, "server function task failed");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -91,11 +92,21 @@ pub async fn requests(request: Request, next: Next) -> Response {
 
 /// A plain form post that succeeded goes back to its page (the Referer); if that page
 /// still shows an earlier failure (`?error=`), go back without it.
-fn without_stale_error(mut response: Response, referer: Option<&str>) -> Response {
+/// A plain form post (no JavaScript) is answered with a redirect back to its page. On
+/// failure the page's URL carries `?error=` (set by `app::error`); on success a stale
+/// `?error=` is dropped and `?done=<code>` names what happened, so that the page can say
+/// so after the redirect: the code the server function set (`from_domain::outcome`),
+/// else the endpoint's name.
+fn with_outcome(mut response: Response, referer: Option<&str>, endpoint: &str) -> Response {
     let failed = response
         .headers_mut()
         .remove(from_domain::ERROR_REDIRECT_HEADER)
         .is_some();
+    let code = response
+        .headers_mut()
+        .remove(from_domain::DONE_HEADER)
+        .and_then(|value| value.to_str().ok().map(str::to_owned))
+        .unwrap_or_else(|| endpoint.to_owned());
     let Some(referer) = referer else {
         return response;
     };
@@ -104,11 +115,21 @@ fn without_stale_error(mut response: Response, referer: Option<&str>) -> Respons
             .headers()
             .get(header::LOCATION)
             .is_some_and(|location| location.as_bytes() == referer.as_bytes());
-    if !failed
-        && back_to_referer
-        && referer.contains("error=")
-        && let Ok(location) = HeaderValue::from_str(&from_domain::without_error_param(referer))
-    {
+    if failed || !back_to_referer {
+        return response;
+    }
+    let code_ok = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let back = from_domain::without_error_param(referer);
+    let location = if code_ok {
+        let separator = if back.contains('?') { '&' } else { '?' };
+        format!("{back}{separator}done={code}")
+    } else {
+        back
+    };
+    if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response

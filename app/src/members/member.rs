@@ -241,7 +241,7 @@ fn MemberSections(
                                     <li>
                                         <span class="text-slate-500">{format_time(&c.created_at)}</span> " · "
                                         {c.from_code.unwrap_or_else(|| "—".into())} " → " <strong>{c.to_code.unwrap_or_else(|| "—".into())}</strong>
-                                        " · " {c.total_points} " · " {c.cause}
+                                        " · " {c.total_points} " · " {crate::points::level_cause_label(&c.cause, t)}
                                     </li>
                                 }).collect_view()}
                             </ul>
@@ -281,8 +281,8 @@ fn MemberHeader(member: Member, t: &'static Texts) -> impl IntoView {
                     <div class="text-2xl font-semibold tabular-nums" data-testid="total-points">{member.total_points}</div>
                 </div>
                 <div class="text-sm text-slate-500">
-                    <div>{t.members.registered_at} ": " {format_time(&member.registered_at)}</div>
-                    <div>{t.members.last_login_at} ": " {member.last_login_at.as_ref().map(format_time).unwrap_or_default()}</div>
+                    <div>{t.members.registered_at} {t.colon} {format_time(&member.registered_at)}</div>
+                    <div>{t.members.last_login_at} {t.colon} {member.last_login_at.as_ref().map(format_time).unwrap_or_default()}</div>
                 </div>
             </div>
         </Card>
@@ -383,8 +383,11 @@ fn LedgerRow(
         <tr data-seq=entry.seq>
             <td class=format!("{TD} tabular-nums text-slate-500")>{entry.seq}</td>
             <td class=format!("{TD} whitespace-nowrap")>{format_time(&entry.created_at)}</td>
-            <td class=format!("{TD} font-mono text-xs")>{entry.kind.as_str()}{entry.reverses_seq.map(|s| format!(" #{s}"))}</td>
-            <td class=TD>{entry.category.clone()}</td>
+            <td class=format!("{TD} whitespace-nowrap") data-kind=entry.kind.as_str()>{crate::points::entry_kind_label(entry.kind, t)}{entry.reverses_seq.map(|s| format!(" #{s}"))}</td>
+            <td class=TD>{match crate::points::category_label(&entry.category, t) {
+                Some(label) => view! { <span>{label}</span> }.into_any(),
+                None => view! { <span class="font-mono text-xs">{entry.category.clone()}</span> }.into_any(),
+            }}</td>
             <td class=format!("{TD} text-right tabular-nums {sign}")>{format!("{:+}", entry.points)}</td>
             <td class=format!("{TD} text-right tabular-nums")>{entry.available_after}</td>
             <td class=TD>{entry.reason.clone().unwrap_or_default()}</td>

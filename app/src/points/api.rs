@@ -33,6 +33,12 @@ pub async fn adjust_points(
         ..Default::default()
     };
     let adjusted = domain::points::ledger::adjust(&db()?, &access, change).await?;
+    if matches!(
+        adjusted,
+        domain::points::ledger::Adjusted::PendingApproval(_)
+    ) {
+        crate::error::from_domain::outcome("adjust_points_pending");
+    }
     Ok(Adjustment::from(&adjusted))
 }
 

@@ -1,4 +1,4 @@
-//! UI text of shell: the layout, the overview and the not-found page, in English and Simplified Chinese.
+//! UI text of shell: the layout and the not-found page, in English and Simplified Chinese.
 //! Part of the typed catalogue in `crate::i18n` (a missing message is a compile error).
 
 pub struct Texts {
@@ -13,12 +13,6 @@ pub struct Texts {
     pub switch: &'static str,
     pub not_found: &'static str,
     pub back_home: &'static str,
-    // Overview
-    pub overview_title: &'static str,
-    pub your_role: &'static str,
-    pub platform_admin: &'static str,
-    pub tenant_slug: &'static str,
-    pub overview_hint: &'static str,
     pub invitations_title: &'static str,
     pub invitation_to: &'static str,
     pub accept: &'static str,
@@ -45,11 +39,6 @@ pub const EN: Texts = Texts {
     switch: "Switch",
     not_found: "Page not found",
     back_home: "Back to the console",
-    overview_title: "Overview",
-    your_role: "Your role here",
-    platform_admin: "Platform administrator",
-    tenant_slug: "Tenant code",
-    overview_hint: "Members, points, levels and tags arrive here next; this console already runs on the tenant-scoped foundation they build on.",
     invitations_title: "Invitations",
     invitation_to: "You are invited to",
     accept: "Accept",
@@ -75,11 +64,6 @@ pub const ZH: Texts = Texts {
     switch: "切换",
     not_found: "页面不存在",
     back_home: "返回控制台",
-    overview_title: "概览",
-    your_role: "您在此租户的角色",
-    platform_admin: "平台管理员",
-    tenant_slug: "租户代码",
-    overview_hint: "会员、积分、等级与标签功能即将上线；本控制台已运行在它们所依赖的租户隔离基础之上。",
     invitations_title: "邀请",
     invitation_to: "您被邀请加入",
     accept: "接受",

@@ -3,7 +3,7 @@ use leptos_router::components::{A, Outlet};
 
 use crate::access::api::get_session_info;
 use crate::access::api::list_invitations;
-use crate::components::{BUTTON_SMALL, ErrorBox, SessionResource};
+use crate::components::{BUTTON_SMALL, ErrorBox, SessionResource, UrlDone};
 use crate::error::AppError;
 use crate::i18n::{Lang, use_texts};
 use crate::points::api::pending_adjustment_count;
@@ -107,6 +107,7 @@ pub fn Layout() -> impl IntoView {
             </nav>
             <main class="min-w-0 flex-1 p-4 sm:p-6">
                 <Invitations />
+                <UrlDone />
                 <Outlet />
             </main>
         </div>

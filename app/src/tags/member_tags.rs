@@ -214,7 +214,7 @@ fn GrantRow(
             </td>
             <td class=TD>{if grant.auto_renew { t.tags.yes } else { t.tags.no }}</td>
             <td class=TD>{grant.reason.clone()}</td>
-            <td class=format!("{TD} text-xs text-slate-500")>{grant.granted_by_email.clone().unwrap_or_else(|| grant.method.clone())}</td>
+            <td class=format!("{TD} text-xs text-slate-500")>{grant.granted_by_email.clone().unwrap_or_else(|| crate::tags::method_label(&grant.method, t))}</td>
             <td class=TD>
                 <div class="space-y-1">
                     {renewable.then(|| view! {
@@ -392,9 +392,9 @@ fn GrantHistory(events: Vec<GrantEvent>, t: &'static Texts) -> impl IntoView {
                 <li data-kind=e.kind.clone()>
                     <span class="text-slate-500">{format_time(&e.created_at)}</span> " · "
                     <span class="font-mono">{e.tag_code.clone()}</span> " · "
-                    <strong>{e.kind.clone()}</strong> " · "
-                    {e.from_status.clone().unwrap_or_else(|| "—".into())} " → " {e.to_status.clone()}
-                    " · " {t.tags.cause} ": " {e.cause.clone()}
+                    <strong>{crate::tags::event_label(&e.kind, t)}</strong> " · "
+                    {e.from_status.as_deref().map(|s| crate::tags::status_label(s, t)).unwrap_or_else(|| "—".into())} " → " {crate::tags::status_label(&e.to_status, t)}
+                    " · " {t.tags.cause} {t.colon} {crate::tags::cause_label(&e.cause, t)}
                     {e.actor_email.clone().map(|actor| format!(" · {actor}"))}
                     {e.note.clone().map(|note| format!(" · “{note}”"))}
                     {e.expires_at.as_ref().map(|at| format!(" · {} {}", t.tags.until, format_time(at)))}

@@ -19,6 +19,10 @@ pub struct Texts {
     pub http_status: &'static str,
     pub error: &'static str,
     pub duration_ms: &'static str,
+    pub status_pending: &'static str,
+    pub status_delivered: &'static str,
+    pub status_failed: &'static str,
+    pub status_skipped: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -39,6 +43,10 @@ pub const EN: Texts = Texts {
     http_status: "HTTP status",
     error: "Error",
     duration_ms: "Duration (ms)",
+    status_pending: "Waiting",
+    status_delivered: "Delivered",
+    status_failed: "Failed",
+    status_skipped: "Skipped (no webhook)",
 };
 
 pub const ZH: Texts = Texts {
@@ -59,4 +67,8 @@ pub const ZH: Texts = Texts {
     http_status: "HTTP 状态",
     error: "错误",
     duration_ms: "耗时（毫秒）",
+    status_pending: "等待中",
+    status_delivered: "已送达",
+    status_failed: "失败",
+    status_skipped: "已跳过（未配置 Webhook）",
 };

@@ -118,7 +118,7 @@ fn EventTable(events: Vec<OutboxEvent>, t: &'static Texts) -> impl IntoView {
                             <td class=format!("{TD} tabular-nums text-slate-500")>{e.event_id}</td>
                             <td class=format!("{TD} whitespace-nowrap")>{format_time(&e.created_at)}</td>
                             <td class=format!("{TD} font-mono text-xs")>{e.topic.clone()}</td>
-                            <td class=TD>{e.status.clone()}</td>
+                            <td class=TD>{crate::webhooks::status_label(&e.status, t)}</td>
                             <td class=format!("{TD} text-right tabular-nums")>{e.attempts}</td>
                             <td class=format!("{TD} text-xs text-red-700")>{e.last_error.clone().unwrap_or_default()}</td>
                         </tr>
