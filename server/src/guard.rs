@@ -114,7 +114,12 @@ fn with_outcome(mut response: Response, referer: Option<&str>, endpoint: &str) -
         && response
             .headers()
             .get(header::LOCATION)
-            .is_some_and(|location| location.as_bytes() == referer.as_bytes());
+            // The server-fn layer answers a form post with its Referer, sometimes with
+            // an empty query (`…?`) appended.
+            .is_some_and(|location| {
+                let location = location.as_bytes();
+                location.strip_suffix(b"?").unwrap_or(location) == referer.as_bytes()
+            });
     if failed || !back_to_referer {
         return response;
     }

@@ -472,7 +472,12 @@ async fn plain_form_posts_keep_their_page_and_drop_stale_errors(db: PgPool) {
             "/approvals?error=%7B%22Forbidden%22%7D",
         )
         .await;
-    assert_eq!(saved.location(), Some("/approvals"), "{saved:?}");
+    // The stale error is gone and the outcome is named instead.
+    assert_eq!(
+        saved.location(),
+        Some("/approvals?done=set_approval_threshold"),
+        "{saved:?}"
+    );
     let refused = client
         .submit_form(
             "set_approval_threshold",

@@ -376,6 +376,30 @@ async fn member_pages_render_on_the_server_and_adjust_works_without_javascript(d
     let posted = browser.submit_form("adjust_points", &form, &referer).await;
     assert_eq!(posted.status, StatusCode::FOUND);
     assert!(posted.location().unwrap().contains(&referer), "{posted:?}");
+    // Back on the page, it says what happened (no JavaScript needed).
+    let location = posted.location().unwrap().to_owned();
+    assert!(location.ends_with("?done=adjust_points"), "{location}");
+    let after = browser.get(&location).await;
+    assert!(
+        after.body.contains("data-testid=\"done\""),
+        "{}",
+        after.body
+    );
+    // Above the threshold the adjustment is only filed, and the page says so.
+    browser
+        .call_fn("set_approval_threshold", &[("threshold", "100")])
+        .await;
+    let big = [
+        ("member_id", member.as_str()),
+        ("points", "500"),
+        ("reason", "goodwill"),
+    ];
+    let filed = browser.submit_form("adjust_points", &big, &location).await;
+    let filed_at = filed.location().unwrap().to_owned();
+    assert_eq!(filed_at, format!("{referer}?done=adjust_points_pending"));
+    browser
+        .call_fn("set_approval_threshold", &[("threshold", "")])
+        .await;
     let missing_reason = [
         ("member_id", member.as_str()),
         ("points", "10"),
