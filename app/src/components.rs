@@ -144,9 +144,14 @@ pub fn UrlError() -> impl IntoView {
     }
 }
 
+/// The page's heading, which also names the browser tab ("Members · Tierdesk").
 #[component]
 pub fn PageTitle(text: &'static str) -> impl IntoView {
-    view! { <h1 class="mb-6 text-2xl font-semibold tracking-tight">{text}</h1> }
+    let product = use_texts().product;
+    view! {
+        <leptos_meta::Title text=format!("{text} · {product}") />
+        <h1 class="mb-6 text-2xl font-semibold tracking-tight">{text}</h1>
+    }
 }
 
 #[component]
@@ -219,5 +224,52 @@ pub fn use_ready() -> ReadSignal<bool> {
 /// Formats a timestamp the same way on the server and in the browser (hydration must
 /// render identical text).
 pub fn format_time(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Renders `children` only for an admin who holds `minimum` in the active tenant (or a
+/// platform administrator; `platform` pages are theirs alone). Anyone else sees whom
+/// the page is for and what their own role allows, instead of forms that fail on
+/// submit. Only presentation: every server function authorises on its own.
+#[component]
+pub fn RequiresRole(
+    #[prop(optional)] minimum: Option<Role>,
+    #[prop(optional)] platform: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let t = use_texts();
+    let session = use_session();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let info = match session {
+                        Some(session) => session.0.await.ok().flatten(),
+                        None => None,
+                    };
+                    let role = info.as_ref().and_then(|i| i.active.as_ref()).map(|a| a.role);
+                    let is_platform = info.as_ref().is_some_and(|i| i.is_platform_admin);
+                    let permitted = is_platform
+                        || (!platform && minimum.is_none_or(|m| role.is_some_and(|r| r >= m)));
+                    if permitted {
+                        return children().into_any();
+                    }
+                    let needed = if platform {
+                        t.restricted_platform
+                    } else {
+                        minimum.map_or("", |m| crate::access::role_label(m, t))
+                    };
+                    let yours = role.map_or("—", |r| crate::access::role_label(r, t));
+                    view! {
+                        <section class="mb-6 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-5" data-testid="restricted">
+                            <p class="text-slate-700">{t.restricted_for} " " <strong>{needed}</strong> {t.period}</p>
+                            <p class="mt-1 text-sm text-slate-500">{t.your_role_here} {t.colon} {yours}{t.period} " " {t.restricted_hint}</p>
+                        </section>
+                    }
+                    .into_any()
+                })
+            }}
+        </Transition>
+    }
 }

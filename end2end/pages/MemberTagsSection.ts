@@ -26,8 +26,10 @@ export class MemberTagsSection {
 
   async revoke(code: string, reason: string) {
     const row = this.grantRow(code, "active");
+    // Revoking is a second step that names its effect.
+    await row.getByText("Revoke…", { exact: true }).click();
     await row.getByLabel("Reason for the revocation").fill(reason);
-    await row.getByRole("button", { name: "Revoke", exact: true }).click();
+    await row.getByRole("button", { name: "Revoke now", exact: true }).click();
   }
 
   permission(key: string) {

@@ -16,7 +16,7 @@ test("an admin grants the VIP tag, sees its privileges, then revokes it", async 
 
   const expiresOn = new Date(Date.now() + 60 * 24 * 3600 * 1000).toISOString().slice(0, 10);
   await tags.grant("VIP (vip)", "e2e: bought VIP", expiresOn);
-  await expect(tags.grantRow("vip", "active")).toContainText(`${expiresOn} 00:00:00 UTC`);
+  await expect(tags.grantRow("vip", "active")).toContainText(`${expiresOn} 00:00 UTC`);
   await expect(tags.permission("vip.support")).toContainText("VIP tag");
   await expect(tags.permission("export.unlimited")).toContainText("VIP tag");
   await expect(page.getByTestId("quota-max_licenses")).toContainText("VIP tag +2");

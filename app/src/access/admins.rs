@@ -2,7 +2,8 @@ use leptos::prelude::*;
 
 use crate::access::api::{AddAdmin, ChangeAdminRole, SetAdminDisabled, list_admins};
 use crate::components::{
-    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, Field, PageTitle, TABLE, TD, TH, UrlError,
+    ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, Field, PageTitle, RequiresRole, TABLE, TD,
+    TH, UrlError,
 };
 use crate::i18n::{Texts, use_texts};
 use model::access::Role;
@@ -26,6 +27,7 @@ pub fn AdminsPage() -> impl IntoView {
     );
     view! {
         <PageTitle text=t.access.admins_title />
+        <RequiresRole minimum=Role::TenantAdmin>
         <UrlError />
         <Card>
             <h2 class="mb-3 font-semibold">{t.access.add_admin}</h2>
@@ -71,6 +73,7 @@ pub fn AdminsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </RequiresRole>
     }
 }
 
@@ -106,13 +109,29 @@ fn AdminRow(
                 }}
             </td>
             <td class=TD>
-                <ActionForm action=set_disabled>
-                    <input type="hidden" name="admin_id" value=id_for_disable />
-                    <input type="hidden" name="disabled" value=(!admin.disabled).to_string() />
-                    <button type="submit" class=BUTTON_SMALL>
-                        {if admin.disabled { t.access.enable } else { t.access.disable }}
-                    </button>
-                </ActionForm>
+                {if admin.disabled {
+                    view! {
+                        <ActionForm action=set_disabled>
+                            <input type="hidden" name="admin_id" value=id_for_disable />
+                            <input type="hidden" name="disabled" value="false" />
+                            <button type="submit" class=BUTTON_SMALL>{t.access.enable}</button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    // Disabling ends the admin's access at once: a second step says so
+                    // (a disclosure: no JavaScript needed).
+                    view! {
+                        <details>
+                            <summary class=format!("{BUTTON_SMALL} inline-block cursor-pointer list-none")>{t.access.disable_open}</summary>
+                            <ActionForm action=set_disabled attr:class="mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2">
+                                <p class="text-xs text-red-800">{t.access.disable_effect}</p>
+                                <input type="hidden" name="admin_id" value=id_for_disable />
+                                <input type="hidden" name="disabled" value="true" />
+                                <button type="submit" class=BUTTON_SMALL>{t.access.disable_now}</button>
+                            </ActionForm>
+                        </details>
+                    }.into_any()
+                }}
             </td>
         </tr>
     }

@@ -3,8 +3,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::access::api::list_audit;
 use crate::components::format_time;
-use crate::components::{ErrorBox, PageTitle, TABLE, TD, TH};
+use crate::components::{ErrorBox, PageTitle, RequiresRole, TABLE, TD, TH};
 use crate::i18n::use_texts;
+use model::access::Role;
 use model::access::audit::Entry as AuditEntry;
 
 /// The tenant's audit log, newest first, paged by keyset (`?before=<audit id>`), so the
@@ -22,6 +23,7 @@ pub fn AuditPage() -> impl IntoView {
     let page = Resource::new(before, list_audit);
     view! {
         <PageTitle text=t.access.audit_title />
+        <RequiresRole minimum=Role::Support>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -52,6 +54,7 @@ pub fn AuditPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </RequiresRole>
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Texts {
     pub before: &'static str,
     pub after: &'static str,
     pub request_id: &'static str,
+    pub disable_open: &'static str,
+    pub disable_effect: &'static str,
+    pub disable_now: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -68,6 +71,9 @@ pub const EN: Texts = Texts {
     before: "Before",
     after: "After",
     request_id: "Request",
+    disable_open: "Disable…",
+    disable_effect: "This admin loses access to this tenant at once (their open pages stop working).",
+    disable_now: "Disable now",
 };
 
 pub const ZH: Texts = Texts {
@@ -100,4 +106,7 @@ pub const ZH: Texts = Texts {
     before: "变更前",
     after: "变更后",
     request_id: "请求",
+    disable_open: "停用…",
+    disable_effect: "该管理员将立即失去此租户的访问权限（已打开的页面将无法继续操作）。",
+    disable_now: "立即停用",
 };

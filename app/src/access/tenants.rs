@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::access::api::{CreateTenant, list_tenants};
 use crate::components::format_time;
 use crate::components::{
-    ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, TABLE, TD, TH, UrlError,
+    ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, RequiresRole, TABLE, TD, TH, UrlError,
 };
 use crate::i18n::use_texts;
 
@@ -14,6 +14,7 @@ pub fn TenantsPage() -> impl IntoView {
     let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
     view! {
         <PageTitle text=t.access.tenants_title />
+        <RequiresRole platform=true>
         <UrlError />
         <Card>
             <h2 class="mb-3 font-semibold">{t.access.create_tenant}</h2>
@@ -49,5 +50,6 @@ pub fn TenantsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </RequiresRole>
     }
 }

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::components::format_time;
 use crate::components::{
-    BUTTON, BUTTON_SMALL, Card, ErrorBox, Outcome, OutcomeView, PageTitle, TABLE, TD, TH, UrlError,
-    allowed, use_session,
+    BUTTON, BUTTON_SMALL, Card, ErrorBox, Outcome, OutcomeView, PageTitle, RequiresRole, TABLE, TD,
+    TH, UrlError, allowed, use_session,
 };
 use crate::i18n::{Texts, use_texts};
 use crate::points::api::{
@@ -53,6 +53,7 @@ pub fn ApprovalsPage() -> impl IntoView {
     );
     view! {
         <PageTitle text=t.points.approvals_title />
+        <RequiresRole minimum=Role::Support>
         <UrlError />
         <OutcomeView outcome />
         <Card>
@@ -119,6 +120,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                 })}
             </Transition>
         </Card>
+        </RequiresRole>
     }
 }
 

@@ -88,6 +88,9 @@ pub struct Texts {
     pub method_migration: &'static str,
     pub method_purchase: &'static str,
     pub method_api: &'static str,
+    pub revoke_open: &'static str,
+    pub revoke_effect: &'static str,
+    pub revoke_now: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -177,6 +180,9 @@ pub const EN: Texts = Texts {
     method_migration: "migration",
     method_purchase: "purchase",
     method_api: "API",
+    revoke_open: "Revoke…",
+    revoke_effect: "The member loses this tag's privileges at once.",
+    revoke_now: "Revoke now",
 };
 
 pub const ZH: Texts = Texts {
@@ -266,4 +272,7 @@ pub const ZH: Texts = Texts {
     method_migration: "迁移",
     method_purchase: "购买",
     method_api: "API",
+    revoke_open: "撤销…",
+    revoke_effect: "会员将立即失去该标签的权益。",
+    revoke_now: "立即撤销",
 };

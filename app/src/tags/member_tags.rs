@@ -210,7 +210,12 @@ fn GrantRow(
                 {state_text(grant.state, grant.grace_until, t)}{ended}
             </td>
             <td class=format!("{TD} whitespace-nowrap")>
-                {grant.expires_at.as_ref().map(format_time).unwrap_or_else(|| t.tags.no_expiry.to_owned())}
+                // An ended grant's expiry no longer matters.
+                {if grant.state.is_live() {
+                    grant.expires_at.as_ref().map(format_time).unwrap_or_else(|| t.tags.no_expiry.to_owned())
+                } else {
+                    "—".to_owned()
+                }}
             </td>
             <td class=TD>{if grant.auto_renew { t.tags.yes } else { t.tags.no }}</td>
             <td class=TD>{grant.reason.clone()}</td>
@@ -226,14 +231,21 @@ fn GrantRow(
                             </div>
                         </ActionForm>
                     })}
+                    // Revoking takes the privileges away at once: a second step names that
+                    // effect before the button that does it (a disclosure: no JavaScript
+                    // needed).
                     {revocable.then(|| view! {
-                        <ActionForm action=revoke>
-                            <input type="hidden" name="grant_id" value=revoke_id.clone() />
-                            <div class="flex flex-wrap gap-1">
-                                <input type="text" name="reason" required=true maxlength="500" placeholder=t.tags.revoke_reason aria-label=t.tags.revoke_reason class=small_input />
-                                <button type="submit" class=BUTTON_SMALL>{t.tags.revoke}</button>
-                            </div>
-                        </ActionForm>
+                        <details class="group">
+                            <summary class=format!("{BUTTON_SMALL} inline-block cursor-pointer list-none")>{t.tags.revoke_open}</summary>
+                            <ActionForm action=revoke attr:class="mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2">
+                                <p class="text-xs text-red-800">{t.tags.revoke_effect}</p>
+                                <input type="hidden" name="grant_id" value=revoke_id.clone() />
+                                <div class="flex flex-wrap gap-1">
+                                    <input type="text" name="reason" required=true maxlength="500" placeholder=t.tags.revoke_reason aria-label=t.tags.revoke_reason class=small_input />
+                                    <button type="submit" class=BUTTON_SMALL disabled=move || revoke.pending().get()>{t.tags.revoke_now}</button>
+                                </div>
+                            </ActionForm>
+                        </details>
                     })}
                 </div>
             </td>

@@ -2,10 +2,12 @@ use leptos::prelude::*;
 
 use crate::components::format_time;
 use crate::components::{
-    ActionResult, BUTTON, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError, use_ready,
+    ActionResult, BUTTON, Card, ErrorBox, PageTitle, RequiresRole, TABLE, TD, TH, UrlError,
+    use_ready,
 };
 use crate::i18n::{Texts, use_texts};
 use crate::webhooks::api::{SaveWebhook, get_webhook, webhook_deliveries, webhook_events};
+use model::access::Role;
 use model::webhooks::DeliveryAttempt;
 use model::webhooks::OutboxEvent;
 use model::webhooks::Webhook;
@@ -21,6 +23,7 @@ pub fn WebhooksPage() -> impl IntoView {
     let deliveries = Resource::new(move || save.version().get(), |_| webhook_deliveries());
     view! {
         <PageTitle text=t.webhooks.webhooks_title />
+        <RequiresRole minimum=Role::TenantAdmin>
         <UrlError />
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || Suspend::new(async move {
@@ -54,6 +57,7 @@ pub fn WebhooksPage() -> impl IntoView {
                 })}
             </Transition>
         </Card>
+        </RequiresRole>
     }
 }
 
