@@ -20,6 +20,8 @@ export class LevelsPage {
 
   async apply() {
     await this.page.getByRole("button", { name: "Apply" }).click();
+    // A second step names how many members move.
+    await this.page.getByRole("button", { name: "Confirm and apply" }).click();
     return this.page.getByTestId("applied");
   }
 }

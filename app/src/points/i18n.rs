@@ -64,6 +64,11 @@ pub struct Texts {
     pub cat_reversal: &'static str,
     pub cause_points: &'static str,
     pub cause_tiers: &'static str,
+    pub apply_effect_before: &'static str,
+    pub apply_effect_after: &'static str,
+    pub confirm_apply: &'static str,
+    pub cancel: &'static str,
+    pub no_active_tier: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -129,6 +134,11 @@ pub const EN: Texts = Texts {
     cat_reversal: "Reversal",
     cause_points: "points changed",
     cause_tiers: "tiers changed",
+    apply_effect_before: "Applying moves",
+    apply_effect_after: "members to another level now; their stored levels follow in the background.",
+    confirm_apply: "Confirm and apply",
+    cancel: "Cancel",
+    no_active_tier: "No tier is active: every member would be without a level.",
 };
 
 pub const ZH: Texts = Texts {
@@ -194,4 +204,9 @@ pub const ZH: Texts = Texts {
     cat_reversal: "冲正",
     cause_points: "积分变动",
     cause_tiers: "等级规则变更",
+    apply_effect_before: "应用后将有",
+    apply_effect_after: "名会员立即变更等级；存储的等级将在后台更新。",
+    confirm_apply: "确认并应用",
+    cancel: "取消",
+    no_active_tier: "没有启用的等级：所有会员都将没有等级。",
 };

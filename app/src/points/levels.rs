@@ -111,13 +111,17 @@ fn TierEditor(
     let rows = RwSignal::new(initial.iter().map(TierInput::from).collect::<Vec<_>>());
     // The rows the shown preview was computed for; editing hides a stale preview.
     let previewed = RwSignal::new(None::<Vec<TierInput>>);
+    // Applying moves members: a second step names how many before it happens.
+    let confirming = RwSignal::new(false);
     let run_preview = move |_| {
+        confirming.set(false);
         previewed.set(Some(rows.get_untracked()));
         preview.dispatch(PreviewTiers {
             tiers: rows.get_untracked(),
         });
     };
     let apply = move |_| {
+        confirming.set(false);
         save.dispatch(SaveTiers {
             tiers: rows.get_untracked(),
         });
@@ -134,7 +138,7 @@ fn TierEditor(
                 sort_order: order,
                 min_points: 0,
                 max_points: None,
-                active: false,
+                active: true,
                 permissions: Vec::new(),
                 max_licenses: 0,
             });
@@ -146,7 +150,7 @@ fn TierEditor(
         <div data-testid="tier-editor" data-ready=move || ready.get().then_some("true")>
         <Card>
             <div class="overflow-x-auto">
-                <div class="overflow-x-auto"><table class=TABLE data-testid="tiers">
+                <table class=TABLE data-testid="tiers">
                     <thead><tr>
                         <th class=TH>{t.code}</th><th class=TH>{t.name_zh}</th><th class=TH>{t.name_en}</th>
                         <th class=TH>{t.points.order}</th><th class=TH>{t.points.min_points}</th>
@@ -158,7 +162,7 @@ fn TierEditor(
                             <TierRow index rows editable />
                         </For>
                     </tbody>
-                </table></div>
+                </table>
             </div>
             <Show when=move || editable>
                 <div class="mt-4 flex gap-3">
@@ -175,19 +179,43 @@ fn TierEditor(
             if current != rows.get() {
                 return None;
             }
+            let no_active_tier = !current.iter().any(|tier| tier.active);
             Some(match preview.value().get()? {
-                Ok(result) => view! {
+                Ok(result) => {
+                    let moving = result.moved_up + result.moved_down;
+                    view! {
                     <Card>
                         <h2 class="mb-2 font-semibold">{t.points.preview_title}</h2>
+                        {no_active_tier.then(|| view! {
+                            <p role="alert" class="mb-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800" data-testid="no-active-tier">
+                                {t.points.no_active_tier}
+                            </p>
+                        })}
                         <div data-testid="preview">
                             <p class="mb-3 text-sm"><Moves preview=result.clone() t /></p>
                             <PreviewTable preview=result t />
                         </div>
-                        <button type="button" class=format!("{BUTTON} mt-4") on:click=apply disabled=move || save.pending().get()>
-                            {t.points.apply}
-                        </button>
+                        <Show
+                            when=move || confirming.get()
+                            fallback=move || view! {
+                                <button type="button" class=format!("{BUTTON} mt-4") on:click=move |_| confirming.set(true) disabled=move || save.pending().get()>
+                                    {t.points.apply}
+                                </button>
+                            }
+                        >
+                            <div class="mt-4 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm" data-testid="confirm-apply">
+                                <p class="mb-2 text-amber-900">
+                                    {t.points.apply_effect_before} " " <strong>{moving}</strong> " " {t.points.apply_effect_after}
+                                </p>
+                                <div class="flex flex-wrap gap-2">
+                                    <button type="button" class=BUTTON on:click=apply disabled=move || save.pending().get()>{t.points.confirm_apply}</button>
+                                    <button type="button" class=BUTTON_SMALL on:click=move |_| confirming.set(false)>{t.points.cancel}</button>
+                                </div>
+                            </div>
+                        </Show>
                     </Card>
-                }.into_any(),
+                }.into_any()
+                }
                 Err(error) => view! { <ErrorBox error /> }.into_any(),
             })
         }}
