@@ -292,6 +292,28 @@ async fn only_platform_admins_create_tenants(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_new_tenant_of_the_console_starts_with_the_default_tiers(db: PgPool) {
+    let fresh = tenants::create_with_default_tiers(&db, &Principal::cli(), None, "fresh", "Fresh")
+        .await
+        .unwrap();
+    let codes: Vec<String> = sqlx::query_scalar(
+        "select code from level_tiers where tenant_id = $1 and active order by sort_order",
+    )
+    .bind(fresh.tenant_id)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(codes, ["bronze", "silver", "gold", "platinum", "diamond"]);
+    // A refused creation leaves nothing behind.
+    let taken =
+        tenants::create_with_default_tiers(&db, &Principal::cli(), None, "fresh", "Again").await;
+    assert!(matches!(
+        taken,
+        Err(Error::Conflict(Conflict::TenantSlugTaken))
+    ));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn demo_seed_is_idempotent(db: PgPool) {
     assert!(demo::is_empty(&db).await.unwrap());
     assert_eq!(demo::seed(&db).await.unwrap(), demo::Outcome::Created);

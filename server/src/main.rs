@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             Ok(())
         }
         Some(Command::CreateTenant { slug, name }) => {
-            let tenant = domain::access::tenants::create(
+            let tenant = domain::access::tenants::create_with_default_tiers(
                 &database.pool,
                 &domain::Principal::cli(),
                 None,
@@ -396,13 +396,20 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         Ok("DEV") | Ok("dev") => Env::DEV,
         _ => Env::PROD,
     };
-    LeptosOptions::builder()
+    let mut options = LeptosOptions::builder()
         .output_name(output_name)
         .site_root(site_root())
         .site_pkg_dir("pkg")
         .env(env)
         .site_addr(addr)
-        .build()
+        .build();
+    // A release build names the site files by content hash and lists the hashes beside
+    // the binary (see `app::assets`); the pages then link those names.
+    options.hash_files = match std::env::var("LEPTOS_HASH_FILES") {
+        Ok(value) => value == "true",
+        Err(_) => app::assets::hash_file(&options).is_some_and(|file| file.is_file()),
+    };
+    options
 }
 
 async fn sweep_sessions(store: PgSessionStore) {

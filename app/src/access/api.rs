@@ -120,9 +120,14 @@ pub async fn list_tenants() -> Result<Vec<Tenant>, AppError> {
 #[server(endpoint = "create_tenant")]
 pub async fn create_tenant(slug: String, name: String) -> Result<Tenant, AppError> {
     let (principal, _, _) = principal().await?;
-    let tenant =
-        domain::access::tenants::create(&db()?, &principal, request_id().as_deref(), &slug, &name)
-            .await?;
+    let tenant = domain::access::tenants::create_with_default_tiers(
+        &db()?,
+        &principal,
+        request_id().as_deref(),
+        &slug,
+        &name,
+    )
+    .await?;
     Ok(tenant)
 }
 

@@ -10,9 +10,46 @@ use model::input;
 pub const TENANTS_LIST_MAX: i64 = 1_000;
 
 /// Creates a tenant; platform administrators only. Audited in the platform log and in
-/// the new tenant's own log.
+/// the new tenant's own log. The tenant has no level tiers yet (see
+/// [`create_with_default_tiers`] for the console's and the CLI's tenants).
 pub async fn create(
     db: &PgPool,
+    principal: &Principal,
+    request_id: Option<&str>,
+    slug: &str,
+    name: &str,
+) -> Result<Tenant> {
+    let mut tx = db.begin().await?;
+    let tenant = insert(&mut tx, principal, request_id, slug, name).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant.tenant_id, slug = %tenant.slug, "tenant created");
+    Ok(tenant)
+}
+
+/// Creates a tenant that starts with the default level tiers (bronze to diamond), in
+/// one transaction: what a new tenant of the console or the CLI gets.
+pub async fn create_with_default_tiers(
+    db: &PgPool,
+    principal: &Principal,
+    request_id: Option<&str>,
+    slug: &str,
+    name: &str,
+) -> Result<Tenant> {
+    let mut tx = db.begin().await?;
+    let tenant = insert(&mut tx, principal, request_id, slug, name).await?;
+    crate::points::levels::install(
+        &mut tx,
+        tenant.tenant_id,
+        &crate::points::levels::default_tiers(),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant.tenant_id, slug = %tenant.slug, "tenant created with default tiers");
+    Ok(tenant)
+}
+
+async fn insert(
+    tx: &mut sqlx::PgConnection,
     principal: &Principal,
     request_id: Option<&str>,
     slug: &str,
@@ -21,7 +58,6 @@ pub async fn create(
     principal.require_platform_admin()?;
     let slug = input::slug(slug)?;
     let name = input::name("name", name)?;
-    let mut tx = db.begin().await?;
     let tenant = sqlx::query_as!(
         Tenant,
         "insert into tenants (slug, name) values ($1, $2)
@@ -41,10 +77,8 @@ pub async fn create(
         before: None,
         after: Some(json!({ "slug": tenant.slug, "name": tenant.name })),
     };
-    audit::record_platform(&mut tx, principal, request_id, event()).await?;
-    audit::record_in_tenant(&mut tx, tenant.tenant_id, principal, request_id, event()).await?;
-    tx.commit().await?;
-    tracing::info!(tenant_id = %tenant.tenant_id, slug = %tenant.slug, "tenant created");
+    audit::record_platform(tx, principal, request_id, event()).await?;
+    audit::record_in_tenant(tx, tenant.tenant_id, principal, request_id, event()).await?;
     Ok(tenant)
 }
 
