@@ -11,12 +11,14 @@
 #![recursion_limit = "256"]
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 /// Access: sign-in, tenants, admins and invitations, the audit log.
 pub mod access;
+/// The build assets' URLs (content-hashed in release builds), for the shell.
+pub mod assets;
 /// Small shared view pieces: error messages, form fields, tables, time format.
 pub mod components;
 /// Server-side request context: state, session, authenticated access.
@@ -52,12 +54,15 @@ use webhooks::settings::WebhooksPage;
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = detect_lang();
+    let stylesheet = assets::stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -90,7 +95,6 @@ pub fn App() -> impl IntoView {
         );
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/tierdesk.css" />
         <Title text=t.product />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>

@@ -6,6 +6,8 @@
 
 /// Benchmarks (`tierdesk bench …`).
 pub mod bench;
+/// `Cache-Control` per kind of response (hashed assets, files, server functions, pages).
+pub mod caching;
 /// Command-line flags and environment variables.
 pub mod config;
 /// Cross-site request forgery protection (Origin/Referer check).

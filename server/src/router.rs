@@ -1,6 +1,8 @@
 //! The HTTP surface. Middleware, outermost first: request id (set and echoed in
-//! `x-request-id`), tracing span per request, request guard (body limit, NUL, writes in
-//! their own task: [`crate::guard`]), client address, sessions, CSRF check.
+//! `x-request-id`), tracing span per request, response compression (brotli or gzip, as
+//! the client accepts; the static files are served precompressed instead), request
+//! guard (body limit, NUL, writes in their own task: [`crate::guard`]), client address,
+//! sessions, `Cache-Control` ([`crate::caching`]), CSRF check.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +20,8 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use serde_json::json;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -33,6 +37,8 @@ pub const SESSION_COOKIE: &str = "tierdesk_session";
 pub const SESSION_IDLE_MINUTES: i64 = 60;
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const LANG_COOKIE_MAX_AGE_SECONDS: u32 = 365 * 24 * 60 * 60;
+/// Bodies smaller than this are sent as they are: compressing them saves too little.
+pub const COMPRESS_MIN_BYTES: u16 = 1024;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RouterOptions {
@@ -64,9 +70,11 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn(csrf::require_same_origin))
+        .layer(middleware::from_fn(crate::caching::headers))
         .layer(sessions)
         .layer(middleware::from_fn(client_address))
         .layer(middleware::from_fn(crate::guard::requests))
+        .layer(compression())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request
                 .extensions()
@@ -79,6 +87,19 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Brotli or gzip for pages, server-function answers and any file that has no
+/// precompressed copy; never for small bodies, images (already compressed), event
+/// streams (they must flow as they come) or responses that already carry a
+/// `Content-Encoding` (the precompressed `.br`/`.gz` site files).
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().br(true).gzip(true).compress_when(
+        SizeAbove::new(COMPRESS_MIN_BYTES)
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE),
+    )
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {

@@ -6,7 +6,8 @@ use domain::Role;
 use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
 use http::{Method, StatusCode, header};
 use sqlx::PgPool;
-use support::{Client, audit_rows, console};
+use support::{Client, TestResponse, audit_rows, console};
+use tierdesk::caching::{IMMUTABLE, NO_STORE, REVALIDATE};
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn healthz_reports_the_database(db: PgPool) {
@@ -899,4 +900,187 @@ async fn an_overlong_email_is_refused_and_throttle_keys_stay_small(db: PgPool) {
         assert!(!key.contains("acme.test"), "no email stored: {key}");
     }
     Client::signed_in(&router, &ann.email, TEST_PASSWORD).await;
+}
+
+// What a browser's first load gets over HTTP: compression as negotiated, precompressed
+// static files, and `Cache-Control` by kind (hashed assets immutable, pages revalidated
+// or not stored at all once signed in, server functions never stored).
+
+const HASH: &str = "AbCdEfGhIjKlMnOpQrSt_-";
+
+fn cache_control(response: &TestResponse) -> &str {
+    response
+        .headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn content_encoding(response: &TestResponse) -> Option<&str> {
+    response
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn get_with(client: &mut Client, path: &str, accept_encoding: &str) -> TestResponse {
+    let request = client
+        .request(Method::GET, path)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header(header::ACCEPT_ENCODING, accept_encoding)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    client.send(request).await
+}
+
+/// A site directory laid out as a release build leaves it: hashed names, with `.br` and
+/// `.gz` copies made at build time.
+fn release_site() -> tempdir::Site {
+    let site = tempdir::Site::new();
+    let wasm = vec![b'w'; 4096];
+    site.write(&format!("pkg/tierdesk.{HASH}.wasm"), &wasm);
+    site.write(&format!("pkg/tierdesk.{HASH}.wasm.br"), b"brotli bytes");
+    site.write(&format!("pkg/tierdesk.{HASH}.wasm.gz"), b"gzip bytes");
+    site.write(
+        "favicon.svg",
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    );
+    site
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn hashed_assets_are_immutable_and_served_precompressed(db: PgPool) {
+    let site = release_site();
+    let router = console_with_site(db, site.path());
+    let mut client = Client::new(&router);
+    let wasm = format!("/pkg/tierdesk.{HASH}.wasm");
+
+    let brotli = get_with(&mut client, &wasm, "gzip, deflate, br, zstd").await;
+    assert_eq!(brotli.status, StatusCode::OK);
+    assert_eq!(content_encoding(&brotli), Some("br"));
+    assert_eq!(brotli.body, "brotli bytes");
+    assert_eq!(cache_control(&brotli), IMMUTABLE);
+
+    let gzip = get_with(&mut client, &wasm, "gzip").await;
+    assert_eq!(content_encoding(&gzip), Some("gzip"));
+    assert_eq!(gzip.body, "gzip bytes");
+    assert_eq!(cache_control(&gzip), IMMUTABLE);
+
+    let plain = get_with(&mut client, &wasm, "identity").await;
+    assert_eq!(content_encoding(&plain), None);
+    assert_eq!(plain.body.len(), 4096);
+
+    // Unhashed files are revalidated before use; a hashed name that is not there is not
+    // cached as if it were.
+    let favicon = get_with(&mut client, "/favicon.svg", "br").await;
+    assert_eq!(favicon.status, StatusCode::OK);
+    assert_eq!(cache_control(&favicon), REVALIDATE);
+    let missing = get_with(&mut client, &format!("/pkg/tierdesk.{HASH}.js"), "br").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_ne!(cache_control(&missing), IMMUTABLE);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn pages_are_compressed_and_revalidated_until_signed_in(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let ann = acme.with_admin(&db, "ann", Role::TenantAdmin).await;
+    let router = console(db);
+    let mut client = Client::new(&router);
+
+    let login = get_with(&mut client, "/login", "gzip, deflate, br").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(content_encoding(&login), Some("br"));
+    assert!(
+        login.headers.get_all(header::VARY).iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("accept-encoding")),
+        "{login:?}"
+    );
+    assert_eq!(cache_control(&login), REVALIDATE);
+    let login_gzip = get_with(&mut client, "/login", "gzip").await;
+    assert_eq!(content_encoding(&login_gzip), Some("gzip"));
+    let login_plain = get_with(&mut client, "/login", "identity").await;
+    assert_eq!(content_encoding(&login_plain), None);
+    assert!(login_plain.body.contains("<html"));
+    // The shell links the stylesheet and the favicon.
+    assert!(
+        login_plain.body.contains("rel=\"stylesheet\""),
+        "{}",
+        login_plain.body
+    );
+    assert!(login_plain.body.contains("href=\"/favicon.svg\""));
+
+    // Signed in, neither pages nor server-function answers may be stored: after signing
+    // out, Back must not show the previous page's data.
+    let signed_in = client
+        .call_fn(
+            "sign_in",
+            &[("email", &ann.email), ("password", TEST_PASSWORD)],
+        )
+        .await;
+    assert!(signed_in.status.is_success() || signed_in.status.is_redirection());
+    assert_eq!(cache_control(&signed_in), NO_STORE);
+    let members = get_with(&mut client, "/members", "br").await;
+    assert_eq!(members.status, StatusCode::OK, "{members:?}");
+    assert_eq!(cache_control(&members), NO_STORE);
+    assert_eq!(content_encoding(&members), Some("br"));
+
+    let info = client.call_fn("session_info", &[]).await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(cache_control(&info), NO_STORE);
+    // A small answer is not worth compressing.
+    assert!(info.body.len() < 1024, "{}", info.body);
+    assert_eq!(content_encoding(&info), None);
+
+    let signed_out = client.call_fn("sign_out", &[]).await;
+    assert_eq!(cache_control(&signed_out), NO_STORE);
+    let members_again = get_with(&mut client, "/members", "br").await;
+    assert!(members_again.status.is_redirection(), "{members_again:?}");
+    let login_again = get_with(&mut client, "/login", "br").await;
+    assert_eq!(cache_control(&login_again), REVALIDATE);
+}
+
+/// A throw-away directory (removed when dropped).
+mod tempdir {
+    use std::path::PathBuf;
+
+    pub struct Site(PathBuf);
+
+    impl Site {
+        pub fn new() -> Self {
+            let dir = std::env::temp_dir().join(format!("tierdesk-site-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Site(dir)
+        }
+
+        pub fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+
+        pub fn write(&self, name: &str, bytes: &[u8]) {
+            let path = self.0.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// The console serving its static files from `site_root`.
+fn console_with_site(db: PgPool, site_root: &str) -> axum::Router {
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("tierdesk")
+        .site_root(site_root)
+        .build();
+    tierdesk::router::router(
+        app::context::AppState::new(db, leptos_options, domain::clock::system()),
+        tierdesk::router::RouterOptions::default(),
+    )
 }
