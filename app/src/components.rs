@@ -182,8 +182,10 @@ pub fn Field(
     }
 }
 
-pub const BUTTON: &str = "inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50";
-pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 disabled:hover:bg-white";
+// A form whose request is on its way is `aria-busy` (see `busy`): its buttons show it
+// and take no second press.
+pub const BUTTON: &str = "inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-500 disabled:opacity-50 group-aria-busy:pointer-events-none group-aria-busy:opacity-50 group-aria-busy:cursor-progress";
+pub const BUTTON_SMALL: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 disabled:hover:bg-white group-aria-busy:pointer-events-none group-aria-busy:opacity-40";
 pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
 pub const TH: &str = "whitespace-nowrap px-3 py-2 text-left font-medium text-slate-600";
 pub const TD: &str = "px-3 py-2 align-top";
@@ -272,4 +274,23 @@ pub fn RequiresRole(
             }}
         </Transition>
     }
+}
+
+/// A form ref that empties its form after each successful answer of `action`, so the
+/// next submission is a new request (forms with an idempotency key derive a fresh key
+/// from the action's version).
+pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_)))
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+    form
 }

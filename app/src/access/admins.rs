@@ -13,6 +13,7 @@ use model::access::admins::Member as Admin;
 pub fn AdminsPage() -> impl IntoView {
     let t = use_texts();
     let add = ServerAction::<AddAdmin>::new();
+    let add_form = crate::components::reset_on_success(add);
     let change_role = ServerAction::<ChangeAdminRole>::new();
     let set_disabled = ServerAction::<SetAdminDisabled>::new();
     let admins = Resource::new(
@@ -31,7 +32,7 @@ pub fn AdminsPage() -> impl IntoView {
         <UrlError />
         <Card>
             <h2 class="mb-3 font-semibold">{t.access.add_admin}</h2>
-            <ActionForm action=add>
+            <ActionForm action=add node_ref=add_form attr:aria-busy=move || add.pending().get().then_some("true") attr:class="group">
                 <div class="grid gap-4 sm:grid-cols-2">
                     <Field label=t.email name="email" kind="email" required=true />
                     <Field label=t.display_name name="display_name" required=true />
@@ -91,7 +92,7 @@ fn AdminRow(
             <td class=TD>{admin.email.clone()}</td>
             <td class=TD>{admin.display_name.clone()}</td>
             <td class=TD>
-                <ActionForm action=change_role>
+                <ActionForm action=change_role attr:aria-busy=move || change_role.pending().get().then_some("true") attr:class="group">
                     <input type="hidden" name="admin_id" value=id.clone() />
                     <div class="flex flex-wrap items-center gap-2">
                         <RoleSelect selected=admin.role />
@@ -111,7 +112,7 @@ fn AdminRow(
             <td class=TD>
                 {if admin.disabled {
                     view! {
-                        <ActionForm action=set_disabled>
+                        <ActionForm action=set_disabled attr:aria-busy=move || set_disabled.pending().get().then_some("true") attr:class="group">
                             <input type="hidden" name="admin_id" value=id_for_disable />
                             <input type="hidden" name="disabled" value="false" />
                             <button type="submit" class=BUTTON_SMALL>{t.access.enable}</button>
@@ -123,7 +124,7 @@ fn AdminRow(
                     view! {
                         <details>
                             <summary class=format!("{BUTTON_SMALL} inline-block cursor-pointer list-none")>{t.access.disable_open}</summary>
-                            <ActionForm action=set_disabled attr:class="mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2">
+                            <ActionForm action=set_disabled attr:class="group mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2" attr:aria-busy=move || set_disabled.pending().get().then_some("true")>
                                 <p class="text-xs text-red-800">{t.access.disable_effect}</p>
                                 <input type="hidden" name="admin_id" value=id_for_disable />
                                 <input type="hidden" name="disabled" value="true" />

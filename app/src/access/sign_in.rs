@@ -99,7 +99,7 @@ pub fn SignInPage() -> impl IntoView {
                 </div>
                 <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
                     <h1 class="mb-4 text-lg font-semibold">{t.access.sign_in_title}</h1>
-                    <ActionForm action=sign_in>
+                    <ActionForm action=sign_in attr:aria-busy=move || sign_in.pending().get().then_some("true") attr:class="group">
                         {next.map(|next| view! { <input type="hidden" name="next" value=next /> })}
                         <div class="space-y-4">
                             <Field label=t.email name="email" kind="email" autocomplete="username" required=true />

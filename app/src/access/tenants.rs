@@ -11,6 +11,7 @@ use crate::i18n::use_texts;
 pub fn TenantsPage() -> impl IntoView {
     let t = use_texts();
     let create = ServerAction::<CreateTenant>::new();
+    let create_form = crate::components::reset_on_success(create);
     let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
     view! {
         <PageTitle text=t.access.tenants_title />
@@ -18,7 +19,7 @@ pub fn TenantsPage() -> impl IntoView {
         <UrlError />
         <Card>
             <h2 class="mb-3 font-semibold">{t.access.create_tenant}</h2>
-            <ActionForm action=create>
+            <ActionForm action=create node_ref=create_form attr:aria-busy=move || create.pending().get().then_some("true") attr:class="group">
                 <div class="grid gap-4 sm:grid-cols-[1fr_2fr_auto] sm:items-end">
                     <Field label=t.access.slug name="slug" required=true />
                     <Field label=t.name name="name" required=true />

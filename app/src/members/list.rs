@@ -20,6 +20,7 @@ pub fn MembersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
     let create = ServerAction::<CreateMember>::new();
+    let create_form = crate::components::reset_on_success(create);
     let members = Resource::new(
         move || {
             (
@@ -99,7 +100,7 @@ pub fn MembersPage() -> impl IntoView {
             <div data-testid="new-member" data-ready=move || ready.get().then_some("true")>
             <Card>
                 <h2 class="mb-3 font-semibold">{t.members.new_member}</h2>
-                <ActionForm action=create>
+                <ActionForm action=create node_ref=create_form attr:aria-busy=move || create.pending().get().then_some("true") attr:class="group">
                     <div class="grid gap-4 sm:grid-cols-[1fr_1fr_1fr_auto] sm:items-end">
                         <Field label=t.external_id name="external_id" required=true />
                         <Field label=t.display_name name="display_name" required=true />

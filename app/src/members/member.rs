@@ -158,7 +158,7 @@ fn PendingRequests(
                                         <span>{request.reason.clone()}</span>
                                         <span class="text-slate-500">{request.requested_by.clone()} " · " {format_time(&request.created_at)}</span>
                                         {own.then(move || view! {
-                                            <ActionForm action=withdraw>
+                                            <ActionForm action=withdraw attr:aria-busy=move || withdraw.pending().get().then_some("true") attr:class="group">
                                                 <input type="hidden" name="request_id" value=id />
                                                 <button type="submit" class=BUTTON_SMALL disabled=move || withdraw.pending().get()>{t.points.withdraw}</button>
                                             </ActionForm>
@@ -327,7 +327,7 @@ fn AdjustForm(
         <div data-testid="adjust" data-ready=move || ready.get().then_some("true")>
         <Card>
             <h2 class="mb-3 font-semibold">{t.members.adjust_points}</h2>
-            <ActionForm action=adjust node_ref=form>
+            <ActionForm action=adjust node_ref=form attr:aria-busy=move || adjust.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="member_id" value=member_id.to_string() />
                 <input type="hidden" name="idempotency_key" value=move || key.get() />
                 <div class="grid gap-4 sm:grid-cols-[10rem_1fr_auto] sm:items-end">
@@ -394,7 +394,7 @@ fn LedgerRow(
             <td class=format!("{TD} text-xs text-slate-500")>{entry.operator_email.clone().or_else(|| entry.client_id.clone()).unwrap_or_default()}</td>
             <td class=TD>
                 {reversible.then(|| view! {
-                    <ActionForm action=reverse>
+                    <ActionForm action=reverse attr:aria-busy=move || reverse.pending().get().then_some("true") attr:class="group">
                         <input type="hidden" name="member_id" value=member_id.clone() />
                         <input type="hidden" name="seq" value=entry.seq.to_string() />
                         // One key per reversal form: a resubmission gets the original entry.
@@ -421,7 +421,7 @@ fn EditForm(
     view! {
         <Card>
             <h2 class="mb-3 font-semibold">{t.members.edit_member}</h2>
-            <ActionForm action=update>
+            <ActionForm action=update attr:aria-busy=move || update.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="member_id" value=member.member_id.to_string() />
                 <input type="hidden" name="row_version" value=member.row_version.to_string() />
                 <div class="grid gap-4 sm:grid-cols-[1fr_1fr_1fr_auto] sm:items-end">

@@ -62,7 +62,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                     let current = settings.await.ok().and_then(|s| s.adjustment_approval_threshold);
                     let is_admin = allowed(session, Role::TenantAdmin).await;
                     view! {
-                        <ActionForm action=set_threshold>
+                        <ActionForm action=set_threshold attr:aria-busy=move || set_threshold.pending().get().then_some("true") attr:class="group">
                             <div class="flex flex-wrap items-end gap-3">
                                 <label class="block text-sm">
                                     <span class="mb-1 block font-medium text-slate-700">{t.points.threshold}</span>
@@ -144,7 +144,7 @@ fn PendingRow(
     let actions = if own {
         view! {
             <p class="mb-1 text-xs text-slate-500">{t.points.your_request}</p>
-            <ActionForm action=withdraw>
+            <ActionForm action=withdraw attr:aria-busy=move || withdraw.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="request_id" value=id.clone() />
                 <button type="submit" class=BUTTON_SMALL disabled=busy>{t.points.withdraw}</button>
             </ActionForm>
@@ -154,11 +154,11 @@ fn PendingRow(
         let id_reject = id.clone();
         view! {
             <div class="flex flex-wrap gap-2">
-                <ActionForm action=approve>
+                <ActionForm action=approve attr:aria-busy=move || approve.pending().get().then_some("true") attr:class="group">
                     <input type="hidden" name="request_id" value=id.clone() />
                     <button type="submit" class=BUTTON_SMALL disabled=move || !applicable || busy()>{t.points.approve}</button>
                 </ActionForm>
-                <ActionForm action=reject>
+                <ActionForm action=reject attr:aria-busy=move || reject.pending().get().then_some("true") attr:class="group">
                     <input type="hidden" name="request_id" value=id_reject />
                     <button type="submit" class=BUTTON_SMALL disabled=busy>{t.points.reject}</button>
                 </ActionForm>

@@ -150,11 +150,12 @@ fn TagEditor(
     update: ServerAction<UpdateTag>,
     t: &'static Texts,
 ) -> impl IntoView {
+    let create_form = crate::components::reset_on_success(create);
     let ready = use_ready();
     let form = match tag {
         Some(tag) => view! {
             <h2 class="mb-3 font-semibold">{t.tags.edit_tag} " " <span class="font-mono">{tag.code.clone()}</span></h2>
-            <ActionForm action=update>
+            <ActionForm action=update attr:aria-busy=move || update.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="tag_id" value=tag.tag_id.to_string() />
                 <input type="hidden" name="row_version" value=tag.row_version.to_string() />
                 <TagFields tag=Some(tag) t />
@@ -168,7 +169,7 @@ fn TagEditor(
         .into_any(),
         None => view! {
             <h2 class="mb-3 font-semibold">{t.tags.new_tag}</h2>
-            <ActionForm action=create>
+            <ActionForm action=create node_ref=create_form attr:aria-busy=move || create.pending().get().then_some("true") attr:class="group">
                 <TagFields tag=None t />
                 <button type="submit" class=format!("{BUTTON} mt-4")>{t.create}</button>
             </ActionForm>

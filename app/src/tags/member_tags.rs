@@ -223,7 +223,7 @@ fn GrantRow(
             <td class=TD>
                 <div class="space-y-1">
                     {renewable.then(|| view! {
-                        <ActionForm action=renew>
+                        <ActionForm action=renew attr:aria-busy=move || renew.pending().get().then_some("true") attr:class="group">
                             <input type="hidden" name="grant_id" value=renew_id.clone() />
                             <div class="flex flex-wrap gap-1">
                                 <input type="text" name="reason" required=true maxlength="500" placeholder=t.tags.renew_reason aria-label=t.tags.renew_reason class=small_input />
@@ -237,7 +237,7 @@ fn GrantRow(
                     {revocable.then(|| view! {
                         <details class="group">
                             <summary class=format!("{BUTTON_SMALL} inline-block cursor-pointer list-none")>{t.tags.revoke_open}</summary>
-                            <ActionForm action=revoke attr:class="mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2">
+                            <ActionForm action=revoke attr:class="group mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2" attr:aria-busy=move || revoke.pending().get().then_some("true")>
                                 <p class="text-xs text-red-800">{t.tags.revoke_effect}</p>
                                 <input type="hidden" name="grant_id" value=revoke_id.clone() />
                                 <div class="flex flex-wrap gap-1">
@@ -260,6 +260,7 @@ fn GrantForm(
     grant: ServerAction<GrantTag>,
     t: &'static Texts,
 ) -> impl IntoView {
+    let grant_form = crate::components::reset_on_success(grant);
     let ready = use_ready();
     let input = "w-full rounded-md border border-slate-300 px-3 py-2";
     let label = "mb-1 block font-medium text-slate-700";
@@ -274,7 +275,7 @@ fn GrantForm(
     view! {
         <div class="mt-4 border-t border-slate-100 pt-4" data-testid="grant-form" data-ready=move || ready.get().then_some("true")>
             <h3 class="mb-3 text-sm font-semibold">{t.tags.grant_tag}</h3>
-            <ActionForm action=grant>
+            <ActionForm action=grant node_ref=grant_form attr:aria-busy=move || grant.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="member_id" value=member_id.to_string() />
                 <div class="grid gap-4 sm:grid-cols-3">
                     <label class="block text-sm">

@@ -73,7 +73,7 @@ fn WebhookForm(
     view! {
         <div data-testid="webhook" data-ready=move || ready.get().then_some("true")>
         <Card>
-            <ActionForm action=save>
+            <ActionForm action=save attr:aria-busy=move || save.pending().get().then_some("true") attr:class="group">
                 <div class="grid gap-4 sm:grid-cols-[1fr_10rem]">
                     <label class="block text-sm">
                         <span class=label>{t.webhooks.webhook_url}</span>
