@@ -80,7 +80,9 @@ ensure_browser_test_tools() {
 
 build_release() {
   log "building the console (release: server binary, WASM, CSS)"
-  (cd "$REPO_ROOT" && cargo leptos build --release)
+  # --precompress: brotli (.br) and gzip (.gz) copies of the site files, served in
+  # place of the originals to browsers that accept them.
+  (cd "$REPO_ROOT" && cargo leptos build --release --precompress)
 }
 
 # Prints the release WASM's size (raw, gzip -9, brotli); with a byte limit, fails when
