@@ -91,6 +91,7 @@ pub struct Texts {
     pub revoke_open: &'static str,
     pub revoke_effect: &'static str,
     pub revoke_now: &'static str,
+    pub nothing_to_grant: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -183,6 +184,7 @@ pub const EN: Texts = Texts {
     revoke_open: "Revoke…",
     revoke_effect: "The member loses this tag's privileges at once.",
     revoke_now: "Revoke now",
+    nothing_to_grant: "This member holds every active tag.",
 };
 
 pub const ZH: Texts = Texts {
@@ -275,4 +277,5 @@ pub const ZH: Texts = Texts {
     revoke_open: "撤销…",
     revoke_effect: "会员将立即失去该标签的权益。",
     revoke_now: "立即撤销",
+    nothing_to_grant: "该会员已持有全部启用的标签。",
 };

@@ -106,7 +106,30 @@ pub fn MemberTags() -> impl IntoView {
                         let may_change = allowed(session, Role::Support).await;
                         let tags = tags.await.ok()?;
                         let id = id?;
-                        may_change.then(|| view! { <GrantForm member_id=id tags grant t /> })
+                        // Only tags this member can be granted: active, and not held now
+                        // (a held tag is renewed instead).
+                        let held: Vec<Uuid> = grants
+                            .await
+                            .map(|grants| {
+                                grants
+                                    .into_iter()
+                                    .filter(|g| g.state.is_live())
+                                    .map(|g| g.tag_id)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let tags: Vec<_> = tags
+                            .into_iter()
+                            .filter(|tag| tag.active && !held.contains(&tag.tag_id))
+                            .collect();
+                        if !may_change {
+                            return None;
+                        }
+                        Some(if tags.is_empty() {
+                            view! { <p class="mt-4 text-sm text-slate-500">{t.tags.nothing_to_grant}</p> }.into_any()
+                        } else {
+                            view! { <GrantForm member_id=id tags grant t /> }.into_any()
+                        })
                     })
                 }}
             </Transition>
