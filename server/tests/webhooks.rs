@@ -699,3 +699,64 @@ async fn credentials_in_urls_are_used_but_never_written_elsewhere(db: PgPool) {
             .all(|d| d.url.starts_with("http://***@127.0.0.1:"))
     );
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_test_event_reaches_the_receiver_and_an_event_is_delivered_again(db: PgPool) {
+    let receiver = Receiver::default();
+    let base = start_receiver(receiver.clone()).await;
+    let acme = tenant(&db, "acme").await;
+    let globex = tenant(&db, "globex").await;
+    let access = acme.admin.access();
+    // Without a URL there is nothing to test.
+    assert!(matches!(
+        webhooks::send_test(&db, &access).await,
+        Err(domain::Error::Invalid {
+            field: "webhook_url",
+            ..
+        })
+    ));
+    webhooks::set(
+        &db,
+        &access,
+        Some(&format!("{base}/acme")),
+        7,
+        false,
+        Reach::PrivateAllowed,
+    )
+    .await
+    .unwrap();
+    let test_id = webhooks::send_test(&db, &access).await.unwrap();
+    let again = webhooks::redeliver(&db, &access, test_id).await.unwrap();
+    assert_ne!(again, test_id);
+    // Another tenant's event is not found, and viewers cannot send.
+    assert!(matches!(
+        webhooks::redeliver(&db, &globex.admin.access(), test_id).await,
+        Err(domain::Error::NotFound { .. })
+    ));
+    let vera = TestTenant::new(&db, "vera-co")
+        .await
+        .with_admin(&db, "vera", Role::Viewer)
+        .await;
+    assert!(matches!(
+        webhooks::send_test(&db, &vera.access()).await,
+        Err(domain::Error::Forbidden)
+    ));
+
+    let sender = any_address();
+    let clock = ManualClock::new(start());
+    assert_eq!(sender.deliver_due(&db, &*clock, 10).await.unwrap(), 2);
+    let topics: Vec<String> = sqlx::query_scalar(
+        "select topic from outbox_events where status = 'delivered' order by event_id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(topics, ["webhook.test", "webhook.test"]);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action in ('webhook.test', 'webhook.redeliver')",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+}

@@ -52,3 +52,17 @@ pub async fn webhook_deliveries() -> Result<Vec<DeliveryAttempt>, AppError> {
     let access = access().await?;
     Ok(domain::webhooks::deliveries(&db()?, &access).await?)
 }
+
+/// Queues a test event for the tenant's webhook (tenant admins).
+#[server(endpoint = "send_test_webhook")]
+pub async fn send_test_webhook() -> Result<i64, AppError> {
+    let access = access().await?;
+    Ok(domain::webhooks::send_test(&db()?, &access).await?)
+}
+
+/// Delivers an outbox event again, as a new event (tenant admins).
+#[server(endpoint = "redeliver_webhook")]
+pub async fn redeliver_webhook(event_id: i64) -> Result<i64, AppError> {
+    let access = access().await?;
+    Ok(domain::webhooks::redeliver(&db()?, &access, event_id).await?)
+}

@@ -23,6 +23,14 @@ pub struct Texts {
     pub status_delivered: &'static str,
     pub status_failed: &'static str,
     pub status_skipped: &'static str,
+    pub reveal_secret: &'static str,
+    pub send_test: &'static str,
+    pub send_test_hint: &'static str,
+    pub test_queued: &'static str,
+    pub redelivery_queued: &'static str,
+    pub payload: &'static str,
+    pub show_payload: &'static str,
+    pub redeliver: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -47,6 +55,14 @@ pub const EN: Texts = Texts {
     status_delivered: "Delivered",
     status_failed: "Failed",
     status_skipped: "Skipped (no webhook)",
+    reveal_secret: "Show the secret",
+    send_test: "Send a test event",
+    send_test_hint: "Queues a signed webhook.test event to the saved URL.",
+    test_queued: "Test event queued:",
+    redelivery_queued: "Delivery queued again as event",
+    payload: "Payload",
+    show_payload: "Show",
+    redeliver: "Deliver again",
 };
 
 pub const ZH: Texts = Texts {
@@ -71,4 +87,12 @@ pub const ZH: Texts = Texts {
     status_delivered: "已送达",
     status_failed: "失败",
     status_skipped: "已跳过（未配置 Webhook）",
+    reveal_secret: "显示密钥",
+    send_test: "发送测试事件",
+    send_test_hint: "向已保存的地址发送一个已签名的 webhook.test 事件。",
+    test_queued: "测试事件已排队：",
+    redelivery_queued: "已重新排队投递，事件",
+    payload: "内容",
+    show_payload: "查看",
+    redeliver: "重新投递",
 };

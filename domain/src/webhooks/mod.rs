@@ -484,6 +484,78 @@ pub async fn prune(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<u64> {
     Ok(removed)
 }
 
+/// Queues a test event (`webhook.test`) for the tenant's webhook, so an admin can check
+/// their receiver and its signature check; tenant admins, with a URL configured.
+/// Audited. Returns the event's id.
+pub async fn send_test(db: &PgPool, access: &Access) -> Result<i64> {
+    access.require(Role::TenantAdmin)?;
+    let mut tx = db.begin().await?;
+    let event_id = sqlx::query_scalar!(
+        r#"insert into outbox_events (tenant_id, topic, payload, status)
+           select s.tenant_id, 'webhook.test',
+                  jsonb_build_object('topic', 'webhook.test', 'tenant_id', s.tenant_id, 'sent_at', now()),
+                  'pending'
+           from tenant_settings s
+           where s.tenant_id = $1 and s.webhook_url is not null
+           returning event_id"#,
+        access.tenant_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::invalid("webhook_url", Problem::Required))?;
+    let event = audit::Event {
+        action: "webhook.test",
+        target_type: "outbox_event",
+        target_id: event_id.to_string(),
+        before: None,
+        after: None,
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    Ok(event_id)
+}
+
+/// Delivers an event again: a new outbox event with the same topic and payload (the
+/// first one and its attempts stay as they were); tenant admins, with a URL configured.
+/// Audited. Returns the new event's id.
+pub async fn redeliver(db: &PgPool, access: &Access, event_id: i64) -> Result<i64> {
+    access.require(Role::TenantAdmin)?;
+    let mut tx = db.begin().await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from outbox_events where tenant_id = $1 and event_id = $2) as "exists!""#,
+        access.tenant_id,
+        event_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !exists {
+        return Err(Error::not_found("event"));
+    }
+    let copy = sqlx::query_scalar!(
+        r#"insert into outbox_events (tenant_id, topic, payload, status)
+           select e.tenant_id, e.topic, e.payload, 'pending'
+           from outbox_events e
+           join tenant_settings s on s.tenant_id = e.tenant_id and s.webhook_url is not null
+           where e.tenant_id = $1 and e.event_id = $2
+           returning event_id"#,
+        access.tenant_id,
+        event_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::invalid("webhook_url", Problem::Required))?;
+    let event = audit::Event {
+        action: "webhook.redeliver",
+        target_type: "outbox_event",
+        target_id: event_id.to_string(),
+        before: None,
+        after: Some(serde_json::json!({ "event_id": copy })),
+    };
+    audit::record(&mut tx, access, event).await?;
+    tx.commit().await?;
+    Ok(copy)
+}
+
 /// The tenant's latest outbox events (tenant admins).
 pub async fn events(db: &PgPool, access: &Access) -> Result<Vec<OutboxEvent>> {
     access.require(Role::TenantAdmin)?;
