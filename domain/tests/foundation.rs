@@ -155,6 +155,43 @@ async fn admin_changes_are_audited_with_before_and_after(db: PgPool) {
     assert_eq!(change.target_id, carl.admin_id.to_string());
     assert_eq!(change.before.as_ref().unwrap()["role"], "viewer");
     assert_eq!(change.after.as_ref().unwrap()["role"], "support");
+    assert_eq!(change.changes().len(), 1, "only the role changed");
+
+    // Filters combine: an action prefix, who acted, a target, a day range.
+    let filter = |action: &str, actor: &str| audit::Filter {
+        action: Some(action.into()),
+        actor: Some(actor.into()),
+        ..Default::default()
+    };
+    let found = audit::search(&db, &access, &filter("admin.", "BOSS"), None, 10)
+        .await
+        .unwrap();
+    assert!(found.entries.len() >= 3);
+    assert!(found.entries.iter().all(|e| e.action.starts_with("admin.")));
+    let nobody = audit::search(&db, &access, &filter("admin.", "someone-else"), None, 10)
+        .await
+        .unwrap();
+    assert!(nobody.entries.is_empty());
+    let target = audit::Filter {
+        target_id: Some(carl.admin_id.to_string()),
+        to: Some(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()),
+        ..Default::default()
+    };
+    assert!(
+        audit::search(&db, &access, &target, None, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty(),
+        "nothing happened before 2000"
+    );
+    let wildcard = audit::search(&db, &access, &filter("%", ""), None, 10)
+        .await
+        .unwrap();
+    assert!(
+        wildcard.entries.is_empty(),
+        "% is a character, not a wildcard"
+    );
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -39,6 +39,12 @@ pub struct Texts {
     pub disable_open: &'static str,
     pub disable_effect: &'static str,
     pub disable_now: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub filter: &'static str,
+    pub clear: &'static str,
+    pub changes: &'static str,
+    pub no_changes: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -74,6 +80,12 @@ pub const EN: Texts = Texts {
     disable_open: "Disable…",
     disable_effect: "This admin loses access to this tenant at once (their open pages stop working).",
     disable_now: "Disable now",
+    from: "From",
+    to: "To",
+    filter: "Filter",
+    clear: "Clear",
+    changes: "Changes",
+    no_changes: "no field changed",
 };
 
 pub const ZH: Texts = Texts {
@@ -109,4 +121,10 @@ pub const ZH: Texts = Texts {
     disable_open: "停用…",
     disable_effect: "该管理员将立即失去此租户的访问权限（已打开的页面将无法继续操作）。",
     disable_now: "立即停用",
+    from: "起始日期",
+    to: "截止日期",
+    filter: "筛选",
+    clear: "清除",
+    changes: "变更",
+    no_changes: "无字段变更",
 };

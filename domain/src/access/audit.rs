@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{Access, Principal, Result, Role};
-pub use model::access::audit::{Entry, Page};
+pub use model::access::audit::{Entry, Filter, Page};
 
 pub const PAGE_SIZE_MAX: i64 = 100;
 
@@ -90,18 +90,75 @@ pub async fn list(
     before: Option<i64>,
     page_size: i64,
 ) -> Result<Page> {
+    search(db, access, &Filter::default(), before, page_size).await
+}
+
+/// A page of the tenant's audit log matching `filter`, newest first, by keyset on
+/// `audit_id` (support and tenant admins).
+pub async fn search(
+    db: &PgPool,
+    access: &Access,
+    filter: &Filter,
+    before: Option<i64>,
+    page_size: i64,
+) -> Result<Page> {
     access.require(Role::Support)?;
     let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
+    let text = |field: &'static str, value: &Option<String>| -> Result<Option<String>> {
+        let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        model::input::plain_text(field, value)?;
+        if value.chars().count() > 200 {
+            return Err(crate::Error::invalid(
+                field,
+                crate::Problem::TooLong { max: 200 },
+            ));
+        }
+        Ok(Some(value.to_owned()))
+    };
+    let like = |value: String| {
+        format!(
+            "{}%",
+            value
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    };
+    let actor = text("actor", &filter.actor)?.map(like);
+    let action = text("action", &filter.action)?.map(like);
+    let target_id = text("target_id", &filter.target_id)?;
+    let from = filter
+        .from
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc());
+    let to = filter
+        .to
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc());
     let mut entries = sqlx::query_as!(
         Entry,
         r#"select audit_id, occurred_at, actor_label, action, target_type, target_id,
                   before, after, request_id
            from audit_log
            where tenant_id = $1 and ($2::bigint is null or audit_id < $2)
+             and ($3::text is null or lower(actor_label) like $3)
+             and ($4::text is null or lower(action) like $4)
+             and ($5::text is null or target_id = $5)
+             and ($6::timestamptz is null or occurred_at >= $6)
+             and ($7::timestamptz is null or occurred_at < $7)
            order by audit_id desc
-           limit $3"#,
+           limit $8"#,
         access.tenant_id,
         before,
+        actor,
+        action,
+        target_id,
+        from,
+        to,
         page_size + 1
     )
     .fetch_all(db)

@@ -25,3 +25,86 @@ pub struct Page {
     /// Pass as `before` to read the next (older) page; `None` on the last page.
     pub next_before: Option<i64>,
 }
+
+/// What to look for in the audit log; every part is optional and they combine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// The start of who acted (an email), case-insensitive.
+    pub actor: Option<String>,
+    /// An action, or its start (`points.` for every points action).
+    pub action: Option<String>,
+    /// A target's id (a member, a request, a tag…).
+    pub target_id: Option<String>,
+    /// From this UTC day, inclusive.
+    pub from: Option<chrono::NaiveDate>,
+    /// Up to this UTC day, inclusive.
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// One field an audited change touched: its value before and after (`None` where the
+/// side has no such field).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Entry {
+    /// The fields whose values differ between `before` and `after` (every field of the
+    /// side that exists, for a creation or a removal), in field order.
+    pub fn changes(&self) -> Vec<FieldChange> {
+        let object = |value: &Option<Value>| match value {
+            Some(Value::Object(map)) => map.clone(),
+            Some(other) => {
+                let mut map = serde_json::Map::new();
+                map.insert("value".into(), other.clone());
+                map
+            }
+            None => serde_json::Map::new(),
+        };
+        let (before, after) = (object(&self.before), object(&self.after));
+        let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+        fields.sort();
+        fields.dedup();
+        fields
+            .into_iter()
+            .filter(|field| before.get(*field) != after.get(*field))
+            .map(|field| FieldChange {
+                field: field.clone(),
+                before: before.get(field).cloned(),
+                after: after.get(field).cloned(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_are_the_fields_that_differ() {
+        let entry = Entry {
+            audit_id: 1,
+            occurred_at: chrono::DateTime::UNIX_EPOCH,
+            actor_label: "a@x".into(),
+            action: "admin.role".into(),
+            target_type: "admin".into(),
+            target_id: "1".into(),
+            before: Some(json!({ "email": "b@x", "role": "viewer" })),
+            after: Some(json!({ "email": "b@x", "role": "support" })),
+            request_id: None,
+        };
+        let changes = entry.changes();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "role");
+        assert_eq!(changes[0].after, Some(json!("support")));
+        let created = Entry {
+            before: None,
+            ..entry
+        };
+        assert_eq!(created.changes().len(), 2);
+    }
+}
