@@ -19,7 +19,7 @@ pub fn AuditPage() -> impl IntoView {
     let t = use_texts();
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
-    let filters = move || FILTERS.map(|name| param(name));
+    let filters = move || FILTERS.map(&param);
     let before = move || param("before").and_then(|b| b.parse::<i64>().ok());
     let page = Resource::new(
         move || (before(), filters()),

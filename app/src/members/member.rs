@@ -177,7 +177,7 @@ fn PendingRequests(
 
 /// Everything below the header, for a member that exists.
 #[component]
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn MemberSections(
     member_id: impl Fn() -> Option<Uuid> + Copy + Send + Sync + 'static,
     ledger: Resource<Result<EntryPage, AppError>>,
