@@ -19,6 +19,8 @@ use leptos_router::{SsrMode, path};
 pub mod access;
 /// The build assets' URLs (content-hashed in release builds), for the shell.
 pub mod assets;
+/// SVG line and bar charts rendered on the server, with their numbers as tables.
+pub mod charts;
 /// Small shared view pieces: error messages, form fields, tables, time format.
 pub mod components;
 /// Server-side request context: state, session, authenticated access.
@@ -34,9 +36,11 @@ pub(crate) mod form;
 pub mod i18n;
 /// Members: the list and the member page.
 pub mod members;
+/// The overview: the tenant's figures with charts.
+pub mod overview;
 /// Points: approvals, the threshold, level tiers.
 pub mod points;
-/// The console around the features: layout, overview, not found.
+/// The console around the features: layout, not found.
 pub mod shell;
 /// Tags: the catalogue, member tags and permissions, expiring grants.
 pub mod tags;
@@ -46,8 +50,9 @@ pub mod webhooks;
 use access::{admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage};
 use i18n::{Lang, detect_lang};
 use members::{list::MembersPage, member::MemberPage};
+use overview::page::OverviewPage;
 use points::{approvals::ApprovalsPage, levels::LevelsPage};
-use shell::{layout::Layout, not_found::NotFound, overview::OverviewPage};
+use shell::{layout::Layout, not_found::NotFound};
 use tags::{catalogue::TagsPage, expiring::ExpiringPage};
 use webhooks::settings::WebhooksPage;
 

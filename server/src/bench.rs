@@ -228,6 +228,7 @@ fn search(
         text: text.map(str::to_owned),
         level_code: level.map(str::to_owned),
         after,
+        before: None,
         page_size: 25,
     }
 }
@@ -537,4 +538,167 @@ pub async fn tiers(db: &PgPool, members: i64, clients: usize) -> Result<TiersRep
         during,
         violations,
     })
+}
+
+/// What `tierdesk bench overview` measured.
+pub struct OverviewReport {
+    pub members: i64,
+    pub ledger_rows: i64,
+    pub seeded_seconds: f64,
+    pub fold_seconds: f64,
+    /// Latency of the whole overview per range (30 and 90 days), in microseconds.
+    pub ranges: Vec<(u32, Latencies)>,
+    /// Points per day over 90 days summed from the ledger rows themselves, once.
+    pub ledger_scan_ms: u128,
+}
+
+/// Members handled per seeding statement of the overview benchmark.
+const OVERVIEW_SEED_BATCH: i64 = 10_000;
+
+/// Seeds a tenant with `members` members (their usual ledgers), then earn/spend pairs
+/// spread over the last 90 days until the tenant has at least `ledger_rows` ledger
+/// rows, set-based in batches of members; folds the daily aggregate; then times
+/// `domain::overview::overview` (as the page calls it) `runs` times per range.
+pub async fn overview(
+    db: &PgPool,
+    members: i64,
+    ledger_rows: i64,
+    runs: usize,
+) -> Result<OverviewReport, Error> {
+    let (tenant, _) = seeded_tenant(db, members).await?;
+    let seeding = Instant::now();
+    let tenant_id = tenant.tenant_id;
+    let existing: i64 =
+        sqlx::query_scalar("select count(*) from points_ledger where tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(db)
+            .await?;
+    let missing = (ledger_rows - existing).max(0);
+    // Whole pairs per member, so balances end where they started plus the earned total.
+    let pairs = (missing + 2 * members - 1) / (2 * members).max(1);
+    let mut after = Uuid::nil();
+    while pairs > 0 {
+        let last: Option<Uuid> = sqlx::query_scalar(
+            "select max(member_id) from (select member_id from member_profiles
+             where tenant_id = $1 and member_id > $2 order by member_id limit $3) b",
+        )
+        .bind(tenant_id)
+        .bind(after)
+        .bind(OVERVIEW_SEED_BATCH)
+        .fetch_one(db)
+        .await?;
+        let Some(last) = last else { break };
+        seed_pairs(db, tenant_id, after, last, pairs).await?;
+        after = last;
+    }
+    sqlx::query("analyze member_profiles, points_ledger, level_changes")
+        .execute(db)
+        .await?;
+    let seeded_seconds = seeding.elapsed().as_secs_f64();
+    let folding = Instant::now();
+    while domain::overview::fold_pending(db).await? >= domain::overview::FOLD_BATCH_MAX {}
+    sqlx::query("analyze points_daily, points_daily_pending")
+        .execute(db)
+        .await?;
+    let fold_seconds = folding.elapsed().as_secs_f64();
+    let ledger_rows: i64 =
+        sqlx::query_scalar("select count(*) from points_ledger where tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(db)
+            .await?;
+    let access = Access {
+        principal: Principal::cli(),
+        tenant_id,
+        role: Role::Viewer,
+        request_id: None,
+    };
+    let mut ranges = Vec::new();
+    for days in domain::overview::RANGE_DAYS {
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            domain::overview::overview(db, &access, chrono::Utc::now(), days).await?;
+            samples.push(started.elapsed().as_micros() as u64);
+        }
+        ranges.push((days, Latencies::of(samples)));
+    }
+    let scanning = Instant::now();
+    // The query the aggregate replaces (not compile-checked: benchmark only).
+    sqlx::query(
+        "select (created_at at time zone 'UTC')::date as day,
+                sum(points) filter (where points > 0), -sum(points) filter (where kind = 'spend')
+         from points_ledger where tenant_id = $1 and created_at >= now() - interval '90 days'
+         group by 1",
+    )
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await?;
+    Ok(OverviewReport {
+        members,
+        ledger_rows,
+        seeded_seconds,
+        fold_seconds,
+        ranges,
+        ledger_scan_ms: scanning.elapsed().as_millis(),
+    })
+}
+
+/// Appends `pairs` earn/spend pairs to each member in `(after, last]`: earn `a`, then
+/// spend `a` (a per member), dated evenly over the last 90 days; updates the profiles'
+/// sequence, lifetime total and level (from the tenant's tiers) in the same
+/// transaction. The ledger invariants hold (`tierdesk check ledger`).
+async fn seed_pairs(
+    db: &PgPool,
+    tenant_id: Uuid,
+    after: Uuid,
+    last: Uuid,
+    pairs: i64,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "insert into points_ledger
+           (tenant_id, member_id, seq, kind, category, points, available_before, available_after,
+            total_before, total_after, source_type, created_at)
+         select $1, p.member_id, p.ledger_seq + g.n,
+                case when g.n % 2 = 1 then 'earn' else 'spend' end,
+                case when g.n % 2 = 1 then 'purchase' else 'redemption' end,
+                case when g.n % 2 = 1 then a.amount else -a.amount end,
+                p.available_points + case when g.n % 2 = 1 then 0 else a.amount end,
+                p.available_points + case when g.n % 2 = 1 then a.amount else 0 end,
+                p.total_points + ((g.n - 1) / 2 + case when g.n % 2 = 1 then 0 else 1 end) * a.amount,
+                p.total_points + ((g.n + 1) / 2) * a.amount,
+                'bench',
+                now() - (2 * $4 - g.n) * (interval '90 days' / (2 * $4))
+                      - (abs(hashtext(p.member_id::text)) % 600) * interval '1 minute'
+         from member_profiles p
+         cross join lateral (select 10 + abs(hashtext(p.member_id::text)) % 50 as amount) a
+         cross join lateral generate_series(1, 2 * $4) as g(n)
+         where p.tenant_id = $1 and p.member_id > $2 and p.member_id <= $3",
+    )
+    .bind(tenant_id)
+    .bind(after)
+    .bind(last)
+    .bind(pairs)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update member_profiles p
+         set ledger_seq = p.ledger_seq + 2 * $4,
+             total_points = p.total_points + $4 * (10 + abs(hashtext(p.member_id::text)) % 50),
+             level_tier_id = (select t.tier_id from level_tiers t
+                              where t.tenant_id = $1 and t.active
+                                and t.min_points <= p.total_points + $4 * (10 + abs(hashtext(p.member_id::text)) % 50)
+                                and (t.max_points is null
+                                     or p.total_points + $4 * (10 + abs(hashtext(p.member_id::text)) % 50) <= t.max_points)
+                              order by t.sort_order limit 1)
+         where p.tenant_id = $1 and p.member_id > $2 and p.member_id <= $3",
+    )
+    .bind(tenant_id)
+    .bind(after)
+    .bind(last)
+    .bind(pairs)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -140,6 +140,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// The overview on a large tenant: seeds members and ledger rows (spread over the
+    /// last 90 days), folds the daily aggregate, prints the overview's latency.
+    Overview {
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 250_000)]
+        members: i64,
+        /// Ledger rows of the tenant, at least (about four per member come with the
+        /// members; the rest are earn/spend pairs).
+        #[arg(long, default_value_t = 10_000_000)]
+        ledger_rows: i64,
+        /// Repetitions of each range (p50, p99 and the worst are printed).
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
 }
 
 /// What every boolean setting accepts, flags' environment variables and environment-only

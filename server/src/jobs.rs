@@ -81,6 +81,9 @@ impl Settings {
 /// How often running re-levels are looked for (each runs to its end once found).
 const RELEVEL_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the daily points aggregate folds its pending rows.
+const FOLD_EVERY: Duration = Duration::from_secs(10);
+
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
     // Re-levels after tier saves: a save starts its own worker; this resumes any that
@@ -94,6 +97,26 @@ pub fn start(state: &AppState, settings: Settings) {
                 Ok(_) => {}
                 Err(_) if db.is_closed() => return,
                 Err(error) => tracing::error!(%error, "re-levelling failed"),
+            }
+        }
+    });
+    // The overview's daily points aggregate: fold what ledger statements appended, in
+    // bounded batches. Readers add pending rows themselves, so this only keeps them few.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(FOLD_EVERY);
+        loop {
+            ticker.tick().await;
+            loop {
+                match domain::overview::fold_pending(&db).await {
+                    Ok(folded) if folded >= domain::overview::FOLD_BATCH_MAX => {}
+                    Ok(_) => break,
+                    Err(_) if db.is_closed() => return,
+                    Err(error) => {
+                        tracing::error!(%error, "folding daily points failed");
+                        break;
+                    }
+                }
             }
         }
     });

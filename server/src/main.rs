@@ -134,6 +134,11 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Bench(BenchCommand::Members { members, runs })) => {
             bench_members(&database.pool, *members, *runs).await
         }
+        Some(Command::Bench(BenchCommand::Overview {
+            members,
+            ledger_rows,
+            runs,
+        })) => bench_overview(&database.pool, *members, *ledger_rows, *runs).await,
     };
     database.close().await?;
     result
@@ -243,6 +248,33 @@ async fn bench_members(db: &PgPool, members: i64, runs: usize) -> Result<(), Any
     }
     let worst = timings.iter().map(|t| t.latency_us_p50).max().unwrap_or(0);
     println!("members_query_p50_worst_us={worst}");
+    Ok(())
+}
+
+async fn bench_overview(
+    db: &PgPool,
+    members: i64,
+    ledger_rows: i64,
+    runs: usize,
+) -> Result<(), AnyError> {
+    println!(
+        "overview benchmark: {members} members, {ledger_rows} ledger rows, {runs} runs per range"
+    );
+    let report = tierdesk::bench::overview(db, members, ledger_rows, runs).await?;
+    println!(
+        "seeded {} members and {} ledger rows in {:.1} s; folded the daily aggregate in {:.1} s",
+        report.members, report.ledger_rows, report.seeded_seconds, report.fold_seconds
+    );
+    for (days, latency) in &report.ranges {
+        println!(
+            "overview {days:>2} days: latency_us_p50={} latency_us_p99={} latency_us_max={}",
+            latency.p50, latency.p99, latency.max
+        );
+    }
+    println!(
+        "for comparison, points per day for 90 days summed from the ledger itself: {} ms",
+        report.ledger_scan_ms
+    );
     Ok(())
 }
 

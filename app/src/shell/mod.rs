@@ -1,8 +1,7 @@
 //! The console around the features: the layout (navigation, tenant switcher,
-//! invitations, language), the overview page and the not-found page.
+//! invitations, language) and the not-found page.
 
 /// UI text of the shell, and messages shared by every feature.
 pub mod i18n;
 pub mod layout;
 pub mod not_found;
-pub mod overview;
