@@ -742,7 +742,7 @@ async fn the_ledger_refuses_edits_and_the_check_finds_damage(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn members_are_found_by_id_name_or_email_prefix_and_paged_by_keyset(db: PgPool) {
+async fn members_are_found_by_any_part_of_id_name_or_email_and_paged_both_ways(db: PgPool) {
     let f = fixture(&db, "acme").await;
     let access = f.support.access();
     for (id, name, email) in [
@@ -817,4 +817,41 @@ async fn members_are_found_by_id_name_or_email_prefix_and_paged_by_keyset(db: Pg
         ["b1"]
     );
     assert!(rest.next_after.is_none());
+    assert_eq!(first.total, 3);
+    assert_eq!(
+        first.prev_before, None,
+        "the first page has no previous page"
+    );
+    // Back from the second page to the first.
+    assert_eq!(rest.prev_before.as_deref(), Some("b1"));
+    let back = members::search(
+        &db,
+        &access,
+        members::Search {
+            page_size: 2,
+            before: rest.prev_before,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        back.members
+            .iter()
+            .map(|m| m.external_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a1", "a2"]
+    );
+    assert_eq!(
+        (back.prev_before, back.next_after.as_deref()),
+        (None, Some("a2"))
+    );
+    // From three characters on, any part of the id, name or email matches.
+    assert_eq!(find("fang").await, ["a2"], "inside a name");
+    assert_eq!(find("x.test").await, ["a1", "a2", "b1"], "inside an email");
+    assert_eq!(
+        find("ei").await,
+        Vec::<String>::new(),
+        "two letters: prefix only"
+    );
 }

@@ -579,13 +579,14 @@ pub async fn overview(
     let mut after = Uuid::nil();
     while pairs > 0 {
         let last: Option<Uuid> = sqlx::query_scalar(
-            "select max(member_id) from (select member_id from member_profiles
-             where tenant_id = $1 and member_id > $2 order by member_id limit $3) b",
+            "select member_id from (select member_id from member_profiles
+             where tenant_id = $1 and member_id > $2 order by member_id limit $3) b
+             order by member_id desc limit 1",
         )
         .bind(tenant_id)
         .bind(after)
         .bind(OVERVIEW_SEED_BATCH)
-        .fetch_one(db)
+        .fetch_optional(db)
         .await?;
         let Some(last) = last else { break };
         seed_pairs(db, tenant_id, after, last, pairs).await?;

@@ -19,12 +19,14 @@ pub async fn list_members(
     q: Option<String>,
     level: Option<String>,
     after: Option<String>,
+    before: Option<String>,
 ) -> Result<MemberPage, AppError> {
     let access = access().await?;
     let search = domain::members::Search {
         text: q,
         level_code: level,
         after,
+        before,
         page_size: MEMBER_PAGE_SIZE,
     };
     Ok(domain::members::search(&db()?, &access, search).await?)

@@ -31,12 +31,15 @@ pub struct Texts {
     pub request_status: &'static str,
     pub member_not_found: &'static str,
     pub back_to_members: &'static str,
+    pub previous_page: &'static str,
+    pub found: &'static str,
+    pub more_than: &'static str,
 }
 
 pub const EN: Texts = Texts {
     members_title: "Members",
     search: "Search",
-    search_hint: "External id, name or email (prefix)",
+    search_hint: "Any part of the id, name or email",
     all_levels: "All levels",
     total_points: "Lifetime points",
     available_points: "Available points",
@@ -63,12 +66,15 @@ pub const EN: Texts = Texts {
     request_status: "This submission was filed earlier as a request; status:",
     member_not_found: "No member with this id in this tenant.",
     back_to_members: "← Back to members",
+    previous_page: "← Previous",
+    found: "Members found:",
+    more_than: "more than",
 };
 
 pub const ZH: Texts = Texts {
     members_title: "会员",
     search: "搜索",
-    search_hint: "外部 ID、姓名或邮箱（前缀）",
+    search_hint: "外部 ID、姓名或邮箱的任意部分",
     all_levels: "全部等级",
     total_points: "累计积分",
     available_points: "可用积分",
@@ -95,4 +101,7 @@ pub const ZH: Texts = Texts {
     request_status: "该提交此前已作为审批申请提交，状态：",
     member_not_found: "本租户中没有这个会员。",
     back_to_members: "← 返回会员列表",
+    previous_page: "← 上一页",
+    found: "找到会员：",
+    more_than: "超过",
 };

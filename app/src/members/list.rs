@@ -27,10 +27,11 @@ pub fn MembersPage() -> impl IntoView {
                 param("q"),
                 param("level"),
                 param("after"),
+                param("before"),
                 create.version().get(),
             )
         },
-        |(q, level, after, _)| list_members(q, level, after),
+        |(q, level, after, before, _)| list_members(q, level, after, before),
     );
     let tiers = Resource::new(|| (), |_| list_tiers());
     let session = use_session();
@@ -73,19 +74,35 @@ pub fn MembersPage() -> impl IntoView {
                 match members.await {
                     Ok(page) if page.members.is_empty() => view! { <p>{t.members.no_members}</p> }.into_any(),
                     Ok(page) => {
-                        let next = page.next_after.map(|after| {
-                            let mut href = format!("/members?after={}", encode(&after));
+                        // The pager keeps the search and the level filter.
+                        let link = move |key: &str, value: &str| {
+                            let mut href = format!("/members?{key}={}", encode(value));
                             for name in ["q", "level"] {
                                 if let Some(value) = param(name) {
                                     href.push_str(&format!("&{name}={}", encode(&value)));
                                 }
                             }
-                            view! { <a href=href class="text-indigo-600 hover:underline">{t.members.next_page}</a> }
+                            href
+                        };
+                        let next = page.next_after.map(|after| view! {
+                            <a href=link("after", &after) class="text-indigo-600 hover:underline" rel="next">{t.members.next_page}</a>
                         });
+                        let previous = page.prev_before.map(|before| view! {
+                            <a href=link("before", &before) class="text-indigo-600 hover:underline" rel="prev">{t.members.previous_page}</a>
+                        });
+                        let total = if page.total > model::members::COUNT_MAX {
+                            format!("{} {}", t.members.more_than, model::members::COUNT_MAX)
+                        } else {
+                            page.total.to_string()
+                        };
                         view! {
+                            <p class="mb-2 text-sm text-slate-500" data-testid="member-total">
+                                {t.members.found} " " <strong class="tabular-nums">{total}</strong>
+                            </p>
                             <MemberTable members=page.members t />
-                            <div class="mt-4 flex gap-4 text-sm">
+                            <div class="mt-4 flex flex-wrap gap-4 text-sm">
                                 <a href="/members" class="text-indigo-600 hover:underline">{t.members.first_page}</a>
+                                {previous}
                                 {next}
                             </div>
                         }.into_any()

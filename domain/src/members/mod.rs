@@ -8,7 +8,7 @@ use crate::error::ResultExt;
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
 use model::members::clean;
 pub use model::members::{
-    EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
+    COUNT_MAX, EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
     SEARCH_LENGTH_MAX, Search,
 };
 
@@ -168,22 +168,34 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
             },
         ));
     }
+    // One or two characters: a prefix (btree); from three on: any part (trigram).
     let pattern = text.map(|t| {
-        format!(
-            "{}%",
-            t.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
+        let escaped = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        if t.chars().count() >= 3 {
+            format!("%{escaped}%")
+        } else {
+            format!("{escaped}%")
+        }
     });
     let level = search.level_code.filter(|l| !l.is_empty());
     if let Some(level) = &level {
         model::input::plain_text("level", level)?;
     }
-    // Two statements rather than one with optional clauses: each gets a plan that uses
-    // its indexes (a text search is the union of three prefix range scans).
-    let mut members = match pattern {
-        None => sqlx::query_as!(
+    for (field, key) in [("after", &search.after), ("before", &search.before)] {
+        if let Some(key) = key {
+            model::input::plain_text(field, key)?;
+        }
+    }
+    // The previous page is read backwards from `before` and turned around.
+    let backwards = search.before.is_some() && search.after.is_none();
+    let limit = page_size + 1;
+    // Separate statements rather than one with optional clauses: each gets a plan that
+    // uses its indexes (a text search is the union of three index scans).
+    let mut members = match (&pattern, backwards) {
+        (None, false) => sqlx::query_as!(
             Member,
             r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
                       p.legacy_user_type, p.total_points, p.available_points,
@@ -199,11 +211,31 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
             access.tenant_id,
             search.after,
             level,
-            page_size + 1
+            limit
         )
         .fetch_all(db)
         .await?,
-        Some(pattern) => sqlx::query_as!(
+        (None, true) => sqlx::query_as!(
+            Member,
+            r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from member_profiles p
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               where p.tenant_id = $1
+                 and p.external_id < $2
+                 and ($3::text is null or t.code = $3)
+               order by p.external_id desc
+               limit $4"#,
+            access.tenant_id,
+            search.before,
+            level,
+            limit
+        )
+        .fetch_all(db)
+        .await?,
+        (Some(pattern), false) => sqlx::query_as!(
             Member,
             r#"with matches as (
                  select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $3
@@ -227,19 +259,98 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
             search.after,
             pattern,
             level,
-            page_size + 1
+            limit
+        )
+        .fetch_all(db)
+        .await?,
+        (Some(pattern), true) => sqlx::query_as!(
+            Member,
+            r#"with matches as (
+                 select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $3
+                 union
+                 select member_id from member_profiles where tenant_id = $1 and lower(display_name) like $3
+                 union
+                 select member_id from member_profiles where tenant_id = $1 and lower(email) like $3
+               )
+               select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from matches m
+               join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               where p.external_id < $2
+                 and ($4::text is null or t.code = $4)
+               order by p.external_id desc
+               limit $5"#,
+            access.tenant_id,
+            search.before,
+            pattern,
+            level,
+            limit
         )
         .fetch_all(db)
         .await?,
     };
-    let next_after = if members.len() as i64 > page_size {
-        members.truncate(page_size as usize);
-        members.last().map(|m| m.external_id.clone())
+    let more = members.len() as i64 > page_size;
+    members.truncate(page_size as usize);
+    if backwards {
+        members.reverse();
+    }
+    let first = members.first().map(|m| m.external_id.clone());
+    let last = members.last().map(|m| m.external_id.clone());
+    // Going forwards, earlier members exist when we started after someone; going
+    // backwards, later ones exist (we came from there) and earlier ones if the read
+    // found more than a page.
+    let (next_after, prev_before) = if backwards {
+        (last, if more { first } else { None })
     } else {
-        None
+        (
+            if more { last } else { None },
+            search.after.as_ref().and(first),
+        )
+    };
+    let total = match &pattern {
+        None => sqlx::query_scalar!(
+            r#"select count(*) as "count!" from (
+                 select 1 from member_profiles p
+                 left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+                 where p.tenant_id = $1 and ($2::text is null or t.code = $2)
+                 limit $3
+               ) counted"#,
+            access.tenant_id,
+            level,
+            COUNT_MAX + 1
+        )
+        .fetch_one(db)
+        .await?,
+        Some(pattern) => sqlx::query_scalar!(
+            r#"with matches as (
+                 select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $2
+                 union
+                 select member_id from member_profiles where tenant_id = $1 and lower(display_name) like $2
+                 union
+                 select member_id from member_profiles where tenant_id = $1 and lower(email) like $2
+               )
+               select count(*) as "count!" from (
+                 select 1 from matches m
+                 join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
+                 left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+                 where ($3::text is null or t.code = $3)
+                 limit $4
+               ) counted"#,
+            access.tenant_id,
+            pattern,
+            level,
+            COUNT_MAX + 1
+        )
+        .fetch_one(db)
+        .await?,
     };
     Ok(Page {
         members,
         next_after,
+        prev_before,
+        total,
     })
 }

@@ -53,20 +53,32 @@ pub struct MemberEdit {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Search {
-    /// Prefix of the external id, the name or the email (case-insensitive).
+    /// Part of the external id, the name or the email (case-insensitive): a prefix for
+    /// one or two characters, any part from three on.
     pub text: Option<String>,
     /// Only members at this level (tier code).
     pub level_code: Option<String>,
-    /// Keyset: members after this external id.
+    /// Keyset: members after this external id (the next page).
     pub after: Option<String>,
+    /// Keyset: members before this external id (the previous page).
+    pub before: Option<String>,
     pub page_size: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page {
     pub members: Vec<Member>,
+    /// Pass as `after` for the next page.
     pub next_after: Option<String>,
+    /// Pass as `before` for the previous page.
+    pub prev_before: Option<String>,
+    /// Members matching the search, counted up to [`COUNT_MAX`] (then "more than").
+    pub total: i64,
 }
+
+/// Matching members are counted exactly up to this many; a larger count is shown as
+/// "more than" (an exact count of a million rows would cost more than the page).
+pub const COUNT_MAX: i64 = 10_000;
 
 /// A profile's identity fields, cleaned.
 #[derive(Debug, Clone, PartialEq, Eq)]
