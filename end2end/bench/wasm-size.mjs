@@ -23,7 +23,14 @@ const brotli = brotliCompressSync(wasm, {
     [constants.BROTLI_PARAM_SIZE_HINT]: wasm.length,
   },
 }).length;
-console.log(`wasm ${files[0]}: raw=${wasm.length} gzip=${gzip} brotli=${brotli}`);
+// What is actually served: the build's precompressed copy when there is one.
+let served = brotli;
+try {
+  served = readFileSync(join(pkg, `${files[0]}.br`)).length;
+} catch {
+  // no precompressed copy (a build without --precompress)
+}
+console.log(`wasm ${files[0]}: raw=${wasm.length} gzip=${gzip} brotli=${brotli} served_br=${served}`);
 
 const flag = process.argv.indexOf("--max-brotli");
 if (flag !== -1) {
@@ -32,8 +39,8 @@ if (flag !== -1) {
     console.error("--max-brotli needs a number of bytes");
     process.exit(2);
   }
-  if (brotli > limit) {
-    console.error(`the WASM is ${brotli} bytes brotli-compressed, over the limit of ${limit}`);
+  if (Math.max(brotli, served) > limit) {
+    console.error(`the WASM is ${Math.max(brotli, served)} bytes brotli-compressed, over the limit of ${limit}`);
     process.exit(1);
   }
   console.log(`brotli size within the limit of ${limit} bytes`);
