@@ -576,8 +576,9 @@ pub async fn overview(
     let missing = (ledger_rows - existing).max(0);
     // Whole pairs per member, so balances end where they started plus the earned total.
     let pairs = (missing + 2 * members - 1) / (2 * members).max(1);
-    let mut after = Uuid::nil();
-    while pairs > 0 {
+    // Keyset over the tenant's members; none when there is nothing to add.
+    let mut next = (pairs > 0).then_some(Uuid::nil());
+    while let Some(after) = next {
         let last: Option<Uuid> = sqlx::query_scalar(
             "select member_id from (select member_id from member_profiles
              where tenant_id = $1 and member_id > $2 order by member_id limit $3) b
@@ -588,11 +589,15 @@ pub async fn overview(
         .bind(OVERVIEW_SEED_BATCH)
         .fetch_optional(db)
         .await?;
-        let Some(last) = last else { break };
-        seed_pairs(db, tenant_id, after, last, pairs).await?;
-        after = last;
+
+        if let Some(last) = last {
+            seed_pairs(db, tenant_id, after, last, pairs).await?;
+        }
+        next = last;
     }
-    sqlx::query("analyze member_profiles, points_ledger, level_changes")
+    // Vacuumed as autovacuum would leave them in steady state (visibility maps set, so
+    // the level count is an index-only scan).
+    sqlx::query("vacuum analyze member_profiles, points_ledger, level_changes")
         .execute(db)
         .await?;
     let seeded_seconds = seeding.elapsed().as_secs_f64();

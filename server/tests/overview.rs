@@ -3,6 +3,7 @@
 //! without JavaScript, its charts drawn (SVG with a title, numbers as tables), in
 //! either language.
 
+#[expect(dead_code, reason = "shared helpers; this file posts no plain forms")]
 mod support;
 
 use domain::Role;
@@ -12,7 +13,7 @@ use domain::points::levels;
 use domain::testing::{TEST_PASSWORD, TestAdmin, TestTenant};
 use http::{Method, StatusCode, header};
 use sqlx::PgPool;
-use support::{Client, console};
+use support::{Client, audit_rows, console};
 
 async fn tenant(db: &PgPool, slug: &str, points: i64) -> (TestAdmin, TestAdmin) {
     let tenant = TestTenant::new(db, slug).await;
@@ -45,7 +46,8 @@ async fn tenant(db: &PgPool, slug: &str, points: i64) -> (TestAdmin, TestAdmin) 
 async fn a_viewer_reads_the_tenants_figures_and_the_signed_out_nothing(db: PgPool) {
     let (_admin, viewer) = tenant(&db, "acme", 1500).await;
     tenant(&db, "other", 77_000).await;
-    let router = console(db);
+    let router = console(db.clone());
+    let audited = audit_rows(&db).await;
 
     let mut signed_out = Client::new(&router);
     let refused = signed_out.call_fn("overview", &[("days", "30")]).await;
@@ -73,6 +75,11 @@ async fn a_viewer_reads_the_tenants_figures_and_the_signed_out_nothing(db: PgPoo
     assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY, "{odd:?}");
     let garbage = pm.call_fn("overview", &[("days", "lots")]).await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST, "{garbage:?}");
+    assert_eq!(
+        audit_rows(&db).await,
+        audited,
+        "reading writes no audit row"
+    );
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -133,4 +140,9 @@ async fn the_page_draws_its_charts_without_javascript(db: PgPool) {
     let mut signed_out = Client::new(&router);
     let redirected = signed_out.get("/").await;
     assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert!(
+        redirected
+            .location()
+            .is_some_and(|to| to.starts_with("/login"))
+    );
 }
