@@ -2,3 +2,4 @@
 export const DEMO_PASSWORD = "tierdesk-demo";
 export const DEMO_ADMIN = "admin@demo.tierdesk.test";
 export const DEMO_VIEWER = "viewer@demo.tierdesk.test";
+export const DEMO_SUPPORT = "support@demo.tierdesk.test";
