@@ -126,7 +126,7 @@ pub fn MemberTags() -> impl IntoView {
                             return None;
                         }
                         Some(if tags.is_empty() {
-                            view! { <p class="mt-4 text-sm text-slate-500">{t.tags.nothing_to_grant}</p> }.into_any()
+                            view! { <p class="mt-4 text-sm text-slate-500" data-testid="nothing-to-grant">{t.tags.nothing_to_grant}</p> }.into_any()
                         } else {
                             view! { <GrantForm member_id=id tags grant t /> }.into_any()
                         })
