@@ -144,14 +144,9 @@ pub fn UrlError() -> impl IntoView {
     }
 }
 
-/// The page's heading, which also names the browser tab ("Members · Tierdesk").
 #[component]
 pub fn PageTitle(text: &'static str) -> impl IntoView {
-    let product = use_texts().product;
-    view! {
-        <leptos_meta::Title text=format!("{text} · {product}") />
-        <h1 class="mb-6 text-2xl font-semibold tracking-tight">{text}</h1>
-    }
+    view! { <h1 class="mb-6 text-2xl font-semibold tracking-tight">{text}</h1> }
 }
 
 #[component]

@@ -82,19 +82,15 @@ pub fn Layout() -> impl IntoView {
                         let role = info.as_ref().and_then(|i| i.active.as_ref()).map(|a| a.role);
                         let can = |minimum: Role| role.is_some_and(|r| r >= minimum);
                         let platform = info.as_ref().is_some_and(|i| i.is_platform_admin);
+                        let count = pending.await;
                         view! {
                             {can(Role::Support).then(|| view! {
                                 <A href="/approvals" attr:class=nav_link>
                                     {t.shell.nav_approvals}
-                                    <Transition fallback=|| ()>
-                                        {move || Suspend::new(async move {
-                                            let count = pending.await;
-                                            (count > 0).then(|| view! {
-                                                <span class="ml-2 rounded-full bg-amber-100 px-2 text-xs font-semibold text-amber-800" data-testid="pending-count"
-                                                    title=t.shell.pending_count_title>{count}</span>
-                                            })
-                                        })}
-                                    </Transition>
+                                    {(count > 0).then(|| view! {
+                                        <span class="ml-2 rounded-full bg-amber-100 px-2 text-xs font-semibold text-amber-800" data-testid="pending-count"
+                                            title=t.shell.pending_count_title>{count}</span>
+                                    })}
                                 </A>
                             })}
                             {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.shell.nav_tenants}</A> })}
