@@ -45,7 +45,12 @@ export class OverviewPage {
   /** Unfolds a chart's numbers table and returns it. */
   async numbersTable(chart: "points-chart" | "levels-chart") {
     const figure = this.page.getByTestId(chart);
-    await figure.getByText("Show the numbers").click();
+    // After a client-side range switch the disclosure may still be open: only unfold it.
+    const details = figure.locator("details").first();
+    const open = await details.evaluate((element) => (element as HTMLDetailsElement).open);
+    if (!open) {
+      await figure.getByText("Show the numbers").click();
+    }
     const table = figure.locator("table");
     await expect(table).toBeVisible();
     return table;
