@@ -218,12 +218,6 @@ pub fn use_ready() -> ReadSignal<bool> {
     ready
 }
 
-/// Formats a timestamp the same way on the server and in the browser (hydration must
-/// render identical text).
-pub fn format_time(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Renders `children` only for an admin who holds `minimum` in the active tenant (or a
 /// platform administrator; `platform` pages are theirs alone). Anyone else sees whom
 /// the page is for and what their own role allows, instead of forms that fail on

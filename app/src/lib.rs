@@ -11,7 +11,7 @@
 #![recursion_limit = "256"]
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -21,7 +21,7 @@ pub mod access;
 pub mod assets;
 /// SVG line and bar charts rendered on the server, with their numbers as tables.
 pub mod charts;
-/// Small shared view pieces: error messages, form fields, tables, time format.
+/// Small shared view pieces: error messages, form fields, tables.
 pub mod components;
 /// Server-side request context: state, session, authenticated access.
 #[cfg(feature = "ssr")]
@@ -44,6 +44,8 @@ pub mod points;
 pub mod shell;
 /// Tags: the catalogue, member tags and permissions, expiring grants.
 pub mod tags;
+/// Times in the reader's time zone.
+pub mod time;
 /// Webhooks: settings, outbox, deliveries.
 pub mod webhooks;
 
@@ -84,7 +86,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang: Lang = detect_lang();
     provide_context(lang);
-    let t = lang.texts();
+    provide_context(time::detect_zone());
+    time::remember_browser_zone();
     // Marks the page as hydrated (effects run in the browser only); browser tests wait
     // for it before they interact.
     // The timeout runs after the microtasks in which suspended content (with its data
@@ -100,8 +103,8 @@ pub fn App() -> impl IntoView {
         );
     });
     view! {
-        <Title text=t.product />
         <Router>
+            <shell::DocumentTitle />
             <Routes fallback=|| view! { <NotFound /> }>
                 // Async rendering: pages arrive complete (data included, redirects as real
                 // 302s), so they work without JavaScript; hydration then takes over.

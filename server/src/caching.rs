@@ -33,11 +33,14 @@ pub async fn headers(request: Request, next: Next) -> Response {
         response.status(),
         StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
     );
+    // Server-function answers and downloads (`/export/…`) are per user, whatever the
+    // session says by the time the answer leaves.
+    let private = path.starts_with("/api/") || path.starts_with("/export/");
     let policy = if found && is_hashed_asset(&path) {
         IMMUTABLE
-    } else if found && is_static_file(&path) && !is_html(&response) {
+    } else if found && !private && is_static_file(&path) && !is_html(&response) {
         REVALIDATE
-    } else if path.starts_with("/api/") || signed_in(session).await {
+    } else if private || signed_in(session).await {
         NO_STORE
     } else {
         REVALIDATE

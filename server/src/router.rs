@@ -12,12 +12,14 @@ use app::i18n::{LANG_COOKIE, Lang};
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use leptos::prelude::provide_context;
+use leptos::prelude::{Owner, provide_context};
+use leptos::reactive::computed::ScopedFuture;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use serde_json::json;
 use tower_http::compression::CompressionLayer;
@@ -63,6 +65,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/lang/{code}", get(set_language))
+        .route("/export/audit.csv", get(audit_export))
         .route("/api/{*name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos_options = state.leptos_options.clone();
@@ -137,6 +140,93 @@ async fn healthz(State(state): State<AppState>) -> Response {
     };
     let body = json!({"status": "unavailable", "database": reason});
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+}
+
+/// The Audit page's "Export CSV" download: the session's tenant's audit rows matching
+/// the query's filters (`app::access::api::audit_export` in the request's reactive
+/// context, as a server function runs).
+async fn audit_export(
+    State(state): State<AppState>,
+    query: Result<Query<app::access::api::AuditExportQuery>, QueryRejection>,
+    request: Request,
+) -> Response {
+    let (parts, _body) = request.into_parts();
+    let lang = Lang::for_request(
+        parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok()),
+        parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let Ok(Query(query)) = query else {
+        let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+        return plain_text(StatusCode::BAD_REQUEST, message);
+    };
+    let response_options = leptos_axum::ResponseOptions::default();
+    let owner = Owner::new();
+    let result = owner
+        .with(|| {
+            provide_context(parts);
+            provide_context(state);
+            provide_context(response_options.clone());
+            ScopedFuture::new(app::access::api::audit_export(query))
+        })
+        .await;
+    let set = response_options
+        .0
+        .read()
+        .map(|r| (r.status, r.headers.clone()));
+    let (status, headers) = set.unwrap_or_default();
+    match result {
+        Ok(export) => {
+            let name = format!(
+                "attachment; filename=\"audit-{}.csv\"",
+                chrono::Utc::now().format("%Y-%m-%d")
+            );
+            let mut response = (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, name),
+                ],
+                export.csv,
+            )
+                .into_response();
+            if export.truncated {
+                response
+                    .headers_mut()
+                    .insert("x-export-truncated", HeaderValue::from(export.rows));
+            }
+            response
+        }
+        // A browser that followed the link is sent back to the page with the error
+        // shown there (as after a plain form post), or to sign in and back when signed
+        // out; any other client gets the status and the message.
+        Err(error) => match headers.get(header::LOCATION) {
+            Some(location) => {
+                let status = status
+                    .filter(StatusCode::is_redirection)
+                    .unwrap_or(StatusCode::SEE_OTHER);
+                (status, [(header::LOCATION, location.clone())]).into_response()
+            }
+            None => plain_text(
+                status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                error.message(lang.texts()),
+            ),
+        },
+    }
+}
+
+fn plain_text(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
 }
 
 /// Stores the chosen UI language in a cookie and returns to the page the link was on

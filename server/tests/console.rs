@@ -420,6 +420,140 @@ async fn admins_page_actions_write_audit_rows(db: PgPool) {
     assert_eq!(entries[1]["action"], "admin.add");
 }
 
+/// The Audit page's "Export CSV" link: a download of the filtered rows for support and
+/// tenant admins of the session's tenant only, never cached; signed out it goes to
+/// sign-in and back; a bad filter is a 4xx with a message.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_audit_export_is_a_tenant_scoped_csv_download(db: PgPool) {
+    let acme = TestTenant::new(&db, "acme").await;
+    let boss = acme.with_admin(&db, "boss", Role::TenantAdmin).await;
+    let ann = acme.with_admin(&db, "ann", Role::Support).await;
+    let vic = acme.with_admin(&db, "vic", Role::Viewer).await;
+    let globex = TestTenant::new(&db, "globex").await;
+    let gus = globex.with_admin(&db, "gus", Role::TenantAdmin).await;
+    let router = console(db);
+    let mut boss_client = Client::signed_in(&router, &boss.email, TEST_PASSWORD).await;
+    let changed = boss_client
+        .call_fn(
+            "change_admin_role",
+            &[("admin_id", &vic.admin_id.to_string()), ("role", "support")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    boss_client
+        .call_fn(
+            "change_admin_role",
+            &[("admin_id", &vic.admin_id.to_string()), ("role", "viewer")],
+        )
+        .await;
+
+    // As a browser follows the link from the Audit page (accepts HTML, has a Referer).
+    let export = |client: &mut Client, query: &str| {
+        let request = client
+            .request(Method::GET, &format!("/export/audit.csv{query}"))
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, "http://localhost:3000/audit?action=x")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let mut client = Client {
+            router: client.router.clone(),
+            cookie: client.cookie.clone(),
+        };
+        async move { client.send(request).await }
+    };
+    let mut ann_client = Client::signed_in(&router, &ann.email, TEST_PASSWORD).await;
+    let csv = export(&mut ann_client, "?action=admin.change&actor=boss").await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"audit-"),
+        "{:?}",
+        csv.headers
+    );
+    assert_eq!(csv.headers[header::CACHE_CONTROL], NO_STORE);
+    let lines: Vec<&str> = csv.body.trim_end().split("\r\n").collect();
+    assert!(
+        lines[0].starts_with("\u{feff}occurred_at,actor,action"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.len(),
+        3,
+        "the header and the two role changes: {lines:?}"
+    );
+    assert!(
+        lines[1].contains("admin.change_role")
+            && lines[1].contains("\"{\"\"role\"\":\"\"viewer\"\"}\"")
+    );
+
+    // Another tenant's admin sees only their own tenant's rows.
+    let mut gus_client = Client::signed_in(&router, &gus.email, TEST_PASSWORD).await;
+    let theirs = export(&mut gus_client, "?action=admin.change").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_eq!(
+        theirs.body.trim_end().split("\r\n").count(),
+        1,
+        "{}",
+        theirs.body
+    );
+
+    // A viewer may not: the browser goes back to the Audit page, which shows why; a
+    // client without a Referer gets the status and the message. A malformed date or
+    // query is a 4xx with a message.
+    let mut vic_client = Client::signed_in(&router, &vic.email, TEST_PASSWORD).await;
+    let refused = export(&mut vic_client, "").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let back = refused.headers[header::LOCATION].to_str().unwrap();
+    assert!(back.starts_with("/audit?action=x&error="), "{back}");
+    let plain = |client: &mut Client, query: &str| {
+        let request = client
+            .request(Method::GET, &format!("/export/audit.csv{query}"))
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let mut client = Client {
+            router: client.router.clone(),
+            cookie: client.cookie.clone(),
+        };
+        async move { client.send(request).await }
+    };
+    let refused = plain(&mut vic_client, "").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!refused.body.is_empty());
+    let bad_date = plain(&mut ann_client, "?from=2026-13-45").await;
+    assert_eq!(
+        bad_date.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_date.body
+    );
+    assert!(
+        bad_date.body.contains("From") || bad_date.body.contains("from"),
+        "{}",
+        bad_date.body
+    );
+    let bad_query = plain(&mut ann_client, "?from=%FF%FE").await;
+    assert!(bad_query.status.is_client_error(), "{:?}", bad_query.status);
+    let long = format!("?actor={}", "a".repeat(300));
+    assert_eq!(
+        plain(&mut ann_client, &long).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Signed out: to sign-in, and back here afterwards.
+    let signed_out = export(&mut Client::new(&router), "?action=admin").await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    let location = signed_out.headers[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.starts_with("/login?next=%2Fexport%2Faudit.csv"),
+        "{location}"
+    );
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn pages_render_on_the_server_and_forms_work_without_javascript(db: PgPool) {
     let acme = TestTenant::new(&db, "acme").await;

@@ -233,3 +233,36 @@ pub async fn list_audit(
     };
     Ok(domain::access::audit::search(&db()?, &access, &filter, before, AUDIT_PAGE_SIZE).await?)
 }
+
+/// The Audit page's filters as the export link carries them (`?actor=…&from=…`).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AuditExportQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The audit rows matching the Audit page's filters, as CSV (see
+/// `domain::access::audit::export_csv`). Served by the server's router at `GET
+/// /export/audit.csv` as a download: not a server function, because those answer a
+/// browser's request (one that accepts HTML and has a Referer) by redirecting back to
+/// the page it came from. Runs in a request's reactive context like a server function
+/// (session, response options); errors set the response status as they do there.
+#[cfg(feature = "ssr")]
+pub async fn audit_export(
+    query: AuditExportQuery,
+) -> Result<domain::access::audit::Export, AppError> {
+    use crate::form::optional;
+    let access = access().await?;
+    let filter = domain::access::audit::Filter {
+        actor: query.actor,
+        action: query.action,
+        target_id: query.target_id,
+        from: optional("from", query.from.as_deref())?,
+        to: optional("to", query.to.as_deref())?,
+    };
+    Ok(domain::access::audit::export_csv(&db()?, &access, &filter).await?)
+}

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::api::list_audit;
-use crate::components::format_time;
 use crate::components::{BUTTON_SMALL, ErrorBox, PageTitle, RequiresRole, TABLE, TD, TH};
 use crate::i18n::{Texts, use_texts};
+use crate::time::format_time;
 use model::access::Role;
 use model::access::audit::Entry as AuditEntry;
 
@@ -47,6 +47,11 @@ pub fn AuditPage() -> impl IntoView {
             <div class="flex gap-2">
                 <button type="submit" class=BUTTON_SMALL>{t.access.filter}</button>
                 <a href="/audit" class="self-center text-xs text-indigo-600 hover:underline">{t.access.clear}</a>
+                // A download, not a page: `download` and `rel="external"` keep the
+                // router from handling it.
+                <a href=move || format!("/export/audit.csv?{}", filter_query().trim_start_matches('&'))
+                    download="" rel="external" title=t.access.export_csv_hint data-testid="audit-export"
+                    class="self-center whitespace-nowrap text-xs text-indigo-600 hover:underline">{t.access.export_csv}</a>
             </div>
         </form>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>

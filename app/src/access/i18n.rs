@@ -45,6 +45,8 @@ pub struct Texts {
     pub clear: &'static str,
     pub changes: &'static str,
     pub no_changes: &'static str,
+    pub export_csv: &'static str,
+    pub export_csv_hint: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -86,6 +88,8 @@ pub const EN: Texts = Texts {
     clear: "Clear",
     changes: "Changes",
     no_changes: "no field changed",
+    export_csv: "Export CSV",
+    export_csv_hint: "The rows matching these filters, newest first, at most 50,000",
 };
 
 pub const ZH: Texts = Texts {
@@ -127,4 +131,6 @@ pub const ZH: Texts = Texts {
     clear: "清除",
     changes: "变更",
     no_changes: "无字段变更",
+    export_csv: "导出 CSV",
+    export_csv_hint: "按当前筛选导出，最新的在前，最多 50,000 行",
 };

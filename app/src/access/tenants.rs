@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 
 use crate::access::api::{CreateTenant, list_tenants};
-use crate::components::format_time;
 use crate::components::{
     ActionResult, BUTTON, Card, ErrorBox, Field, PageTitle, RequiresRole, TABLE, TD, TH, UrlError,
 };
 use crate::i18n::use_texts;
+use crate::time::format_time;
 
 #[component]
 pub fn TenantsPage() -> impl IntoView {

@@ -2,7 +2,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
-use crate::components::format_time;
 use crate::components::use_ready;
 use crate::components::{
     ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, UrlError,
@@ -16,6 +15,7 @@ use crate::points::api::{
     AdjustPoints, ReverseEntry, WithdrawAdjustment, member_pending_adjustments,
 };
 use crate::tags::member_tags::MemberTags;
+use crate::time::format_time;
 use model::access::Role;
 use model::members::Member;
 use model::points::approvals::Request;

@@ -8,10 +8,11 @@ use leptos_router::hooks::use_query_map;
 use crate::access::api::{current_tenant, get_session_info};
 use crate::charts::scale::{format_change, format_count};
 use crate::charts::{BarChart, Color, LineChart, Series, TableWords};
-use crate::components::{Card, ErrorBox, PageTitle, format_time};
+use crate::components::{Card, ErrorBox, PageTitle};
 use crate::i18n::{Texts, use_texts};
 use crate::members::list::tier_label;
 use crate::overview::api::tenant_overview;
+use crate::time::format_time;
 use model::overview::{Activity, LevelCount, Overview, RANGE_DAYS};
 use model::points::ledger::EntryKind;
 

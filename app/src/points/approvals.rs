@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 
-use crate::components::format_time;
 use crate::components::{
     BUTTON, BUTTON_SMALL, Card, ErrorBox, Outcome, OutcomeView, PageTitle, RequiresRole, TABLE, TD,
     TH, UrlError, allowed, use_session,
@@ -11,6 +10,7 @@ use crate::points::api::{
     decided_adjustments, get_settings, pending_adjustments,
 };
 use crate::points::request_status_label;
+use crate::time::format_time;
 use model::access::Role;
 use model::points::approvals::Request;
 

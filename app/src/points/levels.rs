@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 
-use crate::components::format_time;
 use crate::components::{
     BUTTON, BUTTON_SMALL, Card, ErrorBox, PageTitle, TABLE, TD, TH, allowed, use_ready, use_session,
 };
 use crate::i18n::{Texts, use_texts};
 use crate::points::api::{PreviewTiers, SaveTiers, get_relevel_progress, list_tiers};
+use crate::time::format_time;
 use model::access::Role;
 use model::points::levels::Preview as TierPreview;
 use model::points::levels::{Tier, TierInput};

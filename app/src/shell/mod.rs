@@ -5,3 +5,92 @@
 pub mod i18n;
 pub mod layout;
 pub mod not_found;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_location;
+
+use crate::i18n::{Texts, use_texts};
+
+/// The document title names the page: "Members · Tierdesk", "Member M0042 · Tierdesk".
+/// One place maps paths to titles, at the app root (inside the router, beside the
+/// routes rather than inside the pages), so titles never sit in a page's suspended
+/// content; the server renders it into `<head>`, the browser follows navigation.
+#[component]
+pub fn DocumentTitle() -> impl IntoView {
+    let t = use_texts();
+    let location = use_location();
+    let text = move || {
+        let path = location.pathname.get();
+        match page_title(t, &path) {
+            Some(page) => format!("{page} · {}", t.product),
+            None => t.product.to_owned(),
+        }
+    };
+    view! { <Title text=text /> }
+}
+
+/// The name of the page at `path`, as its heading says it.
+fn page_title(t: &'static Texts, path: &str) -> Option<String> {
+    let path = path.trim_end_matches('/');
+    let name = match path {
+        "" => t.overview.title,
+        "/login" => t.access.sign_in_title,
+        "/tenants" => t.access.tenants_title,
+        "/admins" => t.access.admins_title,
+        "/audit" => t.access.audit_title,
+        "/members" => t.members.members_title,
+        "/levels" => t.points.levels_title,
+        "/approvals" => t.points.approvals_title,
+        "/tags" => t.tags.tags_title,
+        "/expiring" => t.tags.expiring_title,
+        "/webhooks" => t.webhooks.webhooks_title,
+        other => {
+            let id = other.strip_prefix("/members/")?;
+            return Some(format!("{} {}", t.member_title, decode(id)));
+        }
+    };
+    Some(name.to_owned())
+}
+
+/// A path segment's percent-escapes decoded (member ids may hold any text), as
+/// lossy UTF-8.
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_name_the_page() {
+        let t = crate::i18n::Lang::En.texts();
+        assert_eq!(
+            page_title(t, "/members").as_deref(),
+            Some(t.members.members_title)
+        );
+        assert_eq!(page_title(t, "/").as_deref(), Some(t.overview.title));
+        assert_eq!(
+            page_title(t, "/members/M%E4%BC%9A1").unwrap(),
+            format!("{} M会1", t.member_title)
+        );
+        assert_eq!(page_title(t, "/nowhere"), None);
+    }
+}

@@ -1,12 +1,12 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::format_time;
 use crate::components::{BUTTON, ErrorBox, PageTitle, TABLE, TD, TH};
 use crate::i18n::{Texts, use_texts};
 use crate::members::list::tier_label;
 use crate::tags::api::expiring_grants;
 use crate::tags::member_tags::state_text;
+use crate::time::format_time;
 use model::tags::grants::Expiring as ExpiringGrant;
 
 pub const EXPIRING_DAYS_DEFAULT: i64 = 30;

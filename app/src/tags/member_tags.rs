@@ -5,7 +5,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use crate::components::format_time;
 use crate::components::{
     ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, TABLE, TD, TH, allowed, use_ready,
     use_session,
@@ -17,6 +16,7 @@ use crate::tags::api::list_tags;
 use crate::tags::api::{
     GrantTag, RenewGrant, RevokeGrant, member_grant_history, member_grants, member_permissions,
 };
+use crate::time::format_time;
 use model::access::Role;
 use model::tags::grants::Grant;
 use model::tags::grants::GrantEvent;

@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 
-use crate::components::format_time;
 use crate::components::{
     ActionResult, BUTTON, BUTTON_SMALL, Card, ErrorBox, Outcome, OutcomeView, PageTitle,
     RequiresRole, TABLE, TD, TH, UrlError, use_ready,
 };
 use crate::i18n::{Texts, use_texts};
+use crate::time::format_time;
 use crate::webhooks::api::{
     RedeliverWebhook, SaveWebhook, SendTestWebhook, get_webhook, webhook_deliveries, webhook_events,
 };

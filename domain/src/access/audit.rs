@@ -104,6 +104,58 @@ pub async fn search(
 ) -> Result<Page> {
     access.require(Role::Support)?;
     let page_size = page_size.clamp(1, PAGE_SIZE_MAX);
+    let mut entries = matching(db, access, filter, before, page_size + 1).await?;
+    let next_before = if entries.len() as i64 > page_size {
+        entries.truncate(page_size as usize);
+        entries.last().map(|entry| entry.audit_id)
+    } else {
+        None
+    };
+    Ok(Page {
+        entries,
+        next_before,
+    })
+}
+
+/// The most rows one export holds; a larger selection is cut at the newest this many
+/// and says so (narrow the dates to export the rest).
+pub const EXPORT_MAX_ROWS: i64 = 50_000;
+
+/// The tenant's audit rows matching `filter` as CSV (RFC 4180, UTF-8 with a byte-order
+/// mark so that spreadsheet programs read Chinese text), newest first, at most
+/// [`EXPORT_MAX_ROWS`] (support and tenant admins). Columns: time (UTC, RFC 3339),
+/// actor, action, target type, target id, changed fields, before, after, request id.
+pub async fn export_csv(db: &PgPool, access: &Access, filter: &Filter) -> Result<Export> {
+    access.require(Role::Support)?;
+    let mut entries = matching(db, access, filter, None, EXPORT_MAX_ROWS + 1).await?;
+    let truncated = entries.len() as i64 > EXPORT_MAX_ROWS;
+    entries.truncate(EXPORT_MAX_ROWS as usize);
+    let mut csv = String::from("\u{feff}");
+    model::access::audit::write_csv(&mut csv, &entries);
+    Ok(Export {
+        csv,
+        rows: entries.len(),
+        truncated,
+    })
+}
+
+/// An audit export: the CSV text, how many rows it holds, and whether the selection had
+/// more than [`EXPORT_MAX_ROWS`].
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub csv: String,
+    pub rows: usize,
+    pub truncated: bool,
+}
+
+/// Up to `limit` rows matching `filter` older than `before`, newest first.
+async fn matching(
+    db: &PgPool,
+    access: &Access,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Entry>> {
     let text = |field: &'static str, value: &Option<String>| -> Result<Option<String>> {
         let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
@@ -139,7 +191,7 @@ pub async fn search(
         .and_then(|d| d.succ_opt())
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc());
-    let mut entries = sqlx::query_as!(
+    Ok(sqlx::query_as!(
         Entry,
         r#"select audit_id, occurred_at, actor_label, action, target_type, target_id,
                   before, after, request_id
@@ -159,18 +211,8 @@ pub async fn search(
         target_id,
         from,
         to,
-        page_size + 1
+        limit
     )
     .fetch_all(db)
-    .await?;
-    let next_before = if entries.len() as i64 > page_size {
-        entries.truncate(page_size as usize);
-        entries.last().map(|entry| entry.audit_id)
-    } else {
-        None
-    };
-    Ok(Page {
-        entries,
-        next_before,
-    })
+    .await?)
 }

@@ -79,6 +79,85 @@ impl Entry {
     }
 }
 
+/// The header row of an audit export.
+pub const CSV_HEADER: [&str; 9] = [
+    "occurred_at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "changed_fields",
+    "before",
+    "after",
+    "request_id",
+];
+
+/// Appends `entries` to `out` as CSV (RFC 4180: CRLF line ends, every cell quoted when
+/// it holds a comma, quote or line break), after the header row. "before" and "after"
+/// hold only the changed fields, as JSON objects. Cells that a spreadsheet would run as
+/// a formula (starting with `=`, `+`, `-`, `@`, tab or CR, and not a plain number) are
+/// prefixed with `'`, so an actor or a tag name cannot inject one.
+pub fn write_csv(out: &mut String, entries: &[Entry]) {
+    write_row(out, CSV_HEADER.iter().map(|cell| (*cell).to_owned()));
+    for entry in entries {
+        let changes = entry.changes();
+        let side = |pick: fn(&FieldChange) -> &Option<Value>| {
+            let map: serde_json::Map<String, Value> = changes
+                .iter()
+                .filter_map(|change| pick(change).clone().map(|v| (change.field.clone(), v)))
+                .collect();
+            if map.is_empty() {
+                String::new()
+            } else {
+                Value::Object(map).to_string()
+            }
+        };
+        write_row(
+            out,
+            [
+                entry
+                    .occurred_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                entry.actor_label.clone(),
+                entry.action.clone(),
+                entry.target_type.clone(),
+                entry.target_id.clone(),
+                changes
+                    .iter()
+                    .map(|change| change.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                side(|change| &change.before),
+                side(|change| &change.after),
+                entry.request_id.clone().unwrap_or_default(),
+            ]
+            .into_iter(),
+        );
+    }
+}
+
+fn write_row(out: &mut String, cells: impl Iterator<Item = String>) {
+    for (index, cell) in cells.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        let neutral =
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err() {
+                format!("'{cell}")
+            } else {
+                cell
+            };
+        if neutral.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&neutral.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&neutral);
+        }
+    }
+    out.push_str("\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +185,29 @@ mod tests {
             ..entry
         };
         assert_eq!(created.changes().len(), 2);
+    }
+
+    #[test]
+    fn csv_quotes_cells_and_neutralises_formulas() {
+        let entry = Entry {
+            audit_id: 7,
+            occurred_at: chrono::DateTime::UNIX_EPOCH,
+            actor_label: "=HYPERLINK(\"x\")".into(),
+            action: "points.adjust".into(),
+            target_type: "member".into(),
+            target_id: "M, 1".into(),
+            before: Some(json!({ "balance": 5 })),
+            after: Some(json!({ "balance": -5, "note": "会员\n二" })),
+            request_id: None,
+        };
+        let mut out = String::new();
+        write_csv(&mut out, &[entry]);
+        let lines: Vec<&str> = out.split("\r\n").collect();
+        assert_eq!(lines[0], CSV_HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "1970-01-01T00:00:00Z,\"'=HYPERLINK(\"\"x\"\")\",points.adjust,member,\"M, 1\",balance note,\"{\"\"balance\"\":5}\",\"{\"\"balance\"\":-5,\"\"note\"\":\"\"会员\\n二\"\"}\","
+        );
+        assert_eq!(lines.len(), 3, "every row ends with CRLF");
     }
 }
