@@ -741,6 +741,154 @@ async fn the_ledger_refuses_edits_and_the_check_finds_damage(db: PgPool) {
     );
 }
 
+/// Every order of the member list pages forwards and back by keyset without losing or
+/// repeating anyone, ties included (equal points, equal names), within the search and
+/// the tenant; a forged cursor is a clear 422.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn member_lists_sort_by_each_column_and_page_both_ways(db: PgPool) {
+    use domain::members::{Search, Sort, SortColumn};
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let globex = fixture(&db, "globex").await;
+    member(&db, &globex.support.access(), "g-intruder").await;
+    // Points and names with ties: 9 members.
+    let people = [
+        ("m1", "Zhang", 500),
+        ("m2", "li", 100),
+        ("m3", "Li", 100),
+        ("m4", "Wang", 0),
+        ("m5", "zhang", 900),
+        ("m6", "Chen", 100),
+        ("m7", "Ann", 500),
+        ("m8", "wang", 0),
+        ("m9", "Bo", 2500),
+    ];
+    for (id, name, points) in people {
+        let input = MemberInput {
+            external_id: id.into(),
+            display_name: name.into(),
+            ..Default::default()
+        };
+        let created = members::create(&db, &access, input).await.unwrap();
+        if points > 0 {
+            ledger::earn(&db, &access, change(created.member_id, points))
+                .await
+                .unwrap();
+        }
+    }
+    let read_all = |sort: Option<Sort>, text: Option<&str>| {
+        let (db, access) = (db.clone(), access.clone());
+        let text = text.map(str::to_owned);
+        async move {
+            let search = |after: Option<String>, before: Option<String>| Search {
+                text: text.clone(),
+                sort,
+                after,
+                before,
+                page_size: 2,
+                ..Default::default()
+            };
+            let mut pages: Vec<Vec<String>> = Vec::new();
+            let mut after = None;
+            loop {
+                let page = members::search(&db, &access, search(after.clone(), None))
+                    .await
+                    .unwrap();
+                pages.push(page.members.iter().map(|m| m.external_id.clone()).collect());
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            // And back from the last page to the first, by `before`.
+            let mut back: Vec<Vec<String>> = Vec::new();
+            let mut before = {
+                let mut last = None;
+                let mut after = None;
+                for _ in 0..pages.len() {
+                    let page = members::search(&db, &access, search(after.clone(), None))
+                        .await
+                        .unwrap();
+                    last = page.prev_before.clone();
+                    after = page.next_after;
+                }
+                last
+            };
+            while let Some(cursor) = before {
+                let page = members::search(&db, &access, search(None, Some(cursor)))
+                    .await
+                    .unwrap();
+                back.push(page.members.iter().map(|m| m.external_id.clone()).collect());
+                before = page.prev_before;
+            }
+            (pages, back)
+        }
+    };
+    let sort = |column, descending| Some(Sort { column, descending });
+    let expected: [(Option<Sort>, &[&str]); 5] = [
+        (
+            None,
+            &["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"],
+        ),
+        (
+            sort(SortColumn::TotalPoints, true),
+            &["m9", "m5", "m7", "m1", "m6", "m3", "m2", "m8", "m4"],
+        ),
+        (
+            sort(SortColumn::TotalPoints, false),
+            &["m4", "m8", "m2", "m3", "m6", "m1", "m7", "m5", "m9"],
+        ),
+        (
+            sort(SortColumn::DisplayName, false),
+            &["m7", "m9", "m6", "m2", "m3", "m4", "m8", "m1", "m5"],
+        ),
+        (
+            sort(SortColumn::RegisteredAt, true),
+            &["m9", "m8", "m7", "m6", "m5", "m4", "m3", "m2", "m1"],
+        ),
+    ];
+    for (order, want) in expected {
+        let (pages, back) = read_all(order, None).await;
+        let flat: Vec<String> = pages.iter().flatten().cloned().collect();
+        assert_eq!(flat, want, "{order:?}");
+        // Back from the last page: every earlier page, in reverse.
+        let mut earlier: Vec<Vec<String>> = pages[..pages.len() - 1].to_vec();
+        earlier.reverse();
+        assert_eq!(back, earlier, "{order:?}");
+    }
+    // Within a search: "zhang" matches m1 and m5 (case-insensitive), by points.
+    let (pages, _) = read_all(sort(SortColumn::TotalPoints, true), Some("zhang")).await;
+    assert_eq!(pages.concat(), ["m5", "m1"]);
+    // A cursor that is not one: 422 naming the field, never a 500.
+    for cursor in [
+        "not json",
+        "[\"x\",\"m1\"]",
+        "[1,2,3]",
+        "[\"2026-13-01\",\"m1\"]",
+    ] {
+        let column = if cursor.contains("2026") {
+            SortColumn::RegisteredAt
+        } else {
+            SortColumn::TotalPoints
+        };
+        let result = members::search(
+            &db,
+            &access,
+            Search {
+                sort: sort(column, true),
+                after: Some(cursor.into()),
+                page_size: 2,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(
+            matches!(result, Err(Error::Invalid { field: "after", .. })),
+            "{cursor}: {result:?}"
+        );
+    }
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn members_are_found_by_any_part_of_id_name_or_email_and_paged_both_ways(db: PgPool) {
     let f = fixture(&db, "acme").await;

@@ -227,6 +227,7 @@ fn search(
     domain::members::Search {
         text: text.map(str::to_owned),
         level_code: level.map(str::to_owned),
+        sort: None,
         after,
         before: None,
         page_size: 25,

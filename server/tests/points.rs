@@ -418,3 +418,142 @@ async fn member_pages_render_on_the_server_and_adjust_works_without_javascript(d
         .json();
     assert_eq!(profile["available_points"], 1000);
 }
+
+/// The tier editor without JavaScript: "Add tier" and Preview are GET submissions that
+/// come back with the edited rows in the query and the preview rendered on the server;
+/// the second step posts exactly the previewed rows and lands on the Levels page saying
+/// it was applied. Malformed rows change nothing; a viewer cannot apply.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_tier_editor_previews_and_applies_without_javascript(db: PgPool) {
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let owner = acme.with_admin(&db, "owner", Role::TenantAdmin).await;
+    let viewer = acme.with_admin(&db, "vera", Role::Viewer).await;
+    member_with_points(&db, &owner, "ann", 1200).await;
+    let router = console(db.clone());
+    let mut browser = Client::signed_in(&router, &owner.email, TEST_PASSWORD).await;
+    let tiers = browser.call_fn("list_tiers", &[]).await.json();
+    let tiers = tiers.as_array().unwrap().clone();
+
+    // The editor's GET form, as a browser encodes it: one value per field per row,
+    // `active` as the indexes of checked rows. Silver now starts at 1,500 points.
+    let mut query = Vec::new();
+    for (index, tier) in tiers.iter().enumerate() {
+        let min = if tier["code"] == "silver" {
+            1500
+        } else {
+            tier["min_points"].as_i64().unwrap()
+        };
+        let max = match tier["max_points"].as_i64() {
+            Some(_) if tier["code"] == "bronze" => "1499".to_owned(),
+            Some(max) => max.to_string(),
+            None => String::new(),
+        };
+        query.push(format!("tier_id={}", tier["tier_id"].as_str().unwrap()));
+        query.push(format!("code={}", tier["code"].as_str().unwrap()));
+        query.push(format!(
+            "name_zh={}",
+            support::encode(tier["name_zh"].as_str().unwrap())
+        ));
+        query.push(format!(
+            "name_en={}",
+            support::encode(tier["name_en"].as_str().unwrap())
+        ));
+        query.push(format!("sort_order={}", tier["sort_order"]));
+        query.push(format!("min_points={min}"));
+        query.push(format!("max_points={max}"));
+        if tier["active"] == true {
+            query.push(format!("active={index}"));
+        }
+        query.push("permissions=".to_owned());
+        query.push(format!("max_licenses={}", tier["max_licenses"]));
+    }
+    let edited = query.join("&");
+
+    let added = browser.get(&format!("/levels?{edited}&add=1")).await;
+    assert_eq!(added.status, StatusCode::OK);
+    assert_eq!(
+        added.body.matches("name=\"code\"").count(),
+        tiers.len() + 1,
+        "Add tier comes back with one more row"
+    );
+    assert!(added.body.contains("value=\"1500\""), "the edits are kept");
+
+    let previewed = browser.get(&format!("/levels?{edited}&preview=1")).await;
+    assert_eq!(previewed.status, StatusCode::OK);
+    assert!(
+        previewed.body.contains("data-testid=\"preview\""),
+        "{}",
+        previewed.body
+    );
+    assert!(previewed.body.contains("data-testid=\"confirm-apply\""));
+    assert!(previewed.body.contains("action=\"/api/apply_tiers\""));
+    // ann (1,200 points) moves from silver down to bronze.
+    assert!(
+        previewed.body.contains("data-testid=\"moved-down\">1<"),
+        "{}",
+        previewed.body
+    );
+
+    // The second step: the previewed rows, as the hidden field carries them.
+    let mut rows: Vec<serde_json::Value> = tiers.clone();
+    for row in &mut rows {
+        if row["code"] == "silver" {
+            row["min_points"] = 1500.into();
+        }
+        if row["code"] == "bronze" {
+            row["max_points"] = 1499.into();
+        }
+    }
+    let rows = serde_json::Value::Array(rows).to_string();
+    let referer = format!("/levels?{edited}&preview=1");
+    let mut vera = Client::signed_in(&router, &viewer.email, TEST_PASSWORD).await;
+    let refused = vera
+        .submit_form("apply_tiers", &[("tiers", &rows)], &referer)
+        .await;
+    assert!(
+        refused.location().unwrap().contains("error="),
+        "{refused:?}"
+    );
+    let malformed = browser
+        .submit_form("apply_tiers", &[("tiers", "[{")], &referer)
+        .await;
+    assert!(
+        malformed.location().unwrap().contains("error="),
+        "{malformed:?}"
+    );
+    let as_api = browser
+        .call_fn("apply_tiers", &[("tiers", "not json")])
+        .await;
+    assert_eq!(
+        as_api.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        as_api.body
+    );
+    let silver = |tiers: serde_json::Value| {
+        tiers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["code"] == "silver")
+            .unwrap()["min_points"]
+            .clone()
+    };
+    assert_eq!(
+        silver(browser.call_fn("list_tiers", &[]).await.json()),
+        1000,
+        "nothing changed yet"
+    );
+
+    let applied = browser
+        .submit_form("apply_tiers", &[("tiers", &rows)], &referer)
+        .await;
+    assert_eq!(applied.status, StatusCode::FOUND, "{applied:?}");
+    assert_eq!(applied.location().unwrap(), "/levels?done=save_tiers_form");
+    assert_eq!(
+        silver(browser.call_fn("list_tiers", &[]).await.json()),
+        1500
+    );
+    let after = browser.get("/levels?done=save_tiers_form").await;
+    assert!(after.body.contains("data-testid=\"done\""));
+}

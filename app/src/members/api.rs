@@ -18,6 +18,8 @@ pub const LEDGER_PAGE_SIZE: i64 = 20;
 pub async fn list_members(
     q: Option<String>,
     level: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
     after: Option<String>,
     before: Option<String>,
 ) -> Result<MemberPage, AppError> {
@@ -25,6 +27,7 @@ pub async fn list_members(
     let search = domain::members::Search {
         text: q,
         level_code: level,
+        sort: domain::members::Sort::from_query(sort.as_deref(), dir.as_deref()),
         after,
         before,
         page_size: MEMBER_PAGE_SIZE,

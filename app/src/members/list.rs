@@ -9,11 +9,13 @@ use crate::components::{
 use crate::i18n::{Lang, Texts, use_texts};
 use crate::members::api::{CreateMember, list_members};
 use crate::points::api::list_tiers;
+use crate::time::format_time;
 use model::access::Role;
-use model::members::Member;
+use model::members::{Member, Sort, SortColumn};
 
-/// Members: prefix search and level filter (a plain GET form, so it works without
-/// JavaScript and every result page has a URL), keyset pagination, and a form to add one.
+/// Members: substring search and level filter (a plain GET form, so it works without
+/// JavaScript and every result page has a URL), sortable columns (links), keyset
+/// pagination, and a form to add one.
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let t = use_texts();
@@ -26,13 +28,16 @@ pub fn MembersPage() -> impl IntoView {
             (
                 param("q"),
                 param("level"),
+                param("sort"),
+                param("dir"),
                 param("after"),
                 param("before"),
                 create.version().get(),
             )
         },
-        |(q, level, after, before, _)| list_members(q, level, after, before),
+        |(q, level, sort, dir, after, before, _)| list_members(q, level, sort, dir, after, before),
     );
+    let sort = move || Sort::from_query(param("sort").as_deref(), param("dir").as_deref());
     let tiers = Resource::new(|| (), |_| list_tiers());
     let session = use_session();
     let ready = use_ready();
@@ -64,6 +69,11 @@ pub fn MembersPage() -> impl IntoView {
                                 }).collect_view()}
                             </select>
                         </label>
+                        // A new search keeps the chosen order.
+                        {sort().map(|sort| view! {
+                            <input type="hidden" name="sort" value=sort.column.code() />
+                            <input type="hidden" name="dir" value=sort.dir_code() />
+                        })}
                         <button type="submit" class=BUTTON>{t.members.search}</button>
                     </form>
                 }
@@ -77,6 +87,26 @@ pub fn MembersPage() -> impl IntoView {
                         // The pager keeps the search and the level filter.
                         let link = move |key: &str, value: &str| {
                             let mut href = format!("/members?{key}={}", encode(value));
+                            for name in ["q", "level", "sort", "dir"] {
+                                if let Some(value) = param(name) {
+                                    href.push_str(&format!("&{name}={}", encode(&value)));
+                                }
+                            }
+                            href
+                        };
+                        // A column heading orders by that column (again: the other way
+                        // round), keeping the search and level, from the first page.
+                        let heading_link = move |column: SortColumn| {
+                            let current = sort();
+                            let descending = match current {
+                                Some(s) if s.column == column => !s.descending,
+                                _ => column.starts_descending(),
+                            };
+                            let mut href = format!(
+                                "/members?sort={}&dir={}",
+                                column.code(),
+                                if descending { "desc" } else { "asc" }
+                            );
                             for name in ["q", "level"] {
                                 if let Some(value) = param(name) {
                                     href.push_str(&format!("&{name}={}", encode(&value)));
@@ -99,7 +129,7 @@ pub fn MembersPage() -> impl IntoView {
                             <p class="mb-2 text-sm text-slate-500" data-testid="member-total">
                                 {t.members.found} " " <strong class="tabular-nums">{total}</strong>
                             </p>
-                            <MemberTable members=page.members t />
+                            <MemberTable members=page.members t sort=sort() heading_link />
                             <div class="mt-4 flex flex-wrap gap-4 text-sm">
                                 <a href="/members" class="text-indigo-600 hover:underline">{t.members.first_page}</a>
                                 {previous}
@@ -144,16 +174,53 @@ pub fn MembersPage() -> impl IntoView {
 }
 
 #[component]
-fn MemberTable(members: Vec<Member>, t: &'static Texts) -> impl IntoView {
+fn MemberTable(
+    members: Vec<Member>,
+    t: &'static Texts,
+    sort: Option<Sort>,
+    heading_link: impl Fn(SortColumn) -> String + Copy + Send + 'static,
+) -> impl IntoView {
+    let current = sort.unwrap_or(Sort {
+        column: SortColumn::ExternalId,
+        descending: false,
+    });
+    let heading = move |column: SortColumn, label: &'static str, right: bool| {
+        let active = current.column == column;
+        let aria = if !active {
+            "none"
+        } else if current.descending {
+            "descending"
+        } else {
+            "ascending"
+        };
+        let arrow = match (active, current.descending) {
+            (false, _) => "",
+            (true, false) => " ▲",
+            (true, true) => " ▼",
+        };
+        let class = if right {
+            format!("{TH} text-right")
+        } else {
+            TH.to_owned()
+        };
+        view! {
+            <th class=class aria-sort=aria>
+                <a href=heading_link(column) class="hover:text-indigo-700 hover:underline" data-sort=column.code()>
+                    {label}{arrow}
+                </a>
+            </th>
+        }
+    };
     view! {
         <div class="overflow-x-auto"><table class=TABLE data-testid="members">
             <thead><tr>
-                <th class=TH>{t.external_id}</th>
-                <th class=TH>{t.display_name}</th>
+                {heading(SortColumn::ExternalId, t.external_id, false)}
+                {heading(SortColumn::DisplayName, t.display_name, false)}
                 <th class=TH>{t.email}</th>
                 <th class=TH>{t.level}</th>
-                <th class=format!("{TH} text-right")>{t.members.total_points}</th>
+                {heading(SortColumn::TotalPoints, t.members.total_points, true)}
                 <th class=format!("{TH} text-right")>{t.members.available_points}</th>
+                {heading(SortColumn::RegisteredAt, t.members.registered_at, true)}
             </tr></thead>
             <tbody class="divide-y divide-slate-100 bg-white">
                 {members.into_iter().map(|m| view! {
@@ -166,6 +233,7 @@ fn MemberTable(members: Vec<Member>, t: &'static Texts) -> impl IntoView {
                         <td class=TD><LevelBadge code=m.level_code.clone() name_zh=m.level_name_zh.clone() name_en=m.level_name_en.clone() /></td>
                         <td class=format!("{TD} text-right tabular-nums")>{m.total_points}</td>
                         <td class=format!("{TD} text-right tabular-nums")>{m.available_points}</td>
+                        <td class=format!("{TD} text-right whitespace-nowrap text-xs text-slate-500")>{format_time(&m.registered_at)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

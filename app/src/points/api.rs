@@ -154,6 +154,22 @@ pub async fn save_tiers(tiers: Vec<TierInput>) -> Result<Preview, AppError> {
         .1)
 }
 
+/// Saves the tiers a plain (no-JavaScript) preview showed: the rows as JSON in one
+/// form field, exactly as previewed. Back on the Levels page afterwards, saying so.
+#[server(endpoint = "apply_tiers")]
+pub async fn apply_tiers(tiers: String) -> Result<Preview, AppError> {
+    let rows: Vec<TierInput> = serde_json::from_str(&tiers)
+        .map_err(|_| domain::Error::invalid("tiers", domain::Problem::Format))?;
+    let access = access().await?;
+    let applied = domain::points::levels::save(&db()?, &access, &rows)
+        .await?
+        .1;
+    if crate::context::plain_form_referer().is_some() {
+        leptos_axum::redirect("/levels?done=save_tiers_form");
+    }
+    Ok(applied)
+}
+
 /// How far storing members' levels after the last tier save has got.
 #[server(endpoint = "relevel_progress")]
 pub async fn get_relevel_progress() -> Result<RelevelProgress, AppError> {

@@ -9,7 +9,7 @@ use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
 use model::members::clean;
 pub use model::members::{
     COUNT_MAX, EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
-    SEARCH_LENGTH_MAX, Search,
+    SEARCH_LENGTH_MAX, Search, Sort, SortColumn,
 };
 
 /// Creates a member (a new identity and its profile in the caller's tenant) at the
@@ -189,116 +189,35 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
             model::input::plain_text(field, key)?;
         }
     }
+    let sort = search.sort.unwrap_or(Sort {
+        column: SortColumn::ExternalId,
+        descending: false,
+    });
     // The previous page is read backwards from `before` and turned around.
     let backwards = search.before.is_some() && search.after.is_none();
-    let limit = page_size + 1;
-    // Separate statements rather than one with optional clauses: each gets a plan that
-    // uses its indexes (a text search is the union of three index scans).
-    let mut members = match (&pattern, backwards) {
-        (None, false) => sqlx::query_as!(
-            Member,
-            r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
-                      p.legacy_user_type, p.total_points, p.available_points,
-                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
-                      p.level_updated_at, p.row_version
-               from member_profiles p
-               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
-               where p.tenant_id = $1
-                 and ($2::text is null or p.external_id > $2)
-                 and ($3::text is null or t.code = $3)
-               order by p.external_id
-               limit $4"#,
-            access.tenant_id,
-            search.after,
-            level,
-            limit
-        )
-        .fetch_all(db)
-        .await?,
-        (None, true) => sqlx::query_as!(
-            Member,
-            r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
-                      p.legacy_user_type, p.total_points, p.available_points,
-                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
-                      p.level_updated_at, p.row_version
-               from member_profiles p
-               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
-               where p.tenant_id = $1
-                 and p.external_id < $2
-                 and ($3::text is null or t.code = $3)
-               order by p.external_id desc
-               limit $4"#,
-            access.tenant_id,
-            search.before,
-            level,
-            limit
-        )
-        .fetch_all(db)
-        .await?,
-        (Some(pattern), false) => sqlx::query_as!(
-            Member,
-            r#"with matches as (
-                 select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $3
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(display_name) like $3
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(email) like $3
-               )
-               select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
-                      p.legacy_user_type, p.total_points, p.available_points,
-                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
-                      p.level_updated_at, p.row_version
-               from matches m
-               join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
-               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
-               where ($2::text is null or p.external_id > $2)
-                 and ($4::text is null or t.code = $4)
-               order by p.external_id
-               limit $5"#,
-            access.tenant_id,
-            search.after,
-            pattern,
-            level,
-            limit
-        )
-        .fetch_all(db)
-        .await?,
-        (Some(pattern), true) => sqlx::query_as!(
-            Member,
-            r#"with matches as (
-                 select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $3
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(display_name) like $3
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(email) like $3
-               )
-               select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
-                      p.legacy_user_type, p.total_points, p.available_points,
-                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
-                      p.level_updated_at, p.row_version
-               from matches m
-               join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
-               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
-               where p.external_id < $2
-                 and ($4::text is null or t.code = $4)
-               order by p.external_id desc
-               limit $5"#,
-            access.tenant_id,
-            search.before,
-            pattern,
-            level,
-            limit
-        )
-        .fetch_all(db)
-        .await?,
+    let cursor = match (&search.after, &search.before, backwards) {
+        (Some(after), _, false) => Some(Cursor::parse("after", sort.column, after)?),
+        (None, Some(before), true) => Some(Cursor::parse("before", sort.column, before)?),
+        _ => None,
     };
+    let mut members = list_page(
+        db,
+        access.tenant_id,
+        pattern.as_deref(),
+        level.as_deref(),
+        sort,
+        backwards,
+        cursor,
+        page_size + 1,
+    )
+    .await?;
     let more = members.len() as i64 > page_size;
     members.truncate(page_size as usize);
     if backwards {
         members.reverse();
     }
-    let first = members.first().map(|m| m.external_id.clone());
-    let last = members.last().map(|m| m.external_id.clone());
+    let first = members.first().map(|m| Cursor::of(sort.column, m));
+    let last = members.last().map(|m| Cursor::of(sort.column, m));
     // Going forwards, earlier members exist when we started after someone; going
     // backwards, later ones exist (we came from there) and earlier ones if the read
     // found more than a page.
@@ -353,4 +272,185 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         prev_before,
         total,
     })
+}
+
+/// Where a keyset page starts: the sort value (as text) and the external id of the
+/// member at the edge. In the default order the external id alone, as before; in
+/// another, the JSON pair `["<value>","<id>"]`.
+#[derive(Debug, Clone, PartialEq)]
+struct Cursor {
+    key: Option<String>,
+    external_id: String,
+}
+
+impl Cursor {
+    fn of(column: SortColumn, member: &Member) -> String {
+        let key = match column {
+            SortColumn::ExternalId => return member.external_id.clone(),
+            SortColumn::DisplayName => member.display_name.to_lowercase(),
+            SortColumn::RegisteredAt => member
+                .registered_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            SortColumn::TotalPoints => member.total_points.to_string(),
+        };
+        serde_json::to_string(&(key, &member.external_id)).unwrap_or_default()
+    }
+
+    fn parse(field: &'static str, column: SortColumn, text: &str) -> Result<Cursor> {
+        let bad = || Error::invalid(field, Problem::Format);
+        model::input::plain_text(field, text)?;
+        if column == SortColumn::ExternalId {
+            return Ok(Cursor {
+                key: None,
+                external_id: text.to_owned(),
+            });
+        }
+        let (key, external_id): (String, String) = serde_json::from_str(text).map_err(|_| bad())?;
+        let valid = match column {
+            SortColumn::ExternalId | SortColumn::DisplayName => true,
+            SortColumn::RegisteredAt => chrono::DateTime::parse_from_rfc3339(&key).is_ok(),
+            SortColumn::TotalPoints => key.parse::<i64>().is_ok(),
+        };
+        if !valid {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            key: Some(key),
+            external_id,
+        })
+    }
+}
+
+/// One page of the member list in `sort` order, `limit` rows from `cursor` (reading
+/// backwards for a previous page). The order and the keyset are built from a fixed
+/// set of expressions (never from input); every value is a bind parameter. A text
+/// search is the union of three index scans (external id, name, email).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, the parts of a search"
+)]
+async fn list_page(
+    db: &PgPool,
+    tenant_id: Uuid,
+    pattern: Option<&str>,
+    level: Option<&str>,
+    sort: Sort,
+    backwards: bool,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let (key, cast) = match sort.column {
+        SortColumn::ExternalId => (None, ""),
+        SortColumn::DisplayName => (Some("lower(p.display_name)"), "::text"),
+        SortColumn::RegisteredAt => (Some("p.registered_at"), "::timestamptz"),
+        SortColumn::TotalPoints => (Some("p.total_points"), "::bigint"),
+    };
+    // Reading backwards flips the direction; the rows are turned around afterwards.
+    let descending = sort.descending != backwards;
+    let (order, compare) = if descending {
+        ("desc", "<")
+    } else {
+        ("asc", ">")
+    };
+    let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+    if let Some(pattern) = pattern {
+        query.push("with matches as (select member_id from member_profiles where tenant_id = ");
+        query.push_bind(tenant_id);
+        query.push(" and lower(external_id) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(" union select member_id from member_profiles where tenant_id = ");
+        query.push_bind(tenant_id);
+        query.push(" and lower(display_name) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(" union select member_id from member_profiles where tenant_id = ");
+        query.push_bind(tenant_id);
+        query.push(" and lower(email) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(") ");
+    }
+    query.push(
+        "select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, \
+         p.last_login_at, p.legacy_user_type, p.total_points, p.available_points, \
+         t.code as level_code, t.name_zh as level_name_zh, t.name_en as level_name_en, \
+         p.level_updated_at, p.row_version from ",
+    );
+    if pattern.is_some() {
+        query.push("matches m join member_profiles p on p.tenant_id = ");
+        query.push_bind(tenant_id);
+        query.push(" and p.member_id = m.member_id ");
+    } else {
+        query.push("member_profiles p ");
+    }
+    query.push(
+        "left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id \
+         where p.tenant_id = ",
+    );
+    query.push_bind(tenant_id);
+    if let Some(level) = level {
+        query.push(" and t.code = ");
+        query.push_bind(level.to_owned());
+    }
+    if let Some(cursor) = cursor {
+        match (key, cursor.key) {
+            (Some(key), Some(value)) => {
+                query.push(format!(" and ({key}, p.external_id) {compare} ("));
+                query.push_bind(value);
+                query.push(format!("{cast}, "));
+                query.push_bind(cursor.external_id);
+                query.push(")");
+            }
+            _ => {
+                query.push(format!(" and p.external_id {compare} "));
+                query.push_bind(cursor.external_id);
+            }
+        }
+    }
+    match key {
+        Some(key) => query.push(format!(" order by {key} {order}, p.external_id {order}")),
+        None => query.push(format!(" order by p.external_id {order}")),
+    };
+    query.push(" limit ");
+    query.push_bind(limit);
+    let rows = query.build_query_as::<MemberRow>().fetch_all(db).await?;
+    Ok(rows.into_iter().map(Member::from).collect())
+}
+
+/// A member as the list query returns it.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    member_id: Uuid,
+    external_id: String,
+    display_name: String,
+    email: Option<String>,
+    registered_at: chrono::DateTime<chrono::Utc>,
+    last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    legacy_user_type: Option<i32>,
+    total_points: i64,
+    available_points: i64,
+    level_code: Option<String>,
+    level_name_zh: Option<String>,
+    level_name_en: Option<String>,
+    level_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    row_version: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Member {
+        Member {
+            member_id: row.member_id,
+            external_id: row.external_id,
+            display_name: row.display_name,
+            email: row.email,
+            registered_at: row.registered_at,
+            last_login_at: row.last_login_at,
+            legacy_user_type: row.legacy_user_type,
+            total_points: row.total_points,
+            available_points: row.available_points,
+            level_code: row.level_code,
+            level_name_zh: row.level_name_zh,
+            level_name_en: row.level_name_en,
+            level_updated_at: row.level_updated_at,
+            row_version: row.row_version,
+        }
+    }
 }

@@ -58,17 +58,85 @@ pub struct Search {
     pub text: Option<String>,
     /// Only members at this level (tier code).
     pub level_code: Option<String>,
-    /// Keyset: members after this external id (the next page).
+    /// The order of the list; by external id when `None`.
+    pub sort: Option<Sort>,
+    /// Keyset: members after this cursor (the next page; see [`Page::next_after`]).
     pub after: Option<String>,
-    /// Keyset: members before this external id (the previous page).
+    /// Keyset: members before this cursor (the previous page).
     pub before: Option<String>,
     pub page_size: i64,
+}
+
+/// The column a member list is ordered by, and the direction. Every order ends with the
+/// external id, so it is total and pages by keyset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sort {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortColumn {
+    ExternalId,
+    DisplayName,
+    RegisteredAt,
+    TotalPoints,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 4] = [
+        SortColumn::ExternalId,
+        SortColumn::DisplayName,
+        SortColumn::RegisteredAt,
+        SortColumn::TotalPoints,
+    ];
+
+    /// The name in URLs (`?sort=total_points`).
+    pub fn code(self) -> &'static str {
+        match self {
+            SortColumn::ExternalId => "external_id",
+            SortColumn::DisplayName => "display_name",
+            SortColumn::RegisteredAt => "registered_at",
+            SortColumn::TotalPoints => "total_points",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<SortColumn> {
+        SortColumn::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The direction a click on the column's heading starts with: points and dates
+    /// from the highest and newest, text from A.
+    pub fn starts_descending(self) -> bool {
+        matches!(self, SortColumn::RegisteredAt | SortColumn::TotalPoints)
+    }
+}
+
+impl Sort {
+    /// `?sort=<column>&dir=<asc|desc>` as the list's links carry it; an unknown column
+    /// is the default order, an unknown direction the column's own.
+    pub fn from_query(sort: Option<&str>, dir: Option<&str>) -> Option<Sort> {
+        let column = SortColumn::parse(sort?)?;
+        let descending = match dir {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => column.starts_descending(),
+        };
+        Some(Sort { column, descending })
+    }
+
+    pub fn dir_code(self) -> &'static str {
+        if self.descending { "desc" } else { "asc" }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page {
     pub members: Vec<Member>,
-    /// Pass as `after` for the next page.
+    /// Pass as `after` for the next page (with the same search and sort): the last
+    /// member's external id, or in another order the sort value and the id as a JSON
+    /// pair.
     pub next_after: Option<String>,
     /// Pass as `before` for the previous page.
     pub prev_before: Option<String>,

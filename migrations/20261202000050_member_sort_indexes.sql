@@ -1,0 +1,12 @@
+-- The member list can be ordered by name, registration or total points (each then by
+-- external id, so the order is total). Each order reads one index in order and pages
+-- by keyset on (value, external id); these replace the narrower indexes on the same
+-- columns, which served only "new this week" and the points range scans.
+drop index if exists member_profiles_total_idx;
+create index member_profiles_total_idx
+    on member_profiles (tenant_id, total_points, external_id);
+drop index if exists member_profiles_registered_idx;
+create index member_profiles_registered_idx
+    on member_profiles (tenant_id, registered_at, external_id);
+create index member_profiles_name_sort_idx
+    on member_profiles (tenant_id, lower(display_name), external_id);
