@@ -303,8 +303,9 @@ async fn bench_overview(
         "overview benchmark: {members} members, {ledger_rows} ledger rows, {runs} runs per range"
     );
     let report = tierdesk::bench::overview(db, members, ledger_rows, runs, tenant).await?;
+    let seeded = if tenant.is_some() { "had" } else { "seeded" };
     println!(
-        "seeded {} members and {} ledger rows in {:.1} s; folded the daily aggregate in {:.1} s",
+        "{seeded} {} members and {} ledger rows ({:.1} s); folded the aggregates in {:.1} s",
         report.members, report.ledger_rows, report.seeded_seconds, report.fold_seconds
     );
     for (days, latency) in &report.ranges {
