@@ -183,6 +183,13 @@ pub async fn seed_members(
     )
     .execute(&mut *conn)
     .await?;
+    // Fresh statistics before the statements that join the new rows: sized for the
+    // tables as they were before (no rows of this tenant), the planner picks nested
+    // loops over a distinct-on of the whole tenant's ledger, which turns quadratic (the
+    // balance update below stalled for over 30 minutes at 250,000 members).
+    sqlx::query!("analyze member_profiles, points_ledger")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query!(
         r#"insert into points_ledger
              (tenant_id, member_id, seq, kind, category, points, available_before, available_after,

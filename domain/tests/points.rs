@@ -1003,3 +1003,80 @@ async fn members_are_found_by_any_part_of_id_name_or_email_and_paged_both_ways(d
         "two letters: prefix only"
     );
 }
+
+/// A text search reads the next members in order first and falls back to the trigram
+/// indexes when they hold no full page: both must give the pages a plain scan gives,
+/// forwards and backwards, with and without a level, whether most members match
+/// (`example`: every email) or few.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn text_search_pages_equal_a_plain_scan_whether_few_or_most_match(db: PgPool) {
+    let f = fixture(&db, "acme").await;
+    let access = f.support.access();
+    let mut conn = db.acquire().await.unwrap();
+    // More members than the first attempt reads, so both paths answer.
+    let count = members::SEARCH_WALK_ROWS + 1_000;
+    domain::demo::seed_members(&mut conn, f.tenant.id(), count)
+        .await
+        .unwrap();
+    for (text, level) in [
+        ("example", None),
+        ("example", Some("silver")),
+        ("wang", None),
+        ("0042", None),
+        ("m0029", None),
+        ("member2999@", None),
+        ("王伟", None),
+        ("nobody", None),
+    ] {
+        let pattern = if text.chars().count() >= 3 {
+            format!("%{text}%")
+        } else {
+            format!("{text}%")
+        };
+        let expected: Vec<String> = sqlx::query_scalar(
+            "select p.external_id from member_profiles p
+             left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+             where p.tenant_id = $1
+               and (lower(p.external_id) like $2 or lower(p.display_name) like $2 or lower(p.email) like $2)
+               and ($3::text is null or t.code = $3)
+             order by p.external_id",
+        )
+        .bind(f.tenant.id())
+        .bind(&pattern)
+        .bind(level)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        let search = |after: Option<String>, before: Option<String>| members::Search {
+            text: Some(text.into()),
+            level_code: level.map(str::to_owned),
+            after,
+            before,
+            page_size: 100,
+        };
+        let mut found = Vec::new();
+        let mut after = None;
+        let last_page = loop {
+            let page = members::search(&db, &access, search(after, None))
+                .await
+                .unwrap();
+            assert_eq!(page.total, expected.len() as i64, "{text} {level:?}");
+            found.extend(page.members.iter().map(|m| m.external_id.clone()));
+            after = page.next_after.clone();
+            if after.is_none() {
+                break page;
+            }
+        };
+        assert_eq!(found, expected, "{text} {level:?} forwards");
+        // One page back from the last page: the hundred before it.
+        if let Some(before) = last_page.prev_before {
+            let back = members::search(&db, &access, search(None, Some(before.clone())))
+                .await
+                .unwrap();
+            let at = expected.iter().position(|id| *id == before).unwrap();
+            let want = &expected[at.saturating_sub(100)..at];
+            let got: Vec<String> = back.members.into_iter().map(|m| m.external_id).collect();
+            assert_eq!(got, want, "{text} {level:?} backwards");
+        }
+    }
+}

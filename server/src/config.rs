@@ -95,6 +95,13 @@ pub enum CheckCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// The overview's aggregates (points per day, members per level, level moves per
+    /// day), folded plus pending, against the ledger, the profiles and the level history.
+    Overview {
+        /// Only this tenant (slug); all tenants by default.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,9 +143,13 @@ pub enum BenchCommand {
         /// Members in the benchmark tenant.
         #[arg(long, default_value_t = 1_000_000)]
         members: i64,
-        /// Repetitions of each query (the median and the worst are printed).
+        /// Repetitions of each query (p50, p99 and the worst are printed).
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        /// Measure this existing tenant (slug, printed by an earlier run) as it is,
+        /// without seeding.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// The overview on a large tenant: seeds members and ledger rows (spread over the
     /// last 90 days), folds the daily aggregate, prints the overview's latency.
@@ -153,6 +164,10 @@ pub enum BenchCommand {
         /// Repetitions of each range (p50, p99 and the worst are printed).
         #[arg(long, default_value_t = 50)]
         runs: usize,
+        /// Measure this existing tenant (slug, printed by an earlier run) as it is,
+        /// without seeding.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 

@@ -120,6 +120,9 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Check(CheckCommand::Ledger { tenant })) => {
             check_ledger(&database.pool, tenant.as_deref()).await
         }
+        Some(Command::Check(CheckCommand::Overview { tenant })) => {
+            check_overview(&database.pool, tenant.as_deref()).await
+        }
         Some(Command::Bench(BenchCommand::Points {
             clients,
             seconds,
@@ -131,17 +134,45 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Bench(BenchCommand::Tiers { members, clients })) => {
             bench_tiers(&database.pool, *members, *clients).await
         }
-        Some(Command::Bench(BenchCommand::Members { members, runs })) => {
-            bench_members(&database.pool, *members, *runs).await
-        }
+        Some(Command::Bench(BenchCommand::Members {
+            members,
+            runs,
+            tenant,
+        })) => bench_members(&database.pool, *members, *runs, tenant.as_deref()).await,
         Some(Command::Bench(BenchCommand::Overview {
             members,
             ledger_rows,
             runs,
-        })) => bench_overview(&database.pool, *members, *ledger_rows, *runs).await,
+            tenant,
+        })) => {
+            bench_overview(
+                &database.pool,
+                *members,
+                *ledger_rows,
+                *runs,
+                tenant.as_deref(),
+            )
+            .await
+        }
     };
     database.close().await?;
     result
+}
+
+async fn check_overview(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {
+    let tenant_id = match tenant {
+        Some(slug) => Some(domain::access::tenants::by_slug(db, slug).await?.tenant_id),
+        None => None,
+    };
+    let mismatches = domain::overview::check::check(db, tenant_id).await?;
+    if mismatches.is_empty() {
+        println!("overview ok: every aggregate equals its raw table");
+        return Ok(());
+    }
+    for mismatch in &mismatches {
+        println!("{mismatch}");
+    }
+    Err(format!("{} aggregate mismatch(es)", mismatches.len()).into())
 }
 
 async fn check_ledger(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {
@@ -236,14 +267,24 @@ async fn bench_tiers(db: &PgPool, members: i64, clients: usize) -> Result<(), An
     Ok(())
 }
 
-async fn bench_members(db: &PgPool, members: i64, runs: usize) -> Result<(), AnyError> {
+async fn bench_members(
+    db: &PgPool,
+    members: i64,
+    runs: usize,
+    tenant: Option<&str>,
+) -> Result<(), AnyError> {
     println!("members benchmark: {members} members, {runs} runs per query, pages of 25");
-    let (seeded_seconds, timings) = tierdesk::bench::members(db, members, runs).await?;
-    println!("seeded {members} members with ledgers in {seeded_seconds:.1} s");
+    let (members, seeded_seconds, timings) =
+        tierdesk::bench::members(db, members, runs, tenant).await?;
+    println!("{members} members (seeding took {seeded_seconds:.1} s)");
     for timing in &timings {
         println!(
-            "{:<32} rows={:<3} latency_us_p50={} latency_us_max={}",
-            timing.label, timing.rows, timing.latency_us_p50, timing.latency_us_max
+            "{:<36} rows={:<3} latency_us_p50={} latency_us_p99={} latency_us_max={}",
+            timing.label,
+            timing.rows,
+            timing.latency_us_p50,
+            timing.latency_us_p99,
+            timing.latency_us_max
         );
     }
     let worst = timings.iter().map(|t| t.latency_us_p50).max().unwrap_or(0);
@@ -256,13 +297,15 @@ async fn bench_overview(
     members: i64,
     ledger_rows: i64,
     runs: usize,
+    tenant: Option<&str>,
 ) -> Result<(), AnyError> {
     println!(
         "overview benchmark: {members} members, {ledger_rows} ledger rows, {runs} runs per range"
     );
-    let report = tierdesk::bench::overview(db, members, ledger_rows, runs).await?;
+    let report = tierdesk::bench::overview(db, members, ledger_rows, runs, tenant).await?;
+    let seeded = if tenant.is_some() { "had" } else { "seeded" };
     println!(
-        "seeded {} members and {} ledger rows in {:.1} s; folded the daily aggregate in {:.1} s",
+        "{seeded} {} members and {} ledger rows ({:.1} s); folded the aggregates in {:.1} s",
         report.members, report.ledger_rows, report.seeded_seconds, report.fold_seconds
     );
     for (days, latency) in &report.ranges {

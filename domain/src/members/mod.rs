@@ -146,7 +146,9 @@ pub(crate) async fn ensure_exists(db: &PgPool, access: &Access, member_id: Uuid)
 }
 
 /// Members of the caller's tenant ordered by external id, keyset-paged, so each page
-/// costs the same at a million members. Text search matches prefixes (index-backed).
+/// costs the same at a million members. Text search matches the start (one or two
+/// characters) or any part (three or more) of the external id, name or email; see
+/// [`text_page`] for how it stays fast whether few or most members match.
 pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page> {
     access.require(Role::Viewer)?;
     let page_size = search.page_size.clamp(1, PAGE_SIZE_MAX);
@@ -200,17 +202,37 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         (None, Some(before), true) => Some(Cursor::parse("before", sort.column, before)?),
         _ => None,
     };
-    let mut members = list_page(
-        db,
-        access.tenant_id,
-        pattern.as_deref(),
-        level.as_deref(),
-        sort,
-        backwards,
-        cursor,
-        page_size + 1,
-    )
-    .await?;
+    let limit = page_size + 1;
+    let default_order = sort.column == SortColumn::ExternalId && !sort.descending;
+    let mut members = match &pattern {
+        // A text search in the default order walks the ids first (see `text_page`).
+        Some(pattern) if default_order => {
+            text_page(
+                db,
+                access,
+                pattern,
+                level.as_deref(),
+                search.after.as_deref(),
+                search.before.as_deref(),
+                backwards,
+                limit,
+            )
+            .await?
+        }
+        _ => {
+            list_page(
+                db,
+                access.tenant_id,
+                pattern.as_deref(),
+                level.as_deref(),
+                sort,
+                backwards,
+                cursor,
+                limit,
+            )
+            .await?
+        }
+    };
     let more = members.len() as i64 > page_size;
     members.truncate(page_size as usize);
     if backwards {
@@ -243,19 +265,22 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
         )
         .fetch_one(db)
         .await?,
+        // Each member once (a member matching in two columns is counted by the first
+        // branch only), so the branches can stream and stop at the limit.
         Some(pattern) => sqlx::query_scalar!(
-            r#"with matches as (
-                 select member_id from member_profiles where tenant_id = $1 and lower(external_id) like $2
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(display_name) like $2
-                 union
-                 select member_id from member_profiles where tenant_id = $1 and lower(email) like $2
-               )
-               select count(*) as "count!" from (
-                 select 1 from matches m
-                 join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
-                 left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
-                 where ($3::text is null or t.code = $3)
+            r#"select count(*) as "count!" from (
+                 select 1 from member_profiles
+                 where tenant_id = $1 and lower(external_id) like $2
+                   and ($3::text is null or level_tier_id = (select tier_id from level_tiers where tenant_id = $1 and code = $3))
+                 union all
+                 select 1 from member_profiles
+                 where tenant_id = $1 and lower(display_name) like $2 and lower(external_id) not like $2
+                   and ($3::text is null or level_tier_id = (select tier_id from level_tiers where tenant_id = $1 and code = $3))
+                 union all
+                 select 1 from member_profiles
+                 where tenant_id = $1 and lower(email) like $2
+                   and lower(external_id) not like $2 and lower(display_name) not like $2
+                   and ($3::text is null or level_tier_id = (select tier_id from level_tiers where tenant_id = $1 and code = $3))
                  limit $4
                ) counted"#,
             access.tenant_id,
@@ -453,4 +478,157 @@ impl From<MemberRow> for Member {
             row_version: row.row_version,
         }
     }
+}
+
+/// Rows of the tenant read in external-id order by the first attempt of a text search.
+/// A text that many members match (a common surname, `example.com`) fills a page within
+/// them, where collecting every match first would read tens of thousands of rows; a
+/// rarer text falls through to the trigram indexes, which read only the matches.
+pub const SEARCH_WALK_ROWS: i64 = 2_000;
+
+/// One page (up to `limit` rows) of a text search after `after` (or before `before`,
+/// backwards): first the next [`SEARCH_WALK_ROWS`] members in order, filtered; if they
+/// hold no full page, the union of the three trigram index scans (external id, name,
+/// email), each carrying the external id, so only the page's members are read again.
+#[allow(clippy::too_many_arguments)]
+async fn text_page(
+    db: &PgPool,
+    access: &Access,
+    pattern: &str,
+    level: Option<&str>,
+    after: Option<&str>,
+    before: Option<&str>,
+    backwards: bool,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let walked = if backwards {
+        sqlx::query_as!(
+            Member,
+            r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from (select * from member_profiles
+                     where tenant_id = $1 and external_id < $2
+                     order by external_id desc
+                     limit $6) p
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               where (lower(p.external_id) like $3 or lower(p.display_name) like $3
+                      or coalesce(lower(p.email) like $3, false))
+                 and ($4::text is null or t.code = $4)
+               order by p.external_id desc
+               limit $5"#,
+            access.tenant_id,
+            before,
+            pattern,
+            level,
+            limit,
+            SEARCH_WALK_ROWS
+        )
+        .fetch_all(db)
+        .await?
+    } else {
+        sqlx::query_as!(
+            Member,
+            r#"select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from (select * from member_profiles
+                     where tenant_id = $1 and ($2::text is null or external_id > $2)
+                     order by external_id
+                     limit $6) p
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               where (lower(p.external_id) like $3 or lower(p.display_name) like $3
+                      or coalesce(lower(p.email) like $3, false))
+                 and ($4::text is null or t.code = $4)
+               order by p.external_id
+               limit $5"#,
+            access.tenant_id,
+            after,
+            pattern,
+            level,
+            limit,
+            SEARCH_WALK_ROWS
+        )
+        .fetch_all(db)
+        .await?
+    };
+    if walked.len() as i64 >= limit {
+        return Ok(walked);
+    }
+    let members = if backwards {
+        sqlx::query_as!(
+            Member,
+            r#"with wanted_level as (
+                 select tier_id from level_tiers where tenant_id = $1 and code = $4
+               ), matches as (
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(external_id) like $3 and external_id < $2
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+                 union
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(display_name) like $3 and external_id < $2
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+                 union
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(email) like $3 and external_id < $2
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+               ), page as (
+                 select member_id from matches order by external_id desc limit $5
+               )
+               select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from page m
+               join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               order by p.external_id desc"#,
+            access.tenant_id,
+            before,
+            pattern,
+            level,
+            limit
+        )
+        .fetch_all(db)
+        .await?
+    } else {
+        sqlx::query_as!(
+            Member,
+            r#"with wanted_level as (
+                 select tier_id from level_tiers where tenant_id = $1 and code = $4
+               ), matches as (
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(external_id) like $3 and ($2::text is null or external_id > $2)
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+                 union
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(display_name) like $3 and ($2::text is null or external_id > $2)
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+                 union
+                 select member_id, external_id from member_profiles
+                 where tenant_id = $1 and lower(email) like $3 and ($2::text is null or external_id > $2)
+                   and ($4::text is null or level_tier_id = (select tier_id from wanted_level))
+               ), page as (
+                 select member_id from matches order by external_id limit $5
+               )
+               select p.member_id, p.external_id, p.display_name, p.email, p.registered_at, p.last_login_at,
+                      p.legacy_user_type, p.total_points, p.available_points,
+                      t.code as "level_code?", t.name_zh as "level_name_zh?", t.name_en as "level_name_en?",
+                      p.level_updated_at, p.row_version
+               from page m
+               join member_profiles p on p.tenant_id = $1 and p.member_id = m.member_id
+               left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+               order by p.external_id"#,
+            access.tenant_id,
+            after,
+            pattern,
+            level,
+            limit
+        )
+        .fetch_all(db)
+        .await?
+    };
+    Ok(members)
 }

@@ -3,13 +3,16 @@
 //!
 //! Points per day come from the daily aggregate (migration `…_overview_aggregates`):
 //! `points_daily` plus the rows the ledger trigger appended to `points_daily_pending`
-//! since the last fold, added up in one statement. Everything is read in one
+//! since the last fold, added up in one statement; members per level and their 30-day
+//! moves likewise from `level_daily` and `level_daily_pending`. Everything is read in one
 //! read-only repeatable-read transaction, so the figures agree with each other.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::{Access, Result, Role};
+
+pub mod check;
 pub use model::overview::{
     Activity, DayPoints, LEVEL_CHANGE_DAYS, LevelCount, Overview, RANGE_DAYS, RECENT_ENTRIES_MAX,
     WEEK_DAYS, checked_days, fill_days,
@@ -96,41 +99,37 @@ pub async fn overview(
 }
 
 /// Members per level now (stored levels, as the members list filters them) and the
-/// net moves of the last 30 days: active tiers in order (and inactive ones still
-/// holding members), then members without a level.
+/// net moves of the last 30 UTC days (today included): active tiers in order (and
+/// inactive ones still holding members), then members without a level. Both from the
+/// level aggregate (`level_daily` plus pending rows, migration `…_level_aggregates`):
+/// rows per day and level, never per member or per move.
 async fn levels(
     conn: &mut sqlx::PgConnection,
     access: &Access,
     now: DateTime<Utc>,
 ) -> Result<Vec<LevelCount>> {
     let rows = sqlx::query!(
-        r#"with counts as (
-             select level_tier_id, count(*) as members
-             from member_profiles where tenant_id = $1
-             group by level_tier_id
-           ), moves as (
-             select tier_id, sum(delta) as change
-             from (select to_tier_id as tier_id, 1 as delta from level_changes
-                   where tenant_id = $1 and created_at > $2
+        r#"with agg as (
+             select tier_id, sum(members) as members,
+                    coalesce(sum(arrived - departed) filter (where day > $2), 0) as change
+             from (select tier_id, day, members, arrived, departed from level_daily where tenant_id = $1
                    union all
-                   select from_tier_id, -1 from level_changes
-                   where tenant_id = $1 and created_at > $2) m
+                   select tier_id, day, members, arrived, departed from level_daily_pending
+                   where tenant_id = $1) d
              group by tier_id
            )
            select t.tier_id as "tier_id?", t.code as "code!", t.name_zh as "name_zh!",
                   t.name_en as "name_en!", t.sort_order as "sort_order?",
-                  coalesce(c.members, 0)::bigint as "members!", coalesce(m.change, 0)::bigint as "change!"
+                  coalesce(a.members, 0)::bigint as "members!", coalesce(a.change, 0)::bigint as "change!"
            from level_tiers t
-           left join counts c on c.level_tier_id = t.tier_id
-           left join moves m on m.tier_id = t.tier_id
-           where t.tenant_id = $1 and (t.active or c.members > 0)
+           left join agg a on a.tier_id = t.tier_id
+           where t.tenant_id = $1 and (t.active or a.members > 0)
            union all
-           select null, '', '', '', null, c.members,
-                  coalesce((select change from moves where tier_id is null), 0)::bigint
-           from counts c where c.level_tier_id is null
+           select null, '', '', '', null, a.members::bigint, a.change::bigint
+           from agg a where a.tier_id is null and a.members > 0
            order by 5 nulls last"#,
         access.tenant_id,
-        now - Duration::days(LEVEL_CHANGE_DAYS)
+        now.date_naive() - Duration::days(LEVEL_CHANGE_DAYS)
     )
     .fetch_all(conn)
     .await?;
@@ -174,9 +173,9 @@ async fn recent(conn: &mut sqlx::PgConnection, access: &Access) -> Result<Vec<Ac
         .collect()
 }
 
-/// Folds up to [`FOLD_BATCH_MAX`] pending rows (oldest first, every tenant) into
-/// `points_daily`, in one transaction; returns how many it folded (fewer than the
-/// batch: nothing is left). One fold at a time
+/// Folds up to [`FOLD_BATCH_MAX`] pending rows of each aggregate (oldest first, every
+/// tenant) into `points_daily` and `level_daily`, in one transaction; returns how many
+/// rows it folded in all (fewer than the batch: nothing is left). One fold at a time
 /// (a transaction-scoped advisory lock; a second caller folds nothing). It locks only
 /// aggregate rows, which no other transaction writes, so it never waits for a points
 /// change nor makes one wait. Readers see the rows before or after, never both.
@@ -190,7 +189,7 @@ pub async fn fold_pending(db: &PgPool) -> Result<i64> {
     if !ours {
         return Ok(0);
     }
-    let folded = sqlx::query_scalar!(
+    let points = sqlx::query_scalar!(
         r#"with batch as (
              select tenant_id, pending_id from points_daily_pending
              order by pending_id limit $1
@@ -215,6 +214,30 @@ pub async fn fold_pending(db: &PgPool) -> Result<i64> {
     )
     .fetch_one(&mut *tx)
     .await?;
+    let levels = sqlx::query_scalar!(
+        r#"with batch as (
+             select tenant_id, pending_id from level_daily_pending
+             order by pending_id limit $1
+           ), moved as (
+             delete from level_daily_pending p using batch b
+             where p.tenant_id = b.tenant_id and p.pending_id = b.pending_id
+             returning p.tenant_id, p.day, p.tier_id, p.members, p.arrived, p.departed
+           ), folded as (
+             insert into level_daily (tenant_id, day, tier_id, members, arrived, departed)
+             select tenant_id, day, tier_id, sum(members), sum(arrived), sum(departed)
+             from moved
+             group by tenant_id, day, tier_id
+             order by tenant_id, day, tier_id
+             on conflict (tenant_id, day, tier_id) do update
+             set members = level_daily.members + excluded.members,
+                 arrived = level_daily.arrived + excluded.arrived,
+                 departed = level_daily.departed + excluded.departed
+           )
+           select count(*) as "moved!" from moved"#,
+        FOLD_BATCH_MAX
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(folded)
+    Ok(points + levels)
 }
