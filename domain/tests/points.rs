@@ -1050,6 +1050,7 @@ async fn text_search_pages_equal_a_plain_scan_whether_few_or_most_match(db: PgPo
         let search = |after: Option<String>, before: Option<String>| members::Search {
             text: Some(text.into()),
             level_code: level.map(str::to_owned),
+            sort: None,
             after,
             before,
             page_size: 100,
