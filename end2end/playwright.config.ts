@@ -23,6 +23,9 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     locale: "en-US",
+    // Times show in the browser's zone (app/src/time.rs); tests read them in UTC unless
+    // they say otherwise.
+    timezoneId: "UTC",
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: "/usr/bin/chromium",
