@@ -20,13 +20,16 @@ use crate::i18n::{Texts, use_texts};
 pub fn DocumentTitle() -> impl IntoView {
     let t = use_texts();
     let location = use_location();
-    let text = move || {
-        let path = location.pathname.get();
-        match page_title(t, &path) {
-            Some(page) => format!("{page} · {}", t.product),
-            None => t.product.to_owned(),
-        }
+    let title = move |path: String| match page_title(t, &path) {
+        Some(page) => format!("{page} · {}", t.product),
+        None => t.product.to_owned(),
     };
+    // The server writes `<head>` after the page, when the router's signals may be gone:
+    // it takes the title now. The browser follows navigation.
+    #[cfg(feature = "ssr")]
+    let text = title(location.pathname.get_untracked());
+    #[cfg(not(feature = "ssr"))]
+    let text = move || title(location.pathname.get());
     view! { <Title text=text /> }
 }
 
