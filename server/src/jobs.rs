@@ -81,7 +81,8 @@ impl Settings {
 /// How often running re-levels are looked for (each runs to its end once found).
 const RELEVEL_EVERY: Duration = Duration::from_secs(5);
 
-/// How often the daily points aggregate folds its pending rows.
+/// How often the overview's aggregates (points and levels per day) fold their pending
+/// rows.
 const FOLD_EVERY: Duration = Duration::from_secs(10);
 
 /// Spawns the jobs on the current runtime.
@@ -100,8 +101,9 @@ pub fn start(state: &AppState, settings: Settings) {
             }
         }
     });
-    // The overview's daily points aggregate: fold what ledger statements appended, in
-    // bounded batches. Readers add pending rows themselves, so this only keeps them few.
+    // The overview's daily aggregates: fold what ledger and profile statements
+    // appended, in bounded batches. Readers add pending rows themselves, so this only
+    // keeps them few.
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(FOLD_EVERY);
@@ -113,7 +115,7 @@ pub fn start(state: &AppState, settings: Settings) {
                     Ok(_) => break,
                     Err(_) if db.is_closed() => return,
                     Err(error) => {
-                        tracing::error!(%error, "folding daily points failed");
+                        tracing::error!(%error, "folding the overview aggregates failed");
                         break;
                     }
                 }

@@ -214,7 +214,6 @@ pub async fn search(db: &PgPool, access: &Access, search: Search) -> Result<Page
                 level.as_deref(),
                 search.after.as_deref(),
                 search.before.as_deref(),
-                backwards,
                 limit,
             )
             .await?
@@ -486,10 +485,11 @@ impl From<MemberRow> for Member {
 /// rarer text falls through to the trigram indexes, which read only the matches.
 pub const SEARCH_WALK_ROWS: i64 = 2_000;
 
-/// One page (up to `limit` rows) of a text search after `after` (or before `before`,
-/// backwards): first the next [`SEARCH_WALK_ROWS`] members in order, filtered; if they
-/// hold no full page, the union of the three trigram index scans (external id, name,
-/// email), each carrying the external id, so only the page's members are read again.
+/// One page (up to `limit` rows) of a text search after `after` (or before `before`
+/// without `after`: backwards, in descending order, which [`search`] turns around):
+/// first the next [`SEARCH_WALK_ROWS`] members in order, filtered; if they hold no full
+/// page, the union of the three trigram index scans (external id, name, email), each
+/// carrying the external id, so only the page's members are read again.
 #[expect(clippy::too_many_arguments, reason = "one call site, the parts of a search")]
 async fn text_page(
     db: &PgPool,
@@ -498,9 +498,9 @@ async fn text_page(
     level: Option<&str>,
     after: Option<&str>,
     before: Option<&str>,
-    backwards: bool,
     limit: i64,
 ) -> Result<Vec<Member>> {
+    let backwards = before.is_some() && after.is_none();
     let walked = if backwards {
         sqlx::query_as!(
             Member,

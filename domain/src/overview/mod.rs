@@ -11,13 +11,13 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::{Access, Result, Role};
-
-pub mod check;
 pub use model::overview::{
     Activity, DayPoints, LEVEL_CHANGE_DAYS, LevelCount, Overview, RANGE_DAYS, RECENT_ENTRIES_MAX,
     WEEK_DAYS, checked_days, fill_days,
 };
 use model::points::ledger::EntryKind;
+
+pub mod check;
 
 /// Pending rows folded per transaction by [`fold_pending`].
 pub const FOLD_BATCH_MAX: i64 = 10_000;
