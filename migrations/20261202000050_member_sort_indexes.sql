@@ -10,3 +10,7 @@ create index member_profiles_registered_idx
     on member_profiles (tenant_id, registered_at, external_id);
 create index member_profiles_name_sort_idx
     on member_profiles (tenant_id, lower(display_name), external_id);
+-- Within a level, by points ("the top gold members"): a level is a band of points, so
+-- the points index alone would walk past every member of the higher levels first.
+create index member_profiles_level_total_idx
+    on member_profiles (tenant_id, level_tier_id, total_points, external_id);

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use domain::members::{Sort, SortColumn};
 use domain::points::ledger::{self, Change};
 use domain::{Access, Error, Principal, Role};
 use rand::Rng;
@@ -194,6 +195,7 @@ pub async fn members(
     // emails are member<n>@example.com; a third of the names are Latin ("Eli Wang").
     let width = members.to_string().len().max(6);
     let middle = format!("M{:0width$}", members / 2);
+    let middle_id = middle.clone();
     let searches: Vec<(&'static str, domain::members::Search)> = vec![
         ("first page", search(None, None, None)),
         (
@@ -226,6 +228,38 @@ pub async fn members(
             "substring 'example' (every email)",
             search(Some("example"), None, None),
         ),
+        (
+            "by total points, highest first",
+            sorted(SortColumn::TotalPoints, true, None, None),
+        ),
+        (
+            "by total points, page after 1,000 points",
+            sorted(
+                SortColumn::TotalPoints,
+                true,
+                None,
+                Some(format!(r#"["1000","{middle_id}"]"#)),
+            ),
+        ),
+        (
+            "by name, A first",
+            sorted(SortColumn::DisplayName, false, None, None),
+        ),
+        (
+            "by registration, newest first",
+            sorted(SortColumn::RegisteredAt, true, None, None),
+        ),
+        (
+            "by total points, level filter: gold",
+            sorted(SortColumn::TotalPoints, true, Some("gold"), None),
+        ),
+        (
+            "by name, substring 'wang'",
+            domain::members::Search {
+                text: Some("wang".into()),
+                ..sorted(SortColumn::DisplayName, false, None, None)
+            },
+        ),
     ];
     let mut timings = Vec::new();
     for (label, query) in searches {
@@ -249,6 +283,18 @@ pub async fn members(
         });
     }
     Ok((members, seeded_seconds, timings))
+}
+
+fn sorted(
+    column: SortColumn,
+    descending: bool,
+    level: Option<&str>,
+    after: Option<String>,
+) -> domain::members::Search {
+    domain::members::Search {
+        sort: Some(Sort { column, descending }),
+        ..search(None, level, after)
+    }
 }
 
 fn search(

@@ -347,8 +347,12 @@ impl Cursor {
 
 /// One page of the member list in `sort` order, `limit` rows from `cursor` (reading
 /// backwards for a previous page). The order and the keyset are built from a fixed
-/// set of expressions (never from input); every value is a bind parameter. A text
-/// search is the union of three index scans (external id, name, email).
+/// set of expressions (never from input); every value is a bind parameter. Each order
+/// reads its index `(tenant_id, <value>, external_id)` in order; a level filter is a
+/// tier id compared row by row on the way (the planner then keeps the ordered scan).
+/// A text search walks the next [`SEARCH_WALK_ROWS`] members in the order first (a
+/// common text fills the page there), else reads the union of the three trigram
+/// matches (external id, name, email) and orders them.
 #[expect(
     clippy::too_many_arguments,
     reason = "one call site, the parts of a search"
@@ -363,6 +367,62 @@ async fn list_page(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> Result<Vec<Member>> {
+    let page = |source| {
+        page_query(
+            tenant_id,
+            pattern,
+            level,
+            sort,
+            backwards,
+            cursor.clone(),
+            limit,
+            source,
+        )
+    };
+    if pattern.is_none() {
+        let rows = page(Source::All)
+            .build_query_as::<MemberRow>()
+            .fetch_all(db)
+            .await?;
+        return Ok(rows.into_iter().map(Member::from).collect());
+    }
+    let walked = page(Source::Walk)
+        .build_query_as::<MemberRow>()
+        .fetch_all(db)
+        .await?;
+    let rows = if walked.len() as i64 >= limit {
+        walked
+    } else {
+        page(Source::Matches)
+            .build_query_as::<MemberRow>()
+            .fetch_all(db)
+            .await?
+    };
+    Ok(rows.into_iter().map(Member::from).collect())
+}
+
+/// Where a member-list page reads its rows from.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    /// Every member of the tenant, in order.
+    All,
+    /// The next [`SEARCH_WALK_ROWS`] members in order, then filtered by the text.
+    Walk,
+    /// The members the text matches (three trigram index scans), then ordered.
+    Matches,
+}
+
+#[expect(clippy::too_many_arguments, reason = "the parts of one statement")]
+fn page_query(
+    tenant_id: Uuid,
+    pattern: Option<&str>,
+    level: Option<&str>,
+    sort: Sort,
+    backwards: bool,
+    cursor: Option<Cursor>,
+    limit: i64,
+    source: Source,
+) -> sqlx::QueryBuilder<'static, sqlx::Postgres> {
     let (key, cast) = match sort.column {
         SortColumn::ExternalId => (None, ""),
         SortColumn::DisplayName => (Some("lower(p.display_name)"), "::text"),
@@ -376,8 +436,29 @@ async fn list_page(
     } else {
         ("asc", ">")
     };
+    let order_by = match key {
+        Some(key) => format!(" order by {key} {order}, p.external_id {order}"),
+        None => format!(" order by p.external_id {order}"),
+    };
+    let keyset = |query: &mut sqlx::QueryBuilder<'static, sqlx::Postgres>| {
+        if let Some(cursor) = cursor.clone() {
+            match (key, cursor.key) {
+                (Some(key), Some(value)) => {
+                    query.push(format!(" and ({key}, p.external_id) {compare} ("));
+                    query.push_bind(value);
+                    query.push(format!("{cast}, "));
+                    query.push_bind(cursor.external_id);
+                    query.push(")");
+                }
+                _ => {
+                    query.push(format!(" and p.external_id {compare} "));
+                    query.push_bind(cursor.external_id);
+                }
+            }
+        }
+    };
     let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
-    if let Some(pattern) = pattern {
+    if let (Some(pattern), Source::Matches) = (pattern, source) {
         query.push("with matches as (select member_id from member_profiles where tenant_id = ");
         query.push_bind(tenant_id);
         query.push(" and lower(external_id) like ");
@@ -398,12 +479,24 @@ async fn list_page(
          t.code as level_code, t.name_zh as level_name_zh, t.name_en as level_name_en, \
          p.level_updated_at, p.row_version from ",
     );
-    if pattern.is_some() {
-        query.push("matches m join member_profiles p on p.tenant_id = ");
-        query.push_bind(tenant_id);
-        query.push(" and p.member_id = m.member_id ");
-    } else {
-        query.push("member_profiles p ");
+    match source {
+        Source::All => {
+            query.push("member_profiles p ");
+        }
+        Source::Walk => {
+            query.push("(select p.* from member_profiles p where p.tenant_id = ");
+            query.push_bind(tenant_id);
+            keyset(&mut query);
+            query.push(&order_by);
+            query.push(" limit ");
+            query.push_bind(SEARCH_WALK_ROWS);
+            query.push(") p ");
+        }
+        Source::Matches => {
+            query.push("matches m join member_profiles p on p.tenant_id = ");
+            query.push_bind(tenant_id);
+            query.push(" and p.member_id = m.member_id ");
+        }
     }
     query.push(
         "left join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id \
@@ -411,32 +504,27 @@ async fn list_page(
     );
     query.push_bind(tenant_id);
     if let Some(level) = level {
-        query.push(" and t.code = ");
+        query.push(" and p.level_tier_id = (select tier_id from level_tiers where tenant_id = ");
+        query.push_bind(tenant_id);
+        query.push(" and code = ");
         query.push_bind(level.to_owned());
+        query.push(")");
     }
-    if let Some(cursor) = cursor {
-        match (key, cursor.key) {
-            (Some(key), Some(value)) => {
-                query.push(format!(" and ({key}, p.external_id) {compare} ("));
-                query.push_bind(value);
-                query.push(format!("{cast}, "));
-                query.push_bind(cursor.external_id);
-                query.push(")");
-            }
-            _ => {
-                query.push(format!(" and p.external_id {compare} "));
-                query.push_bind(cursor.external_id);
-            }
-        }
+    if let (Some(pattern), Source::Walk) = (pattern, source) {
+        query.push(" and (lower(p.external_id) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(" or lower(p.display_name) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(" or coalesce(lower(p.email) like ");
+        query.push_bind(pattern.to_owned());
+        query.push(", false))");
+    } else {
+        keyset(&mut query);
     }
-    match key {
-        Some(key) => query.push(format!(" order by {key} {order}, p.external_id {order}")),
-        None => query.push(format!(" order by p.external_id {order}")),
-    };
+    query.push(&order_by);
     query.push(" limit ");
     query.push_bind(limit);
-    let rows = query.build_query_as::<MemberRow>().fetch_all(db).await?;
-    Ok(rows.into_iter().map(Member::from).collect())
+    query
 }
 
 /// A member as the list query returns it.
@@ -490,7 +578,10 @@ pub const SEARCH_WALK_ROWS: i64 = 2_000;
 /// first the next [`SEARCH_WALK_ROWS`] members in order, filtered; if they hold no full
 /// page, the union of the three trigram index scans (external id, name, email), each
 /// carrying the external id, so only the page's members are read again.
-#[expect(clippy::too_many_arguments, reason = "one call site, the parts of a search")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, the parts of a search"
+)]
 async fn text_page(
     db: &PgPool,
     access: &Access,
