@@ -12,7 +12,7 @@ use leptos_router::hooks::use_location;
 
 use crate::i18n::{Texts, use_texts};
 
-/// The document title names the page: "Members · Tierdesk", "Member M0042 · Tierdesk".
+/// The document title names the page: "Members · Tierdesk", "Member · Tierdesk".
 /// One place maps paths to titles, at the app root (inside the router, beside the
 /// routes rather than inside the pages), so titles never sit in a page's suspended
 /// content; the server renders it into `<head>`, the browser follows navigation.
@@ -34,7 +34,7 @@ pub fn DocumentTitle() -> impl IntoView {
 }
 
 /// The name of the page at `path`, as its heading says it.
-fn page_title(t: &'static Texts, path: &str) -> Option<String> {
+fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
     let path = path.trim_end_matches('/');
     let name = match path {
         "" => t.overview.title,
@@ -48,34 +48,11 @@ fn page_title(t: &'static Texts, path: &str) -> Option<String> {
         "/tags" => t.tags.tags_title,
         "/expiring" => t.tags.expiring_title,
         "/webhooks" => t.webhooks.webhooks_title,
-        other => {
-            let id = other.strip_prefix("/members/")?;
-            return Some(format!("{} {}", t.member_title, decode(id)));
-        }
+        // A member's page (`/members/<uuid>`): the id says nothing to a reader.
+        other if other.starts_with("/members/") => t.member_title,
+        _ => return None,
     };
-    Some(name.to_owned())
-}
-
-/// A path segment's percent-escapes decoded (member ids may hold any text), as
-/// lossy UTF-8.
-fn decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(name)
 }
 
 #[cfg(test)]
@@ -85,14 +62,11 @@ mod tests {
     #[test]
     fn titles_name_the_page() {
         let t = crate::i18n::Lang::En.texts();
+        assert_eq!(page_title(t, "/members"), Some(t.members.members_title));
+        assert_eq!(page_title(t, "/"), Some(t.overview.title));
         assert_eq!(
-            page_title(t, "/members").as_deref(),
-            Some(t.members.members_title)
-        );
-        assert_eq!(page_title(t, "/").as_deref(), Some(t.overview.title));
-        assert_eq!(
-            page_title(t, "/members/M%E4%BC%9A1").unwrap(),
-            format!("{} M会1", t.member_title)
+            page_title(t, "/members/3f2a9c1e-0000-4000-8000-000000000001"),
+            Some(t.member_title)
         );
         assert_eq!(page_title(t, "/nowhere"), None);
     }

@@ -578,10 +578,6 @@ pub const SEARCH_WALK_ROWS: i64 = 2_000;
 /// first the next [`SEARCH_WALK_ROWS`] members in order, filtered; if they hold no full
 /// page, the union of the three trigram index scans (external id, name, email), each
 /// carrying the external id, so only the page's members are read again.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site, the parts of a search"
-)]
 async fn text_page(
     db: &PgPool,
     access: &Access,

@@ -167,10 +167,6 @@ fn encode_form(form: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-pub fn encode(value: &str) -> String {
-    percent_encode(value)
-}
-
 fn percent_encode(value: &str) -> String {
     value
         .bytes()
