@@ -97,7 +97,7 @@ test("without JavaScript: search, sort, create, adjust, grant, revoke, tiers, au
 
   // The language switch is a link.
   await page.getByRole("link", { name: "中文" }).click();
-  await expect(page.locator("html")).toHaveAttribute("lang", "zh");
+  await expect(page.locator("html")).toHaveAttribute("lang", /^zh/);
   await expect(page).toHaveTitle("审计日志 · Tierdesk");
   await page.getByRole("link", { name: "English" }).click();
 });
