@@ -17,7 +17,7 @@ pub fn LevelsPage() -> impl IntoView {
     let t = use_texts();
     let preview = ServerAction::<PreviewTiers>::new();
     let save = ServerAction::<SaveTiers>::new();
-    let tiers = Resource::new(move || save.version().get(), |_| list_tiers());
+    let tiers = crate::components::resource(move || save.version().get(), |_| list_tiers());
     let session = use_session();
     view! {
         <PageTitle text=t.points.levels_title />
@@ -48,7 +48,7 @@ pub fn LevelsPage() -> impl IntoView {
 #[component]
 fn RelevelStatus(saves: Signal<usize>, t: &'static Texts) -> impl IntoView {
     let tick = RwSignal::new(0_u32);
-    let progress = Resource::new(
+    let progress = crate::components::resource(
         move || (saves.get(), tick.get()),
         |_| get_relevel_progress(),
     );
