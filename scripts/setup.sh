@@ -5,11 +5,13 @@
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
-# Largest accepted size of the release WASM, brotli-compressed (scripts/test checks it).
-# The goal is 400,000. The build reached 787,937 at commit 1382362 with typed views
-# (517,331 with components erased on both sides, not yet done; docs/BENCHMARKS.md,
-# "First load", says where the bytes are). Lower it as bytes come off.
-WASM_BROTLI_LIMIT=800000
+# Largest accepted WASM of a cold load of any page, brotli-compressed: the main module
+# plus the chunks of the page's group (scripts/test checks it with wasm_sizes). The goal
+# is 400,000. The build reached 427,363 (the member page; /members 387,559) with
+# components erased on both sides, the pages as lazy routes in five chunks and one JSON
+# reader per type (docs/BENCHMARKS.md, "First load", says where the bytes are). Lower
+# it as bytes come off.
+WASM_BROTLI_LIMIT=428000
 WASM_BINDGEN_VERSION=0.2.130
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -87,11 +89,18 @@ build_release() {
   log "building the console (release: server binary, WASM, CSS)"
   # --precompress: brotli (.br) and gzip (.gz) copies of the site files, served in
   # place of the originals to browsers that accept them.
-  (cd "$REPO_ROOT" && cargo leptos build --release --precompress)
+  # --split: each page (a lazy route, app/src/pages.rs) becomes a WASM chunk of its own.
+  # erase_components: views type-erased in the server AND the WASM (about a third
+  # smaller WASM; hydration needs both sides alike). Only the release profile gets the
+  # flag, so tests, clippy and debug builds keep sharing their own build.
+  (cd "$REPO_ROOT" &&
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" \
+      cargo leptos build --release --precompress --split)
 }
 
-# Prints the release WASM's size (raw, gzip -9, brotli); with a byte limit, fails when
-# the brotli size is above it.
+# Prints the release WASM's sizes (raw, gzip -9, brotli: the main module, each page's
+# chunk, each page's cold load); with a byte limit, fails when a cold load of any page
+# (main module + that page's chunks, brotli) is above it.
 wasm_sizes() {
   if [ $# -gt 0 ]; then
     node "$REPO_ROOT/end2end/bench/wasm-size.mjs" --max-brotli "$1"

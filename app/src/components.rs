@@ -187,7 +187,7 @@ pub const TD: &str = "px-3 py-2 align-top";
 
 /// The session resource, provided by the layout to every page.
 #[derive(Clone, Copy)]
-pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, AppError>>);
+pub struct SessionResource(pub Data<Result<Option<SessionInfo>, AppError>>);
 
 /// The session resource of the current page (pages are always inside the layout).
 pub fn use_session() -> Option<SessionResource> {
@@ -282,4 +282,47 @@ where
         }
     });
     form
+}
+
+/// The encoding of the resources' data in the page: JSON, as Leptos's default
+/// (`JsonSerdeCodec`), but read back from bytes (`serde_json::from_slice`) as server
+/// functions read their answers. A resource's value is a server function's answer, so
+/// the browser then has one JSON reader per type instead of two (`from_str` and
+/// `from_slice` are separate instantiations of every type's deserialiser); see
+/// `docs/BENCHMARKS.md`, "First load".
+pub struct Json;
+
+impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(val)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(val.as_bytes())
+    }
+}
+
+/// A resource whose value travels in the page as [`Json`].
+pub type Data<T> = Resource<T, Json>;
+
+/// `Resource::new` with the [`Json`] encoding.
+#[track_caller]
+pub fn resource<T, S, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Data<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    S: PartialEq + Clone + Send + Sync + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
 }

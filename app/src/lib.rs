@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 /// Access: sign-in, tenants, admins and invitations, the audit log.
 pub mod access;
@@ -38,6 +38,8 @@ pub mod i18n;
 pub mod members;
 /// The overview: the tenant's figures with charts.
 pub mod overview;
+/// The pages as lazy routes: their code in a few WASM chunks, loaded when shown.
+pub mod pages;
 /// Points: approvals, the threshold, level tiers.
 pub mod points;
 /// The console around the features: layout, not found.
@@ -49,14 +51,12 @@ pub mod time;
 /// Webhooks: settings, outbox, deliveries.
 pub mod webhooks;
 
-use access::{admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage};
 use i18n::{Lang, detect_lang};
-use members::{list::MembersPage, member::MemberPage};
-use overview::page::OverviewPage;
-use points::{approvals::ApprovalsPage, levels::LevelsPage};
+use pages::{
+    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, MemberRoute, MembersRoute,
+    OverviewRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+};
 use shell::{layout::Layout, not_found::NotFound};
-use tags::{catalogue::TagsPage, expiring::ExpiringPage};
-use webhooks::settings::WebhooksPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -106,21 +106,23 @@ pub fn App() -> impl IntoView {
         <Router>
             <shell::DocumentTitle />
             <Routes fallback=|| view! { <NotFound /> }>
+                // Each page is a lazy route (`pages`): its code is in a WASM chunk that the
+                // browser fetches when the page is first shown.
                 // Async rendering: pages arrive complete (data included, redirects as real
                 // 302s), so they work without JavaScript; hydration then takes over.
-                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=Layout ssr=SsrMode::Async>
-                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("tenants") view=TenantsPage ssr=SsrMode::Async />
-                    <Route path=path!("admins") view=AdminsPage ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("members") view=MembersPage ssr=SsrMode::Async />
-                    <Route path=path!("members/:id") view=MemberPage ssr=SsrMode::Async />
-                    <Route path=path!("levels") view=LevelsPage ssr=SsrMode::Async />
-                    <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("tags") view=TagsPage ssr=SsrMode::Async />
-                    <Route path=path!("expiring") view=ExpiringPage ssr=SsrMode::Async />
-                    <Route path=path!("webhooks") view=WebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tenants") view={Lazy::<TenantsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admins") view={Lazy::<AdminsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("members/:id") view={Lazy::<MemberRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("levels") view={Lazy::<LevelsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("expiring") view={Lazy::<ExpiringRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

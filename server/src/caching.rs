@@ -1,8 +1,9 @@
 //! `Cache-Control` on every response, chosen by what it is:
 //!
 //! - **Hashed build assets** (`/pkg/<name>.<hash>.<ext>`, named by content in release
-//!   builds): `public, max-age=31536000, immutable`. A new build has new names, so a
-//!   browser never needs to ask again.
+//!   builds, the pages' WASM chunks and their loader included): `public,
+//!   max-age=31536000, immutable`. A new build has new names, so a browser never needs
+//!   to ask again.
 //! - **Other static files** (the favicon, unhashed development builds): `no-cache`, i.e.
 //!   stored but revalidated (`Last-Modified` / 304) before each use.
 //! - **Server functions** (`/api/…`): `no-store`. They answer with account data.
@@ -97,6 +98,14 @@ mod tests {
     fn hashed_assets_are_recognised_by_name() {
         assert!(is_hashed_asset("/pkg/tierdesk.AbCdEfGhIjKlMnOpQr-_12.wasm"));
         assert!(is_hashed_asset("/pkg/tierdesk.AbCdEfGhIjKlMnOpQr-_12.css"));
+        // The split build's page chunks, shared chunks and chunk loader (lazy routes).
+        assert!(is_hashed_asset(
+            "/pkg/split_lists.AbCdEfGhIjKlMnOpQr-_12.wasm"
+        ));
+        assert!(is_hashed_asset("/pkg/chunk_3.AbCdEfGhIjKlMnOpQr-_12.wasm"));
+        assert!(is_hashed_asset(
+            "/pkg/__wasm_split.AbCdEfGhIjKlMnOpQr-_12.js"
+        ));
         assert!(!is_hashed_asset("/pkg/tierdesk.wasm"));
         assert!(!is_hashed_asset("/pkg/tierdesk.short.wasm"));
         assert!(!is_hashed_asset("/favicon.svg"));

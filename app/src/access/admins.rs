@@ -16,7 +16,7 @@ pub fn AdminsPage() -> impl IntoView {
     let add_form = crate::components::reset_on_success(add);
     let change_role = ServerAction::<ChangeAdminRole>::new();
     let set_disabled = ServerAction::<SetAdminDisabled>::new();
-    let admins = Resource::new(
+    let admins = crate::components::resource(
         move || {
             (
                 add.version().get(),

@@ -21,7 +21,7 @@ pub fn AuditPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
     let filters = move || FILTERS.map(&param);
     let before = move || param("before").and_then(|b| b.parse::<i64>().ok());
-    let page = Resource::new(
+    let page = crate::components::resource(
         move || (before(), filters()),
         |(before, [actor, action, target_id, from, to])| {
             list_audit(before, actor, action, target_id, from, to)

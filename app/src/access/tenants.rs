@@ -12,7 +12,7 @@ pub fn TenantsPage() -> impl IntoView {
     let t = use_texts();
     let create = ServerAction::<CreateTenant>::new();
     let create_form = crate::components::reset_on_success(create);
-    let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
+    let tenants = crate::components::resource(move || create.version().get(), |_| list_tenants());
     view! {
         <PageTitle text=t.access.tenants_title />
         <RequiresRole platform=true>

@@ -23,7 +23,7 @@ pub fn MembersPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
     let create = ServerAction::<CreateMember>::new();
     let create_form = crate::components::reset_on_success(create);
-    let members = Resource::new(
+    let members = crate::components::resource(
         move || {
             (
                 param("q"),
@@ -38,7 +38,7 @@ pub fn MembersPage() -> impl IntoView {
         |(q, level, sort, dir, after, before, _)| list_members(q, level, sort, dir, after, before),
     );
     let sort = move || Sort::from_query(param("sort").as_deref(), param("dir").as_deref());
-    let tiers = Resource::new(|| (), |_| list_tiers());
+    let tiers = crate::components::resource(|| (), |_| list_tiers());
     let session = use_session();
     let ready = use_ready();
     view! {

@@ -53,7 +53,7 @@ pub fn MemberPage() -> impl IntoView {
             update.version().get(),
         )
     };
-    let member = Resource::new(
+    let member = crate::components::resource(
         move || (member_id(), changes()),
         |(id, _)| async move {
             match id {
@@ -64,7 +64,7 @@ pub fn MemberPage() -> impl IntoView {
             }
         },
     );
-    let ledger = Resource::new(
+    let ledger = crate::components::resource(
         move || (member_id(), before(), changes()),
         |(id, before, _)| async move {
             match id {
@@ -75,7 +75,7 @@ pub fn MemberPage() -> impl IntoView {
             }
         },
     );
-    let history = Resource::new(
+    let history = crate::components::resource(
         move || (member_id(), changes()),
         |(id, _)| async move {
             match id {
@@ -86,7 +86,7 @@ pub fn MemberPage() -> impl IntoView {
     );
     let session = use_session();
     let withdraw = ServerAction::<WithdrawAdjustment>::new();
-    let pending = Resource::new(
+    let pending = crate::components::resource(
         move || (member_id(), changes(), withdraw.version().get()),
         |(id, _, _)| async move {
             match id {
@@ -131,7 +131,7 @@ fn MemberNotFound(t: &'static Texts) -> impl IntoView {
 /// The member's adjustments waiting for a second admin; the requester may withdraw.
 #[component]
 fn PendingRequests(
-    pending: Resource<Result<Vec<Request>, AppError>>,
+    pending: crate::components::Data<Result<Vec<Request>, AppError>>,
     withdraw: ServerAction<WithdrawAdjustment>,
     t: &'static Texts,
 ) -> impl IntoView {
@@ -180,8 +180,8 @@ fn PendingRequests(
 #[expect(clippy::too_many_arguments)]
 fn MemberSections(
     member_id: impl Fn() -> Option<Uuid> + Copy + Send + Sync + 'static,
-    ledger: Resource<Result<EntryPage, AppError>>,
-    history: Resource<Result<Vec<LevelChange>, AppError>>,
+    ledger: crate::components::Data<Result<EntryPage, AppError>>,
+    history: crate::components::Data<Result<Vec<LevelChange>, AppError>>,
     reverse: ServerAction<ReverseEntry>,
     update: ServerAction<UpdateMember>,
     member: Member,

@@ -28,7 +28,7 @@ pub fn OverviewPage() -> impl IntoView {
             .filter(|days| RANGE_DAYS.contains(days))
             .unwrap_or(RANGE_DAYS[0])
     };
-    let data = Resource::new(days, |days| async move {
+    let data = crate::components::resource(days, |days| async move {
         Ok((
             current_tenant().await?,
             get_session_info().await?,

@@ -38,11 +38,12 @@ pub fn ApprovalsPage() -> impl IntoView {
             withdraw.version().get(),
         )
     };
-    let pending = Resource::new(decisions, |_| pending_adjustments());
-    let decided = Resource::new(decisions, |_| decided_adjustments());
-    let settings = Resource::new(move || set_threshold.version().get(), |_| get_settings());
+    let pending = crate::components::resource(decisions, |_| pending_adjustments());
+    let decided = crate::components::resource(decisions, |_| decided_adjustments());
+    let settings =
+        crate::components::resource(move || set_threshold.version().get(), |_| get_settings());
     let session = use_session();
-    let me = Resource::new(
+    let me = crate::components::resource(
         || (),
         move |_| async move {
             match session {

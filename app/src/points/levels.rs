@@ -21,7 +21,7 @@ pub fn LevelsPage() -> impl IntoView {
     let t = use_texts();
     let preview = ServerAction::<PreviewTiers>::new();
     let save = ServerAction::<SaveTiers>::new();
-    let tiers = Resource::new(move || save.version().get(), |_| list_tiers());
+    let tiers = crate::components::resource(move || save.version().get(), |_| list_tiers());
     let session = use_session();
     // Without JavaScript the editor is a GET form: Preview and "Add tier" come back here
     // with the edited rows in the query (`?code=…&code=…&preview=1`), and the preview is
@@ -29,7 +29,7 @@ pub fn LevelsPage() -> impl IntoView {
     let query = use_query_map();
     let proposed = move || query.with(rows_from_query);
     let wants_preview = move || query.with(|q| q.get_str("preview").is_some());
-    let plain_preview = Resource::new(
+    let plain_preview = crate::components::resource(
         move || wants_preview().then(proposed).flatten(),
         |rows| async move {
             match rows {
@@ -81,7 +81,7 @@ pub fn LevelsPage() -> impl IntoView {
 #[component]
 fn RelevelStatus(saves: Signal<usize>, t: &'static Texts) -> impl IntoView {
     let tick = RwSignal::new(0_u32);
-    let progress = Resource::new(
+    let progress = crate::components::resource(
         move || (saves.get(), tick.get()),
         |_| get_relevel_progress(),
     );

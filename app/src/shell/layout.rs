@@ -20,7 +20,7 @@ use model::access::admins::Invitation;
 #[component]
 pub fn Layout() -> impl IntoView {
     let t = use_texts();
-    let info = Resource::new(|| (), |_| get_session_info());
+    let info = crate::components::resource(|| (), |_| get_session_info());
     provide_context(SessionResource(info));
     // Folds the phone menu again after each navigation (in the browser).
     let nav_toggle = NodeRef::<leptos::html::Input>::new();
@@ -33,7 +33,7 @@ pub fn Layout() -> impl IntoView {
     });
     // Requests waiting for a decision, shown on the Approvals link; refreshed on every
     // navigation (one indexed count), asked only for roles that see approvals.
-    let pending = Resource::new(
+    let pending = crate::components::resource(
         move || location.pathname.get(),
         move |_| async move {
             let role = info
@@ -164,7 +164,7 @@ fn ToSignIn() -> impl IntoView {
 /// resource afterwards). Nothing is shown when there are none.
 #[component]
 fn Invitations() -> impl IntoView {
-    let invitations = Resource::new(|| (), |_| list_invitations());
+    let invitations = crate::components::resource(|| (), |_| list_invitations());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -29,7 +29,7 @@ pub fn TagsPage() -> impl IntoView {
     };
     let create = ServerAction::<CreateTag>::new();
     let update = ServerAction::<UpdateTag>::new();
-    let tags = Resource::new(
+    let tags = crate::components::resource(
         move || (create.version().get(), update.version().get()),
         |_| list_tags(),
     );

@@ -21,7 +21,7 @@ pub fn ExpiringPage() -> impl IntoView {
     // Text that is not a number asks for 0 days, which the server refuses with a clear
     // "invalid days" message.
     let days = move || days_text().map_or(EXPIRING_DAYS_DEFAULT, |d| d.trim().parse().unwrap_or(0));
-    let expiring = Resource::new(days, expiring_grants);
+    let expiring = crate::components::resource(days, expiring_grants);
     view! {
         <PageTitle text=t.tags.expiring_title />
         <form method="get" action="/expiring" class="mb-4 flex flex-wrap items-end gap-3">

@@ -51,7 +51,7 @@ pub fn MemberTags() -> impl IntoView {
     let missing = || AppError::NotFound {
         entity: "member".into(),
     };
-    let grants = Resource::new(
+    let grants = crate::components::resource(
         move || (member_id(), changes()),
         move |(id, _)| async move {
             match id {
@@ -60,7 +60,7 @@ pub fn MemberTags() -> impl IntoView {
             }
         },
     );
-    let effective = Resource::new(
+    let effective = crate::components::resource(
         move || (member_id(), changes()),
         move |(id, _)| async move {
             match id {
@@ -69,7 +69,7 @@ pub fn MemberTags() -> impl IntoView {
             }
         },
     );
-    let history = Resource::new(
+    let history = crate::components::resource(
         move || (member_id(), changes()),
         move |(id, _)| async move {
             match id {
@@ -78,7 +78,7 @@ pub fn MemberTags() -> impl IntoView {
             }
         },
     );
-    let tags = Resource::new(|| (), |_| list_tags());
+    let tags = crate::components::resource(|| (), |_| list_tags());
     let session = use_session();
     view! {
         <Card>

@@ -34,9 +34,9 @@ pub fn WebhooksPage() -> impl IntoView {
             redeliver.version().get(),
         )
     };
-    let webhook = Resource::new(move || save.version().get(), |_| get_webhook());
-    let events = Resource::new(changes, |_| webhook_events());
-    let deliveries = Resource::new(changes, |_| webhook_deliveries());
+    let webhook = crate::components::resource(move || save.version().get(), |_| get_webhook());
+    let events = crate::components::resource(changes, |_| webhook_events());
+    let deliveries = crate::components::resource(changes, |_| webhook_deliveries());
     view! {
         <PageTitle text=t.webhooks.webhooks_title />
         <RequiresRole minimum=Role::TenantAdmin>

@@ -1,0 +1,136 @@
+//! The console's pages as lazy routes: in the browser the pages' code is split off the
+//! main WASM module into a few chunks, each fetched when one of its pages is first
+//! shown, so a first visit downloads the shell (layout, navigation, router, shared
+//! components) and the chunk of the page it opens instead of every page. The release
+//! build splits the WASM with `cargo leptos build --release --split`
+//! (`scripts/setup.sh`, `build_release`).
+//!
+//! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`) rather
+//! than one chunk per page. The splitter puts code that several chunks use, and the
+//! main module does not, into shared chunks of its own, one per combination of chunks
+//! that use it: with one chunk per page that made 160 shared files, most of a few
+//! hundred bytes, and a cold load of /members took 79 WASM files (a request each; see
+//! `docs/BENCHMARKS.md`, "First load"). With five groups every page takes 17: the main
+//! module, its group's chunk and at most 15 shared ones.
+//! The grouping follows how the console is used: sign-in and the overview it lands on,
+//! the member page alone (the largest), the lists (members, tags, expiring grants),
+//! points (levels, approvals) and administration (tenants, admins, audit, webhooks).
+//!
+//! This is what `#[lazy_route]` generates, with the chunk named by the group instead of
+//! by the page: the page's view function is a wasm_split split point (`wasm_split`
+//! puts every split point with the same module name into one chunk). On the server
+//! nothing is deferred: the route records which chunk the page needs, and leptos_axum
+//! adds `<link rel="preload">` for it, its shared chunks and the chunk loader to the
+//! page's head (through `MetaTags`), so the browser fetches them alongside the main
+//! module rather than after it.
+//!
+//! Each route's `data()` is empty: the pages create their resources themselves, and on
+//! a first load their data is already in the HTML (async SSR), so there is nothing to
+//! fetch while the chunk loads.
+//!
+//! A WASM build without `--split` would leave the chunks' imports unresolved: debug
+//! builds take the flag as well (`cargo leptos watch --split`).
+
+// The chunk boundaries are `extern "C"` imports and `#[no_mangle]` exports generated
+// by `wasm_split`, which the `unsafe_code` lint reports; they exist only in the WASM
+// build.
+#![cfg_attr(target_family = "wasm", allow(unsafe_code))]
+
+use leptos::prelude::*;
+use leptos_router::LazyRoute;
+
+use crate::access::{
+    admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
+};
+use crate::members::{list::MembersPage, member::MemberPage};
+use crate::overview::page::OverviewPage;
+use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
+use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
+use crate::webhooks::settings::WebhooksPage;
+
+/// Declares `$route`, the lazy route that shows the page component `$page`; its code
+/// goes into the WASM chunk `$chunk` (through the split point `$view`, with `$preload`
+/// to fetch the chunk ahead of a navigation).
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:ident in $chunk:ident via $view:ident, $preload:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $route;
+
+        #[::leptos::wasm_split::wasm_split(
+            $chunk,
+            wasm_split_path = ::leptos::wasm_split,
+            preload(#[doc(hidden)] $preload)
+        )]
+        fn $view(_route: $route) -> AnyView {
+            view! { <$page /> }.into_any()
+        }
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(this: Self) -> AnyView {
+                // The server renders at once; it only notes the chunk for the preloads.
+                #[cfg(feature = "ssr")]
+                ::leptos::prefetch_lazy_fn_on_server(stringify!($chunk));
+                $view(this).await
+            }
+
+            async fn preload() {
+                // Fetches the chunk in the browser; does nothing on the server.
+                $preload().await;
+            }
+        }
+    };
+}
+
+lazy_page!(
+    /// `/login`
+    SignInRoute => SignInPage in start via sign_in_view, preload_sign_in
+);
+lazy_page!(
+    /// `/`
+    OverviewRoute => OverviewPage in start via overview_view, preload_overview
+);
+lazy_page!(
+    /// `/members/:id`
+    MemberRoute => MemberPage in member via member_view, preload_member
+);
+lazy_page!(
+    /// `/members`
+    MembersRoute => MembersPage in lists via members_view, preload_members
+);
+lazy_page!(
+    /// `/tags`
+    TagsRoute => TagsPage in lists via tags_view, preload_tags
+);
+lazy_page!(
+    /// `/expiring`
+    ExpiringRoute => ExpiringPage in lists via expiring_view, preload_expiring
+);
+lazy_page!(
+    /// `/levels`
+    LevelsRoute => LevelsPage in points via levels_view, preload_levels
+);
+lazy_page!(
+    /// `/approvals`
+    ApprovalsRoute => ApprovalsPage in points via approvals_view, preload_approvals
+);
+lazy_page!(
+    /// `/tenants`
+    TenantsRoute => TenantsPage in admin via tenants_view, preload_tenants
+);
+lazy_page!(
+    /// `/admins`
+    AdminsRoute => AdminsPage in admin via admins_view, preload_admins
+);
+lazy_page!(
+    /// `/audit`
+    AuditRoute => AuditPage in admin via audit_view, preload_audit
+);
+lazy_page!(
+    /// `/webhooks`
+    WebhooksRoute => WebhooksPage in admin via webhooks_view, preload_webhooks
+);
