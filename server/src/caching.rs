@@ -49,7 +49,24 @@ pub async fn headers(request: Request, next: Next) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    // Site files are served from their precompressed copies by the request's
+    // Accept-Encoding: a shared cache must keep one copy per encoding.
+    if found && !private && is_static_file(&path) && !varies_by_encoding(&response) {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     response
+}
+
+fn varies_by_encoding(response: &Response) -> bool {
+    response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|name| name.trim().eq_ignore_ascii_case("accept-encoding"))
 }
 
 /// A file name with an extension (no route of the console has a dot in its last segment).

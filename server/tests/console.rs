@@ -1094,6 +1094,19 @@ async fn hashed_assets_are_immutable_and_served_precompressed(db: PgPool) {
     assert_eq!(content_encoding(&brotli), Some("br"));
     assert_eq!(brotli.body, "brotli bytes");
     assert_eq!(cache_control(&brotli), IMMUTABLE);
+    let vary: Vec<&str> = brotli
+        .headers
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        vary.iter()
+            .filter(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+            .count(),
+        1,
+        "one copy per encoding in shared caches, said once: {vary:?}"
+    );
 
     let gzip = get_with(&mut client, &wasm, "gzip").await;
     assert_eq!(content_encoding(&gzip), Some("gzip"));
