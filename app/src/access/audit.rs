@@ -4,6 +4,7 @@ use leptos_router::hooks::use_query_map;
 use crate::access::api::list_audit;
 use crate::components::{BUTTON_SMALL, ErrorBox, PageTitle, RequiresRole, TABLE, TD, TH};
 use crate::i18n::{Texts, use_texts};
+use crate::members::list::encode;
 use crate::time::format_time;
 use model::access::Role;
 use model::access::audit::Entry as AuditEntry;
@@ -101,19 +102,6 @@ fn FilterField(
                 class="w-full rounded-md border border-slate-300 px-2 py-1" />
         </label>
     }
-}
-
-/// Percent-encodes a query value (the filters are short text and dates).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Where a target lives in the console, if it has a page.
