@@ -113,23 +113,45 @@ impl AppError {
                 format!("{label}{}{problem}{}", t.colon, t.period)
             }
             AppError::Conflict(conflict) => match conflict {
-                Conflict::TenantSlugTaken => t.conflict_tenant_slug_taken,
-                Conflict::AlreadyMember => t.conflict_already_member,
-                Conflict::EmailTaken => t.conflict_email_taken,
-                Conflict::LastTenantAdmin => t.conflict_last_tenant_admin,
-                Conflict::OwnAccount => t.conflict_own_account,
-                Conflict::MemberExternalIdTaken => t.conflict_external_id_taken,
-                Conflict::IdempotencyKeyReused => t.conflict_idempotency_key,
-                Conflict::AlreadyReversed => t.conflict_already_reversed,
-                Conflict::StaleVersion => t.conflict_stale_version,
-                Conflict::AlreadyDecided => t.conflict_already_decided,
-                Conflict::OwnRequest => t.conflict_own_request,
-                Conflict::TagCodeTaken => t.conflict_tag_code_taken,
-                Conflict::TagAlreadyHeld => t.conflict_tag_already_held,
-                Conflict::TagInactive => t.conflict_tag_inactive,
-                Conflict::GrantEnded => t.conflict_grant_ended,
-            }
-            .into(),
+                Conflict::TenantSlugTaken => t.conflict_tenant_slug_taken.into(),
+                Conflict::AlreadyMember => t.conflict_already_member.into(),
+                Conflict::EmailTaken => t.conflict_email_taken.into(),
+                Conflict::LastTenantAdmin => t.conflict_last_tenant_admin.into(),
+                Conflict::OwnAccount => t.conflict_own_account.into(),
+                Conflict::MemberExternalIdTaken => t.conflict_external_id_taken.into(),
+                Conflict::IdempotencyKeyReused => t.conflict_idempotency_key.into(),
+                Conflict::AlreadyReversed => t.conflict_already_reversed.into(),
+                Conflict::StaleVersion => t.conflict_stale_version.into(),
+                Conflict::AlreadyDecided => t.conflict_already_decided.into(),
+                Conflict::OwnRequest => t.conflict_own_request.into(),
+                Conflict::TagCodeTaken => t.conflict_tag_code_taken.into(),
+                Conflict::TagAlreadyHeld => t.conflict_tag_already_held.into(),
+                Conflict::TagInactive => t.conflict_tag_inactive.into(),
+                Conflict::GrantEnded => t.conflict_grant_ended.into(),
+                Conflict::LicensePlanCodeTaken => t.conflict_license_plan_code_taken.into(),
+                Conflict::LicensePlanInactive => t.conflict_license_plan_inactive.into(),
+                Conflict::LicenseHeld => t.conflict_license_held.into(),
+                Conflict::NoFreeLicense => t.conflict_no_free_license.into(),
+                Conflict::LicenseRevoked => t.conflict_license_revoked.into(),
+                Conflict::SameHolder => t.conflict_same_holder.into(),
+                Conflict::ActivationEnded => t.conflict_activation_ended.into(),
+                Conflict::LicenseQuotaReached { held, quota } => format!(
+                    "{} ({} {held}{}{} {quota}){}",
+                    t.conflict_license_quota_reached,
+                    t.held_label,
+                    t.comma,
+                    t.quota_label,
+                    t.period
+                ),
+                Conflict::LicenseUnusable(code) => {
+                    format!(
+                        "{} {}{}",
+                        t.conflict_license_unusable,
+                        license_code(*code, t),
+                        t.period
+                    )
+                }
+            },
             AppError::InsufficientPoints {
                 available,
                 requested,
@@ -185,8 +207,29 @@ fn field_label(field: &str, t: &Texts) -> Option<&'static str> {
         "adjustment_approval_threshold" | "threshold" => t.points.threshold,
         "webhook_url" | "url" => t.webhooks.webhook_url,
         "reminder_days" => t.webhooks.reminder_days,
+        "count" => t.count_label,
+        "max_activations" | "default_max_activations" => t.max_activations_label,
+        "default_validity_days" => t.validity_days_label,
+        "fingerprint" => t.fingerprint_label,
+        "device_name" => t.device_name_label,
+        "license_key" | "key_prefix" => t.license_key_label,
         _ => return None,
     })
+}
+
+/// A license validation code in the UI language.
+pub fn license_code(code: model::licenses::Code, t: &Texts) -> &'static str {
+    use model::licenses::Code;
+    match code {
+        Code::Valid => t.license_code_valid,
+        Code::NotFound => t.license_code_not_found,
+        Code::Expired => t.license_code_expired,
+        Code::Suspended => t.license_code_suspended,
+        Code::Revoked => t.license_code_revoked,
+        Code::NotAssigned => t.license_code_not_assigned,
+        Code::TooManyActivations => t.license_code_too_many_activations,
+        Code::FingerprintNotActivated => t.license_code_fingerprint_not_activated,
+    }
 }
 
 /// The kind of thing that was not found, in the UI language.
@@ -194,6 +237,9 @@ fn entity_label<'a>(entity: &str, t: &'a Texts) -> Option<&'a str> {
     Some(match entity {
         "member" => t.member_title,
         "tag" => t.tags.tag,
+        "license" => t.license_label,
+        "license_plan" => t.license_plan_label,
+        "activation" => t.activation_label,
         _ => return None,
     })
 }

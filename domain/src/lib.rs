@@ -15,6 +15,8 @@ pub mod db;
 pub mod demo;
 /// The domain error type and the mapping of named PostgreSQL constraints onto it.
 pub mod error;
+/// Licenses: plans, seats within the quota, activations, validation, the expiry job.
+pub mod licenses;
 /// Members: global identity, per-tenant profile, search.
 pub mod members;
 /// The overview: a tenant's figures (members, points per day, levels, tags, activity),

@@ -51,6 +51,27 @@ pub enum Conflict {
     TagInactive,
     /// The grant was revoked or has expired.
     GrantEnded,
+    LicensePlanCodeTaken,
+    /// The plan is deactivated: no new seats are issued or assigned from it.
+    LicensePlanInactive,
+    /// The license cannot be used now; the code says why (expired, suspended, revoked,
+    /// not assigned, too many activations).
+    LicenseUnusable(crate::licenses::Code),
+    /// The license has a holder already.
+    LicenseHeld,
+    /// The member holds as many licenses as their quota allows.
+    LicenseQuotaReached {
+        held: i64,
+        quota: i64,
+    },
+    /// No free, usable license of the plan is left.
+    NoFreeLicense,
+    /// A revoked license stays revoked.
+    LicenseRevoked,
+    /// The license is held by this member already.
+    SameHolder,
+    /// The device is not (or no longer) active on this license.
+    ActivationEnded,
 }
 
 /// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)

@@ -7,7 +7,7 @@
 //! as well as for the server. `domain` builds on it (and re-exports each type from its
 //! feature module); `app` uses it directly in both builds.
 //!
-//! Arranged by feature, like `domain` and `app`: `access`, `members`, `overview`, `points`,
+//! Arranged by feature, like `domain` and `app`: `access`, `licenses`, `members`, `overview`, `points`,
 //! `tags`, `webhooks`.
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
@@ -16,6 +16,8 @@ pub mod access;
 pub mod error;
 /// Normalisation and validation of user input.
 pub mod input;
+/// License plans, licenses, assignments within the quota, activations, validation.
+pub mod licenses;
 /// Members and their profiles.
 pub mod members;
 /// The overview: a tenant's figures (members, points per day, levels, tags, activity).
