@@ -53,9 +53,11 @@ pub async fn run_lifecycle(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Resul
     let reminded = sqlx::query_scalar!(
         r#"with due as (
              select l.tenant_id, l.license_id from licenses l
-             join tenant_settings s on s.tenant_id = l.tenant_id
-             where l.expires_at > $1 and l.expires_at <= $1 + make_interval(days => s.reminder_days)
-               and s.reminder_days > 0
+             left join tenant_settings s on s.tenant_id = l.tenant_id
+             -- The constant bound lets the scan use the expiry index (lead times are
+             -- at most 365 days).
+             where l.expires_at > $1 and l.expires_at <= $1 + interval '366 days'
+               and l.expires_at <= $1 + make_interval(days => coalesce(s.reminder_days, $3))
                and l.revoked_at is null and l.suspended_at is null and l.member_id is not null
                and l.reminded_for is distinct from l.expires_at
              order by l.expires_at limit $2
@@ -80,7 +82,8 @@ pub async fn run_lifecycle(db: &PgPool, now: DateTime<Utc>, limit: i64) -> Resul
            )
            select count(*) as "count!" from marked"#,
         now,
-        limit
+        limit,
+        crate::webhooks::REMINDER_DAYS_DEFAULT
     )
     .fetch_one(&mut *tx)
     .await?;
