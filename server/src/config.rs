@@ -169,6 +169,26 @@ pub enum BenchCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Licenses at scale through the domain code: list pages, key-prefix search, a
+    /// member's licenses, assign, unassign, activate, validate, and a contention run;
+    /// last line `license_list_p99_ms=<n> assign_p99_ms=<n> activate_p99_ms=<n> validate_p99_ms=<n>`.
+    Licenses {
+        /// Licenses in the benchmark tenant (80 % held).
+        #[arg(long, default_value_t = 1_000_000)]
+        licenses: i64,
+        /// Members in the benchmark tenant.
+        #[arg(long, default_value_t = 100_000)]
+        members: i64,
+        /// Repetitions of each operation.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Clients of the contention run (each activating on the same four licenses).
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Duration of the contention run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 /// What every boolean setting accepts, flags' environment variables and environment-only

@@ -155,6 +155,26 @@ pub fn start(state: &AppState, settings: Settings) {
                     }
                 }
             }
+            // Licenses: expiries recorded and reminders sent (usability never waits
+            // for this; it is decided from the dates when asked).
+            loop {
+                match domain::licenses::lifecycle::run_lifecycle(&db, clock.now(), lifecycle_batch)
+                    .await
+                {
+                    Ok(run) if run.expired + run.reminded > 0 => {
+                        tracing::info!(?run, "license lifecycle");
+                        if run.expired.max(run.reminded) < lifecycle_batch as u64 {
+                            break;
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(_) if db.is_closed() => return,
+                    Err(error) => {
+                        tracing::error!(%error, "license lifecycle failed");
+                        break;
+                    }
+                }
+            }
             match webhooks::prune(&db, clock.now(), lifecycle_batch).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "outbox events past retention removed"),

@@ -128,6 +128,23 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             seconds,
             members,
         })) => bench_points(&database.pool, *clients, *seconds, *members).await,
+        Some(Command::Bench(BenchCommand::Licenses {
+            licenses,
+            members,
+            runs,
+            clients,
+            seconds,
+        })) => {
+            bench_licenses(
+                &database.pool,
+                *licenses,
+                *members,
+                *runs,
+                *clients,
+                *seconds,
+            )
+            .await
+        }
         Some(Command::Bench(BenchCommand::Permissions { members, seconds })) => {
             bench_permissions(&database.pool, *members, *seconds).await
         }
@@ -317,6 +334,64 @@ async fn bench_overview(
     println!(
         "for comparison, points per day for 90 days summed from the ledger itself: {} ms",
         report.ledger_scan_ms
+    );
+    Ok(())
+}
+
+async fn bench_licenses(
+    db: &PgPool,
+    licenses: i64,
+    members: i64,
+    runs: usize,
+    clients: usize,
+    seconds: u64,
+) -> Result<(), AnyError> {
+    println!(
+        "licenses benchmark: {licenses} licenses, {members} members, {runs} runs per operation, \
+         contention: {clients} clients for {seconds} s"
+    );
+    // The contention clients each need a connection, as API clients would have.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(clients as u32 + 4)
+        .connect_with(db.connect_options().as_ref().clone())
+        .await?;
+    let report =
+        tierdesk::bench::licenses::run(&pool, licenses, members, runs, clients, seconds).await?;
+    println!(
+        "tenant: {} ({} licenses, {} members) seeded in {:.1} s",
+        report.slug, report.licenses, report.members, report.seeded_seconds
+    );
+    let ms = |us: u64| us as f64 / 1000.0;
+    for (label, rows, latency) in &report.timings {
+        println!(
+            "{label:<42} rows={rows:<4} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+            ms(latency.p50),
+            ms(latency.p99),
+            ms(latency.max)
+        );
+    }
+    let c = &report.contention;
+    println!(
+        "contention: {} clients on {} licenses for {:.1} s: {} activated, {} deactivated, {} refused (limit), {} licenses over their limit",
+        c.clients, c.licenses, c.seconds, c.activated, c.deactivated, c.refused, c.over_limit
+    );
+    let p99 = |prefix: &str| {
+        report
+            .timings
+            .iter()
+            .filter(|(label, _, _)| label.starts_with(prefix))
+            .map(|(_, _, latency)| latency.p99)
+            .max()
+            .map_or(0.0, ms)
+    };
+    println!(
+        "license_list_p99_ms={:.2} assign_p99_ms={:.2} activate_p99_ms={:.2} validate_p99_ms={:.2}",
+        p99("license list")
+            .max(p99("key prefix"))
+            .max(p99("member's")),
+        p99("assign"),
+        p99("activate"),
+        p99("validate")
     );
     Ok(())
 }

@@ -29,10 +29,11 @@ use uuid::Uuid;
 use crate::error::ResultExt;
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
 pub use model::licenses::{
-    Action, Activation, Assignment, Code, EXPIRING_REPORT_DAYS, IssueInput, Issued, License,
-    LicenseDetail, LicenseEdit, LicenseEvent, LicenseFilter, LicensePage, LicenseState, PAGE_MAX,
-    PLANS_MAX, Plan, PlanInput, PlanReport, Report, clean_plan, max_activations, normalise_key,
-    state,
+    Action, ActivateInput, Activated, Activation, AssignInput, Assigned, Assignment, Code,
+    EXPIRING_REPORT_DAYS, IssueInput, Issued, License, LicenseDetail, LicenseEdit, LicenseEvent,
+    LicenseFilter, LicensePage, LicenseState, MemberLicenses, OverQuota, PAGE_MAX, PLANS_MAX, Plan,
+    PlanInput, PlanReport, Report, ValidateInput, Validation, clean_plan, max_activations,
+    normalise_key, state,
 };
 use model::points::ledger::required_reason;
 

@@ -131,19 +131,21 @@ pub(crate) async fn use_and_quota(
 }
 
 /// The gate: raises the member's seats by one if, in this very statement, they are
-/// below the quota. Answers the seats now held, or the refusal.
+/// below the quota (computed once, in the statement). Answers the seats now held and
+/// the quota, or the refusal.
 async fn take_seat(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     member_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<i64> {
-    let held = sqlx::query_scalar!(
-        "insert into member_license_use as u (tenant_id, member_id, held)
-         select $1, $2, 1 where license_quota($1, $2, $3) >= 1
-         on conflict (tenant_id, member_id) do update set held = u.held + 1
-           where u.held < license_quota($1, $2, $3)
-         returning held",
+) -> Result<(i64, i64)> {
+    let taken = sqlx::query!(
+        r#"with q as (select license_quota($1, $2, $3) as quota)
+           insert into member_license_use as u (tenant_id, member_id, held)
+           select $1, $2, 1 from q where q.quota >= 1
+           on conflict (tenant_id, member_id) do update set held = u.held + 1
+             where u.held < (select quota from q)
+           returning held, (select quota from q) as "quota!""#,
         tenant_id,
         member_id,
         now
@@ -153,8 +155,8 @@ async fn take_seat(
     .on_constraint("member_license_use_member_fkey", || {
         Error::not_found("member")
     })?;
-    match held {
-        Some(held) => Ok(i64::from(held)),
+    match taken {
+        Some(taken) => Ok((i64::from(taken.held), taken.quota)),
         None => {
             let (held, quota) = use_and_quota(conn, tenant_id, member_id, now).await?;
             Err(Error::Conflict(Conflict::LicenseQuotaReached {
@@ -223,7 +225,7 @@ pub(crate) async fn assign_locked(
         return Err(refused);
     }
     let external_id = external_id(conn, access.tenant_id, member_id).await?;
-    let held = take_seat(conn, access.tenant_id, member_id, now).await?;
+    let (held, quota) = take_seat(conn, access.tenant_id, member_id, now).await?;
     sqlx::query!(
         "update licenses set member_id = $3, assigned_at = $4, row_version = row_version + 1, updated_at = now()
          where tenant_id = $1 and license_id = $2",
@@ -300,7 +302,6 @@ pub(crate) async fn assign_locked(
         },
     )
     .await?;
-    let (_, quota) = use_and_quota(conn, access.tenant_id, member_id, now).await?;
     Ok(Assigned {
         license_id: license.license_id,
         license_key: license.license_key.clone(),
@@ -508,13 +509,13 @@ pub async fn transfer(
     let from_external = external_id(&mut tx, access.tenant_id, from).await?;
     let to_external = external_id(&mut tx, access.tenant_id, to_member_id).await?;
     // Seat rows in member_id order.
-    let held = if from < to_member_id {
+    let (held, quota) = if from < to_member_id {
         release_seat(&mut tx, access.tenant_id, from).await?;
         take_seat(&mut tx, access.tenant_id, to_member_id, now).await?
     } else {
-        let held = take_seat(&mut tx, access.tenant_id, to_member_id, now).await?;
+        let taken = take_seat(&mut tx, access.tenant_id, to_member_id, now).await?;
         release_seat(&mut tx, access.tenant_id, from).await?;
-        held
+        taken
     };
     end_holding(
         &mut tx,
@@ -594,7 +595,6 @@ pub async fn transfer(
         },
     )
     .await?;
-    let (_, quota) = use_and_quota(&mut tx, access.tenant_id, to_member_id, now).await?;
     tx.commit().await?;
     Ok(Assigned {
         license_id,

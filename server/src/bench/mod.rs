@@ -2,6 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+/// `tierdesk bench licenses`: a million licenses, list/assign/activate/validate timings
+/// and a contention run.
+pub mod licenses;
+
 use domain::members::{Sort, SortColumn};
 use domain::points::ledger::{self, Change};
 use domain::{Access, Error, Principal, Role};
