@@ -119,6 +119,7 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
     for tenant_id in [demo.tenant_id, acme.tenant_id] {
         seed_tags(&mut tx, tenant_id).await?;
     }
+    seed_licenses(&mut tx, demo.tenant_id).await?;
     tx.commit().await?;
     Ok(Outcome::Created)
 }
@@ -292,5 +293,157 @@ pub async fn seed_tags(conn: &mut sqlx::PgConnection, tenant_id: Uuid) -> Result
     )
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// The demo license plans and seats, set-based, after the tags:
+///
+/// - *basic* (1 device, a year), *pro* (3 devices, a year), *team* (5 devices,
+///   perpetual), and *trial* (14 days, deactivated: nothing new is issued from it).
+/// - Every 9th member holds a basic or pro seat (one each, within every quota); every
+///   enterprise member (quota 20) holds three team seats. Expiries are spread over the
+///   coming year, so some expire within 30 days and a few have expired.
+/// - About half of the held seats are activated on one or two devices.
+/// - Two seats are suspended and one is revoked; the rest of each plan is free.
+/// - One bronze member (quota 1) holds three pro seats from a VIP membership that has
+///   since expired: the "over quota" list shows them.
+pub async fn seed_licenses(conn: &mut sqlx::PgConnection, tenant_id: Uuid) -> Result<()> {
+    sqlx::query!("select setseed(0.23)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        r#"insert into license_plans (tenant_id, code, name_zh, name_en, default_max_activations,
+                                     default_validity_days, active)
+           values ($1, 'basic', '基础版', 'Basic', 1, 365, true),
+                  ($1, 'pro', '专业版', 'Pro', 3, 365, true),
+                  ($1, 'team', '团队版', 'Team', 5, null, true),
+                  ($1, 'trial', '试用版', 'Trial', 1, 14, false)"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    // The over-quota member: the first bronze member holding no tag.
+    let over = sqlx::query_scalar!(
+        r#"select p.member_id from member_profiles p
+           join level_tiers t on t.tenant_id = p.tenant_id and t.tier_id = p.level_tier_id
+           where p.tenant_id = $1 and t.code = 'bronze'
+             and not exists (select 1 from tag_grants g where g.tenant_id = p.tenant_id and g.member_id = p.member_id)
+           order by p.external_id limit 1"#,
+        tenant_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"with numbered as (
+             select member_id, substring(external_id from 2)::bigint as n
+             from member_profiles where tenant_id = $1 and external_id ~ '^M[0-9]+$'
+           ), holders as (
+             -- (member, plan, seat number): basic/pro for every 9th member, three team
+             -- seats for enterprise members, three pro seats for the over-quota member.
+             select member_id, case when n % 2 = 0 then 'basic' else 'pro' end as plan, 1 as seat, n
+             from numbered where n % 9 = 4 and member_id is distinct from $2
+             union all
+             select m.member_id, 'team', s, m.n from numbered m cross join generate_series(1, 3) s
+             where m.n % 100 = 3
+             union all
+             select member_id, 'pro', s, n from numbered cross join generate_series(1, 3) s
+             where member_id = $2
+           ), seats as (
+             select h.member_id, h.plan, h.n, h.seat, row_number() over (order by h.n, h.plan, h.seat) as k
+             from holders h
+             union all
+             -- Free seats: 40 per active plan.
+             select null, p.code, null, f, 1000000 + f + 100 * (p.code = 'pro')::int + 200 * (p.code = 'team')::int
+             from generate_series(1, 40) f cross join (values ('basic'), ('pro'), ('team')) p(code)
+           ), keyed as (
+             select s.*, pl.plan_id, pl.default_max_activations as max, pl.default_validity_days as days,
+                    (select string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 1 + floor(random() * 32)::int, 1)
+                                       || case when c in (5, 10, 15) then '-' else '' end, '' order by c)
+                     from generate_series(1, 20) c where s.k > 0) as license_key
+             from seats s join license_plans pl on pl.tenant_id = $1 and pl.code = s.plan
+           ), issued as (
+             insert into licenses (tenant_id, plan_id, license_key, max_activations, expires_at, member_id,
+                                   assigned_at, activations, created_at)
+             select $1, plan_id, license_key, max,
+                    case when days is not null
+                         then now() + ((k * 37) % (days + 12) - 10) * interval '1 day' + interval '7 hours' end,
+                    member_id, case when member_id is not null then now() - interval '40 days' end,
+                    case when member_id is not null and k % 2 = 0 then least(max, 1 + (k / 2) % 2)::int else 0 end,
+                    now() - interval '60 days'
+             from keyed
+             returning license_id, member_id, assigned_at, activations, created_at
+           ), assigned as (
+             insert into license_assignments (tenant_id, license_id, member_id, assigned_at, method)
+             select $1, license_id, member_id, assigned_at, 'api' from issued where member_id is not null
+           ), devices as (
+             insert into license_activations (tenant_id, license_id, member_id, fingerprint, device_name,
+                                              activated_at, last_seen_at)
+             select $1, license_id, member_id,
+                    upper(substr(md5(license_id::text || d), 1, 16)),
+                    (array['MacBook Pro', 'ThinkPad X1', 'iPhone 15', 'Surface Laptop', 'iPad Air'])[1 + (abs(hashtext(license_id::text)) + d) % 5],
+                    assigned_at + interval '1 day' * d, now() - interval '1 hour' * (abs(hashtext(license_id::text)) % 200)
+             from issued cross join lateral generate_series(1, activations) d
+             where activations > 0
+           )
+           insert into license_events (tenant_id, license_id, member_id, kind, cause, note, created_at)
+           select $1, license_id, null, 'issued', 'cli', 'demo', created_at from issued
+           union all
+           select $1, license_id, member_id, 'assigned', 'api', null, assigned_at from issued where member_id is not null"#,
+        tenant_id,
+        over
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into member_license_use (tenant_id, member_id, held)
+         select $1, member_id, count(*) from licenses where tenant_id = $1 and member_id is not null
+         group by member_id",
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    // Two suspended and one revoked seat, among the free ones.
+    sqlx::query!(
+        r#"with free as (
+             select license_id, row_number() over (order by license_key) as r from licenses
+             where tenant_id = $1 and member_id is null and plan_id in
+                   (select plan_id from license_plans where tenant_id = $1 and code = 'pro')
+           )
+           update licenses l set
+             suspended_at = case when f.r <= 2 then now() - interval '2 days' end,
+             suspend_reason = case when f.r <= 2 then 'Invoice overdue (demo)' end,
+             revoked_at = case when f.r = 3 then now() - interval '5 days' end,
+             revoke_reason = case when f.r = 3 then 'Refunded (demo)' end
+           from free f where l.tenant_id = $1 and l.license_id = f.license_id and f.r <= 3"#,
+        tenant_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    // The over-quota member's VIP membership, which gave them room for three seats,
+    // ended a week ago.
+    if let Some(member_id) = over {
+        sqlx::query!(
+            r#"with granted as (
+                 insert into tag_grants (tenant_id, member_id, tag_id, method, reason, client_id, starts_at,
+                                         expires_at, term_days, grace_days, status, ended_at)
+                 select $1, $2, tag_id, 'purchase', 'Annual VIP membership (demo)', 'demo-shop',
+                        now() - interval '379 days', now() - interval '14 days', 365, 7, 'expired',
+                        now() - interval '7 days'
+                 from tags where tenant_id = $1 and code = 'vip'
+                 returning grant_id, expires_at
+               )
+               insert into grant_events (tenant_id, grant_id, member_id, kind, from_status, to_status,
+                                         expires_at, cause, note, created_at)
+               select $1, grant_id, $2, 'granted', null, 'active', expires_at, 'api', 'demo', expires_at - interval '365 days'
+               from granted
+               union all
+               select $1, grant_id, $2, 'expired', 'grace', 'expired', expires_at, 'job', null, expires_at + interval '7 days'
+               from granted"#,
+            tenant_id,
+            member_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
