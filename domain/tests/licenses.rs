@@ -129,6 +129,12 @@ async fn wide_pool(db: &PgPool) -> PgPool {
         .unwrap()
 }
 
+/// The license invariants hold (seats, devices, holders).
+async fn consistent(db: &PgPool) {
+    let violations = licenses::check::check(db, None).await.unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
 async fn count(db: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
@@ -401,6 +407,7 @@ async fn fifty_assignments_racing_for_a_members_last_unit_of_quota_have_one_winn
         count(&db, "select sum(held)::bigint from member_license_use").await,
         quota
     );
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -464,6 +471,7 @@ async fn fifty_members_racing_for_the_last_free_license_have_one_winner(db: PgPo
         .await,
         1
     );
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -602,6 +610,7 @@ async fn fifty_devices_racing_for_the_last_activation_slot_have_one_winner(db: P
         count(&db, "select activations::bigint from licenses").await,
         3
     );
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -811,6 +820,7 @@ async fn validation_answers_a_stable_code_for_each_state(db: PgPool) {
         ),
         Code::NotFound
     );
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -949,6 +959,7 @@ async fn quota_going_down_takes_nothing_and_lists_the_member_as_over_quota(db: P
             ..
         })
     ));
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -1173,6 +1184,7 @@ async fn a_transfer_moves_the_seat_and_keeps_the_history(db: PgPool) {
         .await,
         Err(Error::NotFound { .. })
     ));
+    consistent(&db).await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -1268,4 +1280,5 @@ async fn the_lifecycle_job_records_each_expiry_and_reminder_once_with_two_worker
     .await
     .unwrap();
     assert_eq!(run(now + Duration::days(21)).await.0, 1);
+    consistent(&db).await;
 }

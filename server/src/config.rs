@@ -102,6 +102,13 @@ pub enum CheckCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Licenses: seats held per member, live activations per license, one live
+    /// assignment per holder, revoked licenses unused.
+    Licenses {
+        /// Only this tenant (slug); all tenants by default.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

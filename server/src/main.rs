@@ -120,6 +120,9 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Check(CheckCommand::Ledger { tenant })) => {
             check_ledger(&database.pool, tenant.as_deref()).await
         }
+        Some(Command::Check(CheckCommand::Licenses { tenant })) => {
+            check_licenses(&database.pool, tenant.as_deref()).await
+        }
         Some(Command::Check(CheckCommand::Overview { tenant })) => {
             check_overview(&database.pool, tenant.as_deref()).await
         }
@@ -174,6 +177,22 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
     };
     database.close().await?;
     result
+}
+
+async fn check_licenses(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {
+    let tenant_id = match tenant {
+        Some(slug) => Some(domain::access::tenants::by_slug(db, slug).await?.tenant_id),
+        None => None,
+    };
+    let violations = domain::licenses::check::check(db, tenant_id).await?;
+    if violations.is_empty() {
+        println!("licenses ok: seats, devices and holders agree");
+        return Ok(());
+    }
+    for violation in &violations {
+        println!("{violation}");
+    }
+    Err(format!("{} license violation(s)", violations.len()).into())
 }
 
 async fn check_overview(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {

@@ -13,6 +13,8 @@
 //! `member_id` order) · `license_activations` rows · append-only inserts (assignments,
 //! events, audit, outbox).
 
+/// The license invariants (`tierdesk check licenses`).
+pub mod check;
 /// Activations on devices, deactivation and validation codes.
 pub mod devices;
 /// The expiry job: expiry transitions and reminders (safe with several processes).
