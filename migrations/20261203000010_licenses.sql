@@ -196,6 +196,34 @@ language sql stable as $$
            or p_now < g.expires_at + make_interval(days => g.grace_days))
 $$;
 
+-- The members of a tenant holding more seats than their quota at an instant: the same
+-- rule as license_quota, set-based over every holder (one pass over the tenant's grants
+-- instead of one call per holder). domain/tests/licenses.rs checks the two agree.
+create function license_over_quota(p_tenant uuid, p_now timestamptz)
+returns table (member_id uuid, held bigint, quota bigint)
+language sql stable as $$
+    select h.member_id, h.held::bigint,
+           greatest(coalesce(lv.max_licenses, 0), coalesce(tg.floor, 0))::bigint + coalesce(tg.boost, 0)::bigint
+    from member_license_use h
+    join member_profiles p on p.tenant_id = h.tenant_id and p.member_id = h.member_id
+    left join lateral (
+      select x.max_licenses from level_tiers x
+      where x.tenant_id = p.tenant_id and x.active and x.min_points <= p.total_points
+        and (x.max_points is null or p.total_points <= x.max_points)
+      order by x.sort_order limit 1
+    ) lv on true
+    left join (
+      select g.member_id, max(t.max_licenses) as floor, sum(t.max_licenses_boost) as boost
+      from tag_grants g join tags t on t.tenant_id = g.tenant_id and t.tag_id = g.tag_id
+      where g.tenant_id = p_tenant and g.status in ('active', 'grace') and g.starts_at <= p_now
+        and (g.expires_at is null or g.auto_renew
+             or p_now < g.expires_at + make_interval(days => g.grace_days))
+      group by g.member_id
+    ) tg on tg.member_id = h.member_id
+    where h.tenant_id = p_tenant and h.held > 0
+      and h.held > greatest(coalesce(lv.max_licenses, 0), coalesce(tg.floor, 0)) + coalesce(tg.boost, 0)
+$$;
+
 -- Batch assignment: an uploaded CSV file (identified by its SHA-256 in the tenant, so
 -- the same file is one batch however often it is uploaded) and its rows.
 create table license_batches (

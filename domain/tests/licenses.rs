@@ -379,6 +379,8 @@ async fn fifty_assignments_racing_for_a_members_last_unit_of_quota_have_one_winn
             }
             Err(Error::Conflict(Conflict::LicenseQuotaReached { held, quota: q }))
                 if held == quota && q == quota => {}
+            // The winner took the very license this contender named.
+            Err(Error::Conflict(Conflict::SameHolder)) => {}
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -1044,6 +1046,32 @@ async fn the_sql_quota_agrees_with_the_rust_quota_rule(db: PgPool) {
                 .unwrap();
             assert_eq!(sql, rust, "member {member_id} at +{days} days");
         }
+        // The set-based over-quota function applies the same rule: every member holds
+        // one seat more than the quota says (written directly: the gate would refuse).
+        sqlx::query("delete from member_license_use")
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "insert into member_license_use (tenant_id, member_id, held)
+             select $1, m, license_quota($1, m, $2) + 1 from unnest($3::uuid[]) m",
+        )
+        .bind(f.tenant.id())
+        .bind(at)
+        .bind(&people)
+        .execute(&db)
+        .await
+        .unwrap();
+        let over: i64 = sqlx::query_scalar(
+            "select count(*) from license_over_quota($1, $2) o
+             where o.held = license_quota($1, o.member_id, $2) + 1",
+        )
+        .bind(f.tenant.id())
+        .bind(at)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(over, people.len() as i64, "at +{days} days");
     }
 }
 

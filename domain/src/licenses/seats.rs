@@ -713,13 +713,11 @@ pub async fn over_quota(
 ) -> Result<Vec<OverQuota>> {
     access.require(Role::Viewer)?;
     let rows = sqlx::query!(
-        r#"select u.member_id, p.external_id, p.display_name, u.held::bigint as "held!",
-                  q.quota as "quota!"
-           from member_license_use u
-           join member_profiles p on p.tenant_id = u.tenant_id and p.member_id = u.member_id
-           cross join lateral (select license_quota(u.tenant_id, u.member_id, $2) as quota) q
-           where u.tenant_id = $1 and u.held > 0 and u.held > q.quota
-             and ($3::text is null or p.external_id > $3)
+        r#"select o.member_id as "member_id!", p.external_id, p.display_name, o.held as "held!",
+                  o.quota as "quota!"
+           from license_over_quota($1, $2) o
+           join member_profiles p on p.tenant_id = $1 and p.member_id = o.member_id
+           where ($3::text is null or p.external_id > $3)
            order by p.external_id
            limit $4"#,
         access.tenant_id,
@@ -747,8 +745,7 @@ pub(crate) async fn over_quota_count(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar!(
-        r#"select count(*) as "count!" from member_license_use u
-           where u.tenant_id = $1 and u.held > 0 and u.held > license_quota(u.tenant_id, u.member_id, $2)"#,
+        r#"select count(*) as "count!" from license_over_quota($1, $2)"#,
         tenant_id,
         now
     )
