@@ -42,6 +42,9 @@ use leptos_router::LazyRoute;
 use crate::access::{
     admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
 };
+use crate::licenses::{
+    detail::LicenseDetailPage, list::LicensesPage, plans::PlansPage, report::ReportPage,
+};
 use crate::members::{list::MembersPage, member::MemberPage};
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
@@ -133,4 +136,20 @@ lazy_page!(
 lazy_page!(
     /// `/webhooks`
     WebhooksRoute => WebhooksPage in admin via webhooks_view, preload_webhooks
+);
+lazy_page!(
+    /// `/licenses`
+    LicensesRoute => LicensesPage in licenses via licenses_view, preload_licenses
+);
+lazy_page!(
+    /// `/licenses/plans`
+    PlansRoute => PlansPage in licenses via plans_view, preload_plans
+);
+lazy_page!(
+    /// `/licenses/report`
+    LicenseReportRoute => ReportPage in licenses via license_report_view, preload_license_report
+);
+lazy_page!(
+    /// `/licenses/:id`
+    LicenseRoute => LicenseDetailPage in licenses via license_view, preload_license
 );
