@@ -22,10 +22,8 @@ use super::{Row, cause, payload, record_event};
 use crate::error::ResultExt;
 use crate::tags::permissions::{self, MAX_LICENSES};
 use crate::{Access, Conflict, Error, Result, Role, access::audit};
-use model::licenses::{
-    AssignInput, Assigned, Assignment, Code, LicenseState, MemberLicenses, OverQuota, PAGE_MAX,
-    state,
-};
+pub use model::licenses::{AssignInput, Assigned, Assignment, MemberLicenses, OverQuota};
+use model::licenses::{Code, LicenseState, PAGE_MAX, state};
 use model::points::ledger::required_reason;
 
 /// A license locked for an assignment.
