@@ -176,6 +176,7 @@ fn AdminForms(
         .map(|at| at.date_naive().to_string())
         .unwrap_or_default();
     let suspended = license.state == LicenseState::Suspended;
+    let ready = crate::components::use_ready();
     let license_id = license.license_id;
     let action_form = move |action: Action,
                             open: &'static str,
@@ -204,7 +205,7 @@ fn AdminForms(
         }
     };
     view! {
-        <Card>
+        <div data-testid="license-admin" data-ready=move || ready.get().then_some("true")><Card>
             <h2 class="mb-3 font-semibold">{t.licenses.limits_title}</h2>
             <ActionForm action=edit attr:aria-busy=move || edit.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="license_id" value=id />
@@ -230,7 +231,7 @@ fn AdminForms(
                 }}
                 {action_form(Action::Revoke, t.licenses.revoke_open, t.licenses.revoke_effect, t.licenses.revoke_now, true)}
             </div>
-        </Card>
+        </Card></div>
     }
     .into_any()
 }

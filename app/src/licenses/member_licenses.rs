@@ -228,9 +228,10 @@ fn AssignForm(
     t: &'static Texts,
 ) -> impl IntoView {
     let form = crate::components::reset_on_success(assign);
+    let ready = crate::components::use_ready();
     let label = "mb-1 block font-medium text-slate-700";
     view! {
-        <div class="mt-4 border-t border-slate-100 pt-4" data-testid="assign-form">
+        <div class="mt-4 border-t border-slate-100 pt-4" data-testid="assign-form" data-ready=move || ready.get().then_some("true")>
             <h3 class="mb-2 text-sm font-semibold">{t.licenses.assign_title}</h3>
             <ActionForm action=assign node_ref=form attr:aria-busy=move || assign.pending().get().then_some("true") attr:class="group">
                 <input type="hidden" name="member_id" value=member_id.to_string() />

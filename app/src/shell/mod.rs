@@ -73,6 +73,14 @@ mod tests {
             page_title(t, "/members/3f2a9c1e-0000-4000-8000-000000000001"),
             Some(t.member_title)
         );
+        assert_eq!(
+            page_title(t, "/licenses/3f2a9c1e-0000-4000-8000-000000000001"),
+            Some(t.licenses.license_title)
+        );
+        assert_eq!(
+            page_title(t, "/licenses/plans"),
+            Some(t.licenses.plans_title)
+        );
         assert_eq!(page_title(t, "/nowhere"), None);
     }
 }
