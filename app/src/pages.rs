@@ -6,9 +6,9 @@
 //! (`scripts/setup.sh`, `build_release`).
 //!
 //! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`,
-//! `licenses`) rather than one chunk per page. The splitter puts code that several chunks use, and the
-//! main module does not, into shared chunks of its own, one per combination of chunks
-//! that use it: with one chunk per page that made 160 shared files, most of a few
+//! `licenses`) rather than one chunk per page. The splitter puts code that several
+//! chunks use, and the main module does not, into shared chunks of its own, one per
+//! combination of chunks that use it: with one chunk per page that made 160 shared files, most of a few
 //! hundred bytes, and a cold load of /members took 79 WASM files (a request each; see
 //! `docs/BENCHMARKS.md`, "First load"). With five groups every page took 17: the main
 //! module, its group's chunk and at most 15 shared ones.

@@ -141,7 +141,7 @@ async fn fingerprint(db: &PgPool, tenant_id: Uuid) -> serde_json::Value {
 }
 
 /// The plan form's fields, named as the console's form names them.
-fn plan_form(code: &str) -> Vec<(&'static str, String)> {
+fn plan_form(code: &str) -> Form {
     vec![
         ("plan[code]", code.to_owned()),
         ("plan[name_zh]", "企业版".into()),
@@ -155,6 +155,9 @@ fn plan_form(code: &str) -> Vec<(&'static str, String)> {
 fn borrowed<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
     form.iter().map(|(n, v)| (*n, v.as_str())).collect()
 }
+
+/// Form fields as owned text (ids and keys are made at run time).
+type Form = Vec<(&'static str, String)>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Needs {
@@ -199,7 +202,7 @@ async fn every_license_server_function_authorises_every_role(db: PgPool) {
             "row_version",
             row_version(&db, "license_plans", "plan_id", plan_id).await,
         ));
-        let calls: Vec<(&str, Vec<(&str, String)>, Needs)> = vec![
+        let calls: Vec<(&str, Form, Needs)> = vec![
             ("list_plans", vec![], Needs::Any),
             (
                 "list_licenses",
@@ -371,7 +374,7 @@ async fn no_license_server_function_reaches_another_tenant(db: PgPool) {
     let our_license = ours[0].0.to_string();
     let mut update = plan_form("mine");
     update.extend([("plan_id", their_plan.clone()), ("row_version", "1".into())]);
-    let calls: Vec<(&str, Vec<(&str, String)>)> = vec![
+    let calls: Vec<(&str, Form)> = vec![
         ("get_license", vec![("license_id", their_license.clone())]),
         (
             "licenses_of_member",
@@ -557,7 +560,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing(db: PgPool) {
             ("expires_on", expires.to_owned()),
         ]
     };
-    let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+    let cases: Vec<(&str, Form, &str)> = vec![
         ("issue_licenses", issue("-3", "", ""), "count"),
         ("issue_licenses", issue("0", "", ""), "count"),
         ("issue_licenses", issue("100000", "", ""), "count"),
