@@ -212,7 +212,12 @@ fn field_label(field: &str, t: &Texts) -> Option<&'static str> {
         "default_validity_days" => t.validity_days_label,
         "fingerprint" => t.fingerprint_label,
         "device_name" => t.device_name_label,
-        "license_key" | "key_prefix" => t.license_key_label,
+        "license_key" | "key_prefix" | "after" => t.license_key_label,
+        "expires_on" => t.licenses.expires_on,
+        "plan_id" => t.license_plan_label,
+        "state" => t.licenses.state,
+        "to_external_id" => t.licenses.to_external_id,
+        "days" => t.tags.within_days,
         _ => return None,
     })
 }

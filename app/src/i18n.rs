@@ -237,6 +237,7 @@ pub struct Texts {
     pub points: crate::points::i18n::Texts,
     pub overview: crate::overview::i18n::Texts,
     pub tags: crate::tags::i18n::Texts,
+    pub licenses: crate::licenses::i18n::Texts,
     pub webhooks: crate::webhooks::i18n::Texts,
     pub shell: crate::shell::i18n::Texts,
 }
@@ -367,6 +368,7 @@ pub const EN: Texts = Texts {
     points: crate::points::i18n::EN,
     overview: crate::overview::i18n::EN,
     tags: crate::tags::i18n::EN,
+    licenses: crate::licenses::i18n::EN,
     webhooks: crate::webhooks::i18n::EN,
     shell: crate::shell::i18n::EN,
 };
@@ -497,6 +499,7 @@ pub const ZH: Texts = Texts {
     points: crate::points::i18n::ZH,
     overview: crate::overview::i18n::ZH,
     tags: crate::tags::i18n::ZH,
+    licenses: crate::licenses::i18n::ZH,
     webhooks: crate::webhooks::i18n::ZH,
     shell: crate::shell::i18n::ZH,
 };

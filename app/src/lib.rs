@@ -34,6 +34,8 @@ pub(crate) mod form;
 /// UI text in Simplified Chinese and English: the shared messages and the catalogue
 /// composed of each feature's own.
 pub mod i18n;
+/// Licenses: plans, the license list and page, validation, the report, member seats.
+pub mod licenses;
 /// Members: the list and the member page.
 pub mod members;
 /// The overview: the tenant's figures with charts.
@@ -53,8 +55,9 @@ pub mod webhooks;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, MemberRoute, MembersRoute,
-    OverviewRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseReportRoute,
+    LicenseRoute, LicensesRoute, MemberRoute, MembersRoute, OverviewRoute, PlansRoute, SignInRoute,
+    TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -123,6 +126,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("expiring") view={Lazy::<ExpiringRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses") view={Lazy::<LicensesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/plans") view={Lazy::<PlansRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/report") view={Lazy::<LicenseReportRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/:id") view={Lazy::<LicenseRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -5,16 +5,18 @@
 //! build splits the WASM with `cargo leptos build --release --split`
 //! (`scripts/setup.sh`, `build_release`).
 //!
-//! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`) rather
-//! than one chunk per page. The splitter puts code that several chunks use, and the
-//! main module does not, into shared chunks of its own, one per combination of chunks
-//! that use it: with one chunk per page that made 160 shared files, most of a few
+//! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`,
+//! `licenses`) rather than one chunk per page. The splitter puts code that several
+//! chunks use, and the main module does not, into shared chunks of its own, one per
+//! combination of chunks that use it: with one chunk per page that made 160 shared files, most of a few
 //! hundred bytes, and a cold load of /members took 79 WASM files (a request each; see
-//! `docs/BENCHMARKS.md`, "First load"). With five groups every page takes 17: the main
+//! `docs/BENCHMARKS.md`, "First load"). With five groups every page took 17: the main
 //! module, its group's chunk and at most 15 shared ones.
 //! The grouping follows how the console is used: sign-in and the overview it lands on,
 //! the member page alone (the largest), the lists (members, tags, expiring grants),
-//! points (levels, approvals) and administration (tenants, admins, audit, webhooks).
+//! points (levels, approvals), administration (tenants, admins, audit, webhooks) and
+//! licenses (the list, plans, a license's page, the report; the member page's licenses
+//! section stays in `member`).
 //!
 //! This is what `#[lazy_route]` generates, with the chunk named by the group instead of
 //! by the page: the page's view function is a wasm_split split point (`wasm_split`
@@ -41,6 +43,9 @@ use leptos_router::LazyRoute;
 
 use crate::access::{
     admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
+};
+use crate::licenses::{
+    detail::LicenseDetailPage, list::LicensesPage, plans::PlansPage, report::ReportPage,
 };
 use crate::members::{list::MembersPage, member::MemberPage};
 use crate::overview::page::OverviewPage;
@@ -133,4 +138,20 @@ lazy_page!(
 lazy_page!(
     /// `/webhooks`
     WebhooksRoute => WebhooksPage in admin via webhooks_view, preload_webhooks
+);
+lazy_page!(
+    /// `/licenses`
+    LicensesRoute => LicensesPage in licenses via licenses_view, preload_licenses
+);
+lazy_page!(
+    /// `/licenses/plans`
+    PlansRoute => PlansPage in licenses via plans_view, preload_plans
+);
+lazy_page!(
+    /// `/licenses/report`
+    LicenseReportRoute => ReportPage in licenses via license_report_view, preload_license_report
+);
+lazy_page!(
+    /// `/licenses/:id`
+    LicenseRoute => LicenseDetailPage in licenses via license_view, preload_license
 );

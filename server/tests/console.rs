@@ -363,6 +363,209 @@ async fn no_server_function_reaches_another_tenant(db: PgPool) {
     );
     let tenant = client.call_fn("current_tenant", &[]).await.json();
     assert_eq!(tenant["slug"], "acme");
+
+    // Licenses: every function that takes an id of another tenant's plan, license,
+    // member or device answers 404 and changes nothing.
+    let their = globex_licenses(&db, &victim).await;
+    let ours = our_member(&db, &boss).await;
+    let before = audit_rows(&db).await;
+    let license_calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("get_license", vec![("license_id", &their.license)]),
+        ("licenses_of_member", vec![("member_id", &their.member)]),
+        (
+            "issue_licenses",
+            vec![("plan_id", &their.plan), ("count", "1")],
+        ),
+        (
+            "update_plan",
+            vec![
+                ("plan_id", &their.plan),
+                ("row_version", "1"),
+                ("plan[code]", "mine"),
+                ("plan[name_zh]", "我的"),
+                ("plan[name_en]", "Mine"),
+                ("plan[default_max_activations]", "1"),
+            ],
+        ),
+        (
+            "edit_license",
+            vec![
+                ("license_id", &their.license),
+                ("row_version", "1"),
+                ("max_activations", "9"),
+            ],
+        ),
+        (
+            "act_on_license",
+            vec![
+                ("license_id", &their.license),
+                ("action", "revoke"),
+                ("reason", "x"),
+            ],
+        ),
+        (
+            "assign_license",
+            vec![
+                ("member_id", &their.member),
+                ("license_key", &their.free_key),
+            ],
+        ),
+        (
+            "assign_license",
+            vec![("member_id", &ours), ("license_key", &their.free_key)],
+        ),
+        (
+            "assign_license",
+            vec![("member_id", &ours), ("plan_id", &their.plan)],
+        ),
+        (
+            "unassign_license",
+            vec![("license_id", &their.license), ("reason", "x")],
+        ),
+        (
+            "transfer_license",
+            vec![
+                ("license_id", &their.license),
+                ("to_external_id", "a-1"),
+                ("reason", "x"),
+            ],
+        ),
+        (
+            "release_seat",
+            vec![("member_id", &their.member), ("reason", "x")],
+        ),
+        (
+            "activate_device",
+            vec![("license_id", &their.license), ("fingerprint", "x")],
+        ),
+        (
+            "deactivate_device",
+            vec![("activation_id", &their.activation)],
+        ),
+    ];
+    for (name, form) in license_calls {
+        let response = client.call_fn(name, &form).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "{name}: {}",
+            response.body
+        );
+    }
+    assert_eq!(audit_rows(&db).await, before);
+    let unknown = client
+        .call_fn("validate_license", &[("license_key", &their.free_key)])
+        .await
+        .json();
+    assert_eq!(unknown["code"], "not_found");
+    let listed = client.call_fn("list_licenses", &[]).await.json();
+    assert_eq!(listed["licenses"], serde_json::json!([]));
+}
+
+/// Another tenant's license objects, as ids for requests.
+struct TheirLicenses {
+    plan: String,
+    license: String,
+    free_key: String,
+    member: String,
+    activation: String,
+}
+
+/// A plan with two licenses, one held by a member and active on a device.
+async fn globex_licenses(db: &PgPool, admin: &TestAdmin) -> TheirLicenses {
+    use domain::licenses::{self, IssueInput, PlanInput, devices, seats};
+    let access = admin.access();
+    let now = chrono::Utc::now();
+    let plan = PlanInput {
+        code: "pro".into(),
+        name_zh: "专业版".into(),
+        name_en: "Pro".into(),
+        default_max_activations: 2,
+        default_validity_days: None,
+        active: true,
+    };
+    let plan_id = licenses::create_plan(db, &access, plan).await.unwrap();
+    let input = IssueInput {
+        plan_id,
+        count: 2,
+        ..Default::default()
+    };
+    let keys = licenses::issue(db, &access, now, input)
+        .await
+        .unwrap()
+        .first_keys;
+    let member_id = member_with_seats(db, admin, "g-1").await;
+    // After the grant's start.
+    let now = chrono::Utc::now();
+    let held = seats::assign_key(db, &access, now, member_id, &keys[0])
+        .await
+        .unwrap();
+    let activation = devices::activate(
+        db,
+        &access,
+        now,
+        devices::ActivateInput {
+            license_id: held.license_id,
+            fingerprint: "their-device".into(),
+            device_name: None,
+        },
+    )
+    .await
+    .unwrap();
+    TheirLicenses {
+        plan: plan_id.to_string(),
+        license: held.license_id.to_string(),
+        free_key: keys[1].clone(),
+        member: member_id.to_string(),
+        activation: activation.activation_id.to_string(),
+    }
+}
+
+/// A member whose quota allows seats: a plain tenant has no tiers, so a tag's floor
+/// gives them five.
+async fn member_with_seats(db: &PgPool, admin: &TestAdmin, external_id: &str) -> uuid::Uuid {
+    let access = admin.access();
+    let now = chrono::Utc::now();
+    let member = domain::members::MemberInput {
+        external_id: external_id.into(),
+        display_name: external_id.into(),
+        ..Default::default()
+    };
+    let member_id = domain::members::create(db, &access, member)
+        .await
+        .unwrap()
+        .member_id;
+    let tag = domain::tags::TagInput {
+        code: "seats".into(),
+        name_zh: "席位".into(),
+        name_en: "Seats".into(),
+        category: "payment".into(),
+        max_licenses: 5,
+        renew_from: "expiry".into(),
+        active: true,
+        ..Default::default()
+    };
+    let tag_id = domain::tags::create(db, &access, tag).await.unwrap();
+    let grant = domain::tags::grants::GrantInput {
+        member_id,
+        tag_id,
+        reason: "fixture".into(),
+        ..Default::default()
+    };
+    domain::tags::grants::grant(
+        db,
+        &access,
+        now,
+        domain::tags::grants::Method::Manual,
+        grant,
+    )
+    .await
+    .unwrap();
+    member_id
+}
+
+async fn our_member(db: &PgPool, admin: &TestAdmin) -> String {
+    member_with_seats(db, admin, "a-1").await.to_string()
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -191,6 +191,7 @@ fn MemberSections(
     let session = use_session();
     view! {
         <MemberTags />
+        <crate::licenses::member_licenses::MemberLicensesSection />
         <ActionResult value=move || reverse.value().get() success=t.members.reversed />
         <Card>
             <h2 class="mb-3 font-semibold">{t.members.ledger}</h2>

@@ -76,6 +76,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/levels" attr:class=nav_link>{t.shell.nav_levels}</A>
                 <A href="/tags" attr:class=nav_link>{t.shell.nav_tags}</A>
                 <A href="/expiring" attr:class=nav_link>{t.shell.nav_expiring}</A>
+                <A href="/licenses" attr:class=nav_link>{t.licenses.nav}</A>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let info = info.await.ok().flatten();

@@ -48,6 +48,11 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         "/tags" => t.tags.tags_title,
         "/expiring" => t.tags.expiring_title,
         "/webhooks" => t.webhooks.webhooks_title,
+        "/licenses" => t.licenses.licenses_title,
+        "/licenses/plans" => t.licenses.plans_title,
+        "/licenses/report" => t.licenses.report_title,
+        // A license's page (`/licenses/<uuid>`).
+        other if other.starts_with("/licenses/") => t.licenses.license_title,
         // A member's page (`/members/<uuid>`): the id says nothing to a reader.
         other if other.starts_with("/members/") => t.member_title,
         _ => return None,
@@ -67,6 +72,14 @@ mod tests {
         assert_eq!(
             page_title(t, "/members/3f2a9c1e-0000-4000-8000-000000000001"),
             Some(t.member_title)
+        );
+        assert_eq!(
+            page_title(t, "/licenses/3f2a9c1e-0000-4000-8000-000000000001"),
+            Some(t.licenses.license_title)
+        );
+        assert_eq!(
+            page_title(t, "/licenses/plans"),
+            Some(t.licenses.plans_title)
         );
         assert_eq!(page_title(t, "/nowhere"), None);
     }

@@ -16,10 +16,8 @@ use uuid::Uuid;
 use super::seats::lock_license;
 use super::{cause, payload, record_event};
 use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
-use model::licenses::{
-    ActivateInput, Activated, Activation, Code, LicenseState, ValidateInput, Validation,
-    device_name, fingerprint, normalise_key, state,
-};
+pub use model::licenses::{ActivateInput, Activated, Activation, ValidateInput, Validation};
+use model::licenses::{Code, LicenseState, device_name, fingerprint, normalise_key, state};
 
 /// Activations of these licenses, live first, then newest first.
 pub(crate) async fn for_licenses(

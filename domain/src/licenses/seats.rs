@@ -22,10 +22,8 @@ use super::{Row, cause, payload, record_event};
 use crate::error::ResultExt;
 use crate::tags::permissions::{self, MAX_LICENSES};
 use crate::{Access, Conflict, Error, Result, Role, access::audit};
-use model::licenses::{
-    AssignInput, Assigned, Assignment, Code, LicenseState, MemberLicenses, OverQuota, PAGE_MAX,
-    state,
-};
+pub use model::licenses::{AssignInput, Assigned, Assignment, MemberLicenses, OverQuota};
+use model::licenses::{Code, LicenseState, PAGE_MAX, state};
 use model::points::ledger::required_reason;
 
 /// A license locked for an assignment.
@@ -751,4 +749,97 @@ pub(crate) async fn over_quota_count(
     )
     .fetch_one(db)
     .await?)
+}
+
+/// Gives a member the license with this key (support and tenant admins): [`assign`] for
+/// a key as a customer reads it out (any case, with or without dashes). A key of another
+/// tenant is simply not found.
+pub async fn assign_key(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    member_id: Uuid,
+    license_key: &str,
+) -> Result<Assigned> {
+    access.require(Role::Support)?;
+    let key = full_key(license_key)?;
+    let license_id = sqlx::query_scalar!(
+        "select license_id from licenses where tenant_id = $1 and license_key = $2",
+        access.tenant_id,
+        key
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("license"))?;
+    let input = AssignInput {
+        member_id,
+        plan_id: None,
+        license_id: Some(license_id),
+    };
+    assign(db, access, now, input).await
+}
+
+/// A complete key, normalised; a prefix or anything else is an invalid `license_key`.
+fn full_key(typed: &str) -> Result<String> {
+    use model::licenses::{KEY_GROUP_LENGTH, KEY_GROUPS, normalise_key};
+    if typed.trim().is_empty() {
+        return Err(Error::invalid("license_key", model::Problem::Required));
+    }
+    normalise_key(typed)
+        .filter(|key| key.len() == KEY_GROUPS * (KEY_GROUP_LENGTH + 1) - 1)
+        .ok_or(Error::invalid("license_key", model::Problem::Format))
+}
+
+/// Moves a seat to the member with this external id (support and tenant admins; reason
+/// required): [`transfer`] for the id a support person has at hand. The id is looked up
+/// in the caller's tenant only.
+pub async fn transfer_to_external(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    license_id: Uuid,
+    to_external_id: &str,
+    reason: &str,
+) -> Result<Assigned> {
+    access.require(Role::Support)?;
+    let external_id = to_external_id.trim();
+    if external_id.is_empty() {
+        return Err(Error::invalid("to_external_id", model::Problem::Required));
+    }
+    let to_member_id = sqlx::query_scalar!(
+        "select member_id from member_profiles where tenant_id = $1 and external_id = $2",
+        access.tenant_id,
+        external_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("member"))?;
+    transfer(db, access, now, license_id, to_member_id, reason).await
+}
+
+/// Releases one seat of a member (support and tenant admins; reason required), for
+/// members over quota: the seat assigned most recently, preferring one with no live
+/// device (the least disruption), is unassigned as by [`unassign`]. Answers its key.
+pub async fn release_one(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    member_id: Uuid,
+    reason: &str,
+) -> Result<String> {
+    access.require(Role::Support)?;
+    required_reason(Some(reason))?;
+    let license = sqlx::query!(
+        "select license_id, license_key from licenses
+         where tenant_id = $1 and member_id = $2
+         order by activations > 0, assigned_at desc, license_key
+         limit 1",
+        access.tenant_id,
+        member_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("license"))?;
+    unassign(db, access, now, license.license_id, reason).await?;
+    Ok(license.license_key)
 }

@@ -384,7 +384,11 @@ pub fn fingerprint(value: &str) -> Checked<String> {
     if value.is_empty() {
         return Err(Invalid::new("fingerprint", Problem::Required));
     }
-    input::plain_text("fingerprint", value)?;
+    // Visible text only: unlike free text, a tab or line break inside an identifier
+    // is never meant and would make two devices look alike in the console.
+    if value.chars().any(char::is_control) {
+        return Err(Invalid::new("fingerprint", Problem::Format));
+    }
     if value.chars().count() > FINGERPRINT_LENGTH_MAX {
         return Err(Invalid::new(
             "fingerprint",
@@ -563,6 +567,19 @@ mod tests {
         assert_eq!(normalise_key("U"), None);
         assert_eq!(normalise_key("é"), None);
         assert_eq!(normalise_key(&"A".repeat(21)), None);
+    }
+
+    #[test]
+    fn fingerprints_are_visible_text() {
+        assert_eq!(fingerprint(" laptop-1 ").unwrap(), "laptop-1");
+        for bad in ["a\tb", "a\nb", "a\u{1b}[31m", "a\u{7f}"] {
+            assert_eq!(
+                fingerprint(bad).unwrap_err().field,
+                "fingerprint",
+                "{bad:?}"
+            );
+        }
+        assert!(fingerprint(&"f".repeat(FINGERPRINT_LENGTH_MAX + 1)).is_err());
     }
 
     #[test]
