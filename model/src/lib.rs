@@ -7,7 +7,7 @@
 //! as well as for the server. `domain` builds on it (and re-exports each type from its
 //! feature module); `app` uses it directly in both builds.
 //!
-//! Arranged by feature, like `domain` and `app`: `access`, `licenses`, `members`, `overview`, `points`,
+//! Arranged by feature, like `domain` and `app`: `access`, `licenses`, `members`, `migration`, `overview`, `points`,
 //! `tags`, `webhooks`.
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
@@ -20,6 +20,8 @@ pub mod input;
 pub mod licenses;
 /// Members and their profiles.
 pub mod members;
+/// The legacy migration's pure rules: the historical-points formula and the mapping.
+pub mod migration;
 /// The overview: a tenant's figures (members, points per day, levels, tags, activity).
 pub mod overview;
 /// Ledger entries, four-eyes requests, points settings, level tiers.
