@@ -19,6 +19,8 @@ pub mod error;
 pub mod licenses;
 /// Members: global identity, per-tenant profile, search.
 pub mod members;
+/// The legacy migration: the legacy model's data and answers.
+pub mod migration;
 /// The overview: a tenant's figures (members, points per day, levels, tags, activity),
 /// and the fold of the daily points aggregate.
 pub mod overview;

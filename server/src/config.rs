@@ -85,6 +85,23 @@ pub enum Command {
     /// Run a benchmark against the configured database and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The legacy "user type" model a tenant migrates from.
+    #[command(subcommand)]
+    Legacy(LegacyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LegacyCommand {
+    /// Write realistic synthetic legacy data (user types and members, a few dirty rows)
+    /// into a tenant, replacing generated rows of the same ids.
+    Generate {
+        /// The tenant (slug).
+        #[arg(long)]
+        tenant: String,
+        /// Legacy members to generate.
+        #[arg(long, default_value_t = 10_000)]
+        members: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

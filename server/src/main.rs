@@ -10,7 +10,7 @@ use app::context::AppState;
 use clap::Parser;
 use leptos::config::{Env, LeptosOptions};
 use sqlx::PgPool;
-use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command};
+use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command, LegacyCommand};
 use tierdesk::embedded::EmbeddedPostgres;
 use tierdesk::jobs;
 use tierdesk::router::{RouterOptions, router};
@@ -108,6 +108,23 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
                 role.as_deref(),
             )
             .await
+        }
+        Some(Command::Legacy(LegacyCommand::Generate { tenant, members })) => {
+            let tenant = domain::access::tenants::by_slug(&database.pool, tenant).await?;
+            let mut tx = database.pool.begin().await?;
+            domain::migration::legacy::generate(
+                &mut tx,
+                tenant.tenant_id,
+                *members,
+                chrono::Utc::now(),
+            )
+            .await?;
+            tx.commit().await?;
+            println!(
+                "generated {members} legacy members and 5 user types in {}",
+                tenant.slug
+            );
+            Ok(())
         }
         Some(Command::SeedDemo) => {
             match domain::demo::seed(&database.pool).await? {

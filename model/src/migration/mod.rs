@@ -388,3 +388,78 @@ mod tests {
         }
     }
 }
+
+/// The legacy model's data, as imported.
+pub mod legacy {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    /// A legacy user type: the permission keys it grants and its license quota.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct UserType {
+        pub type_id: i32,
+        pub name: String,
+        pub permissions: Vec<String>,
+        pub max_licenses: i32,
+    }
+
+    /// A legacy member as the legacy system had it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Member {
+        pub external_id: String,
+        pub user_type: i32,
+        pub registered_at: DateTime<Utc>,
+        pub last_login_at: Option<DateTime<Utc>>,
+        pub license_count: i32,
+        pub payment_total_cents: i64,
+    }
+
+    impl Member {
+        /// What the formula reads.
+        pub fn inputs(&self) -> super::LegacyInputs {
+            super::LegacyInputs {
+                registered_at: self.registered_at,
+                last_login_at: self.last_login_at,
+                license_count: i64::from(self.license_count),
+                payment_total_cents: self.payment_total_cents,
+            }
+        }
+    }
+
+    /// A permission question answered the legacy way: from the member's user type.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Answer {
+        pub external_id: String,
+        pub user_type: i32,
+        /// False when the member's type is not in the tenant's types (no permissions,
+        /// quota 0: what the legacy system did with such members is unknown, so the
+        /// dry run lists them).
+        pub type_known: bool,
+        pub permissions: Vec<String>,
+        pub max_licenses: i64,
+    }
+
+    impl Answer {
+        pub fn has(&self, key: &str) -> bool {
+            self.permissions.iter().any(|p| p == key)
+        }
+    }
+
+    /// Members per user type.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct TypeCount {
+        pub type_id: i32,
+        /// None: a type the members name but the tenant's types do not have.
+        pub name: Option<String>,
+        pub members: i64,
+    }
+
+    /// The tenant's legacy data at a glance.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Summary {
+        pub types: Vec<UserType>,
+        pub members: i64,
+        pub per_type: Vec<TypeCount>,
+        pub last_change: Option<DateTime<Utc>>,
+    }
+}

@@ -1,0 +1,7 @@
+//! The legacy migration (seeds 000 and 001): the legacy model's data and answers
+//! ([`legacy`]); the formula and mapping are pure rules in `model::migration`.
+
+/// The legacy model: its tables, its permission answers, synthetic data.
+pub mod legacy;
+
+pub use model::migration::{Formula, Mapping, Part, historical_points, historical_total};
