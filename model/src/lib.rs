@@ -12,6 +12,8 @@
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
+/// A streaming RFC 4180 reader for uploaded CSV files.
+pub mod csv;
 /// Problems, conflicts and [`Invalid`], the refusal of a pure check.
 pub mod error;
 /// Normalisation and validation of user input.
