@@ -211,7 +211,7 @@ fn split(text: &str) -> Result<Vec<String>, RecordError> {
                 closed = false;
             }
             c if closed && !c.is_whitespace() => return Err(RecordError::TextAfterQuote),
-            c if closed => {}
+            _ if closed => {}
             c => field.push(c),
         }
     }
