@@ -117,3 +117,149 @@ async fn generated_legacy_data_has_the_seed_mix_and_a_few_dirty_rows(db: PgPool)
             .is_none()
     );
 }
+
+async fn import(
+    db: &PgPool,
+    access: &domain::Access,
+    kind: domain::migration::import::Kind,
+    bytes: &[u8],
+    chunk: usize,
+) -> domain::Result<domain::migration::import::ImportReport> {
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+    let mut import = domain::migration::import::Import::begin(db, access, now, kind).await?;
+    for part in bytes.chunks(chunk) {
+        import.push(part).await?;
+    }
+    import.finish().await
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn imports_stream_upsert_and_report_bad_rows_by_line(db: PgPool) {
+    use domain::migration::import::Kind;
+    let tenant = TestTenant::new(&db, "acme").await;
+    let admin = tenant
+        .with_admin(&db, "ann", Role::TenantAdmin)
+        .await
+        .access();
+    let support = tenant.with_admin(&db, "sam", Role::Support).await.access();
+    let types = "id,name,permissions,max_licenses\n1,VIP,license_request|api_access,5\n2,\"Enterprise, large\",sso,20\nx,Broken,,1\n3,Edu,course.library,-2\n";
+    let report = import(&db, &admin, Kind::UserTypes, types.as_bytes(), 7)
+        .await
+        .unwrap();
+    assert_eq!((report.rows, report.inserted, report.bad_total), (4, 2, 2));
+    let bad: Vec<(u64, &str, &str)> = report
+        .bad
+        .iter()
+        .map(|b| (b.line, b.field.as_str(), b.problem.as_str()))
+        .collect();
+    assert_eq!(
+        bad,
+        vec![(4, "id", "format"), (5, "max_licenses", "format")]
+    );
+
+    // Members: columns in another order, a BOM, CRLF, bad rows of every kind.
+    let members = "\u{feff}external_id,registered_at,user_type,last_login_at,license_count,payment_total\r\n\
+        A1,2020-01-31,1,2026-11-30T08:00:00Z,2,99.5\r\n\
+        A2,2021-02-03T04:05:06+08:00,2,,0,0\r\n\
+        A3,31/01/2020,1,,0,0\r\n\
+        A4,2020-01-01,1,,-1,0\r\n\
+        A5,2020-01-01,1,,0,1.234\r\n\
+        ,2020-01-01,1,,0,0\r\n\
+        A6,2020-01-01,1\r\n\
+        A1,2020-01-31,4,,2,99.5\r\n";
+    let mut bytes = members.as_bytes().to_vec();
+    bytes.extend_from_slice(b"A7,2020-01-01,\xff\xfe,,0,0\r\n");
+    let report = import(&db, &admin, Kind::Members, &bytes, 5).await.unwrap();
+    assert_eq!((report.rows, report.inserted), (9, 2));
+    let bad: Vec<(u64, &str, &str)> = report
+        .bad
+        .iter()
+        .map(|b| (b.line, b.field.as_str(), b.problem.as_str()))
+        .collect();
+    assert_eq!(
+        bad,
+        vec![
+            (4, "registered_at", "format"),
+            (5, "license_count", "format"),
+            (6, "payment_total", "format"),
+            (7, "external_id", "required"),
+            (8, "record", "columns"),
+            (10, "record", "encoding"),
+            // A1 twice in one batch: the last line (9) wins.
+            (2, "external_id", "duplicate"),
+        ]
+    );
+    let a1: (i32, i64) = sqlx::query_as(
+        "select user_type, payment_total_cents from legacy_members where external_id = 'A1'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(a1, (4, 9950));
+
+    // The same file again changes nothing; one changed row moves only its updated_at.
+    let before: Vec<(String, chrono::DateTime<Utc>)> =
+        sqlx::query_as("select external_id, updated_at from legacy_members order by 1")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let again = import(&db, &admin, Kind::Members, &bytes, 4096)
+        .await
+        .unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+    let changed = "external_id,user_type,registered_at,last_login_at,license_count,payment_total\nA2,2,2021-02-03T04:05:06+08:00,,3,0\nA1,4,2020-01-31,,2,99.50\n";
+    let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+    let mut later = domain::migration::import::Import::begin(&db, &admin, now, Kind::Members)
+        .await
+        .unwrap();
+    later.push(changed.as_bytes()).await.unwrap();
+    let report = later.finish().await.unwrap();
+    assert_eq!((report.updated, report.unchanged), (1, 1));
+    let after: Vec<(String, chrono::DateTime<Utc>)> =
+        sqlx::query_as("select external_id, updated_at from legacy_members order by 1")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(after[0], before[0]);
+    assert_eq!(after[1].1, now);
+
+    // Refused files store nothing: a missing column, no header, a binary file.
+    for (file, field) in [
+        ("external_id,user_type\nZ,1\n".as_bytes(), "registered_at"),
+        (b"".as_slice(), "file"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF".as_slice(), "file"),
+    ] {
+        let refused = import(&db, &admin, Kind::Members, file, 3)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, domain::Error::Invalid { field: f, .. } if f == field),
+            "{refused:?}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from legacy_members")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    // Support staff do not import; another tenant's import touches only its own rows.
+    assert!(matches!(
+        import(&db, &support, Kind::Members, &bytes, 64).await,
+        Err(domain::Error::Forbidden)
+    ));
+    let other = TestTenant::new(&db, "globex").await;
+    let theirs = other
+        .with_admin(&db, "olga", Role::TenantAdmin)
+        .await
+        .access();
+    let report = import(&db, &theirs, Kind::Members, &bytes, 64)
+        .await
+        .unwrap();
+    assert_eq!(report.inserted, 2);
+    let ours: i64 = sqlx::query_scalar("select count(*) from legacy_members where tenant_id = $1")
+        .bind(tenant.id())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(ours, 2);
+}

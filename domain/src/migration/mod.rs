@@ -1,6 +1,8 @@
 //! The legacy migration (seeds 000 and 001): the legacy model's data and answers
 //! ([`legacy`]); the formula and mapping are pure rules in `model::migration`.
 
+/// Imports of legacy user types and members from CSV files, streamed.
+pub mod import;
 /// The legacy model: its tables, its permission answers, synthetic data.
 pub mod legacy;
 

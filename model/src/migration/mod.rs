@@ -454,6 +454,36 @@ pub mod legacy {
         pub members: i64,
     }
 
+    /// A row an import could not take, and why.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct BadRow {
+        /// The line the record starts on (1 is the header).
+        pub line: u64,
+        /// The column, or `record` when the line itself could not be read.
+        pub field: String,
+        /// A stable code: `required`, `format`, `too_long`, `too_large`, `encoding`,
+        /// `unclosed_quote`, `text_after_quote`, `columns`, `duplicate`.
+        pub problem: String,
+    }
+
+    /// What an import did.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ImportReport {
+        /// Data rows read (the header excluded).
+        pub rows: u64,
+        pub inserted: u64,
+        /// Rows that changed an existing row (its `updated_at` moved).
+        pub updated: u64,
+        /// Rows equal to what was there.
+        pub unchanged: u64,
+        pub bad_total: u64,
+        /// The first [`BAD_ROWS_LISTED`] bad rows.
+        pub bad: Vec<BadRow>,
+    }
+
+    /// Bad rows listed in a report (all are counted).
+    pub const BAD_ROWS_LISTED: usize = 1000;
+
     /// The tenant's legacy data at a glance.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Summary {
