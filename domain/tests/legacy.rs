@@ -86,7 +86,13 @@ async fn generated_legacy_data_has_the_seed_mix_and_a_few_dirty_rows(db: PgPool)
     );
 
     // The formula over everyone: totals within the parts' bounds.
-    let members: Vec<(chrono::DateTime<Utc>, Option<chrono::DateTime<Utc>>, i32, i64)> =
+    type Row = (
+        chrono::DateTime<Utc>,
+        Option<chrono::DateTime<Utc>>,
+        i32,
+        i64,
+    );
+    let members: Vec<Row> =
         sqlx::query_as(
             "select registered_at, last_login_at, license_count, payment_total_cents from legacy_members",
         )
