@@ -35,6 +35,8 @@ pub(crate) mod form;
 /// composed of each feature's own.
 pub mod i18n;
 /// Members: the list and the member page.
+/// Licenses: batch assignment (upload, preview, apply) and the CSV exports' shells.
+pub mod licenses;
 pub mod members;
 /// The overview: the tenant's figures with charts.
 pub mod overview;
@@ -53,7 +55,8 @@ pub mod webhooks;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, MemberRoute, MembersRoute,
+    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
+    LicenseBatchesRoute, MemberRoute, MembersRoute,
     OverviewRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
@@ -123,6 +126,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("expiring") view={Lazy::<ExpiringRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/batch") view={Lazy::<LicenseBatchesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/batch/:id") view={Lazy::<LicenseBatchRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

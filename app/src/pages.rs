@@ -42,6 +42,7 @@ use leptos_router::LazyRoute;
 use crate::access::{
     admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
 };
+use crate::licenses::batch::{BatchPage, BatchUploadPage};
 use crate::members::{list::MembersPage, member::MemberPage};
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
@@ -133,4 +134,12 @@ lazy_page!(
 lazy_page!(
     /// `/webhooks`
     WebhooksRoute => WebhooksPage in admin via webhooks_view, preload_webhooks
+);
+lazy_page!(
+    /// `/licenses/batch`
+    LicenseBatchesRoute => BatchUploadPage in licenses via license_batches_view, preload_license_batches
+);
+lazy_page!(
+    /// `/licenses/batch/:id`
+    LicenseBatchRoute => BatchPage in licenses via license_batch_view, preload_license_batch
 );

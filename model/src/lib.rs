@@ -12,6 +12,8 @@
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
+/// CSV rows for downloads (RFC 4180, formula-safe cells).
+pub mod csv;
 /// Problems, conflicts and [`Invalid`], the refusal of a pure check.
 pub mod error;
 /// Normalisation and validation of user input.

@@ -13,6 +13,10 @@
 //! `member_id` order) · `license_activations` rows · append-only inserts (assignments,
 //! events, audit, outbox).
 
+/// Batch assignment from a CSV file: upload with preview, resumable idempotent apply.
+pub mod batch;
+/// CSV exports of licenses and assignments, streamed from the database.
+pub mod export;
 /// Activations on devices, deactivation and validation codes.
 pub mod devices;
 /// The expiry job: expiry transitions and reminders (safe with several processes).

@@ -1,0 +1,3 @@
+pub mod batch;
+pub mod batch_api;
+pub mod batch_i18n;
