@@ -236,12 +236,16 @@ create table license_batches (
     -- 'uploaded' (previewed), 'applying', 'applied'
     status          text        not null default 'uploaded',
     rows_total      integer     not null default 0,
+    -- The line number of the file's last row (0: no rows).
+    last_line       integer     not null default 0,
     -- Apply progress: rows up to this line are done.
     applied_through integer     not null default 0,
     assigned        integer     not null default 0,
     refused         integer     not null default 0,
     created_by      uuid        references admins (admin_id),
     created_at      timestamptz not null default now(),
+    -- Who started applying (the background worker acts as them; null: the CLI).
+    apply_started_by uuid       references admins (admin_id),
     apply_started_at timestamptz,
     applied_at      timestamptz,
     constraint license_batches_pkey primary key (tenant_id, batch_id),
@@ -263,11 +267,18 @@ create table license_batch_rows (
     malformed   text,
     -- The preview's prediction, then the applied outcome:
     -- 'assign', 'assigned', 'malformed', 'duplicate', 'unknown_member', 'unknown_plan',
-    -- 'over_quota', 'no_free_license'
+    -- 'plan_inactive', 'over_quota', 'no_free_license' (model::licenses::batch::Outcome)
     predicted   text,
     outcome     text,
     license_id  uuid,
     constraint license_batch_rows_pkey primary key (tenant_id, batch_id, line_no),
     constraint license_batch_rows_batch_fkey foreign key (tenant_id, batch_id) references license_batches (tenant_id, batch_id)
-        on delete cascade
+        on delete cascade,
+    constraint license_batch_rows_predicted check (predicted in ('assign', 'malformed', 'duplicate', 'unknown_member',
+                                                                 'unknown_plan', 'plan_inactive', 'over_quota',
+                                                                 'no_free_license')),
+    constraint license_batch_rows_outcome check (outcome in ('assigned', 'malformed', 'duplicate', 'unknown_member',
+                                                             'unknown_plan', 'plan_inactive', 'over_quota',
+                                                             'no_free_license')),
+    constraint license_batch_rows_applied check (outcome is null or predicted is not null)
 );

@@ -106,6 +106,7 @@ impl AppError {
                     Problem::TooLarge { max } => format!("{} {max}", t.problem_too_large),
                     Problem::Format => t.problem_format.to_string(),
                     Problem::NotPublic => t.problem_not_public.to_string(),
+                    Problem::NotUtf8 { line } => format!("{} {line}", t.problem_not_utf8),
                 };
                 let label = field_label(field, t)
                     .map(str::to_owned)

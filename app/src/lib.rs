@@ -34,7 +34,8 @@ pub(crate) mod form;
 /// UI text in Simplified Chinese and English: the shared messages and the catalogue
 /// composed of each feature's own.
 pub mod i18n;
-/// Licenses: plans, the license list and page, validation, the report, member seats.
+/// Licenses: plans, the license list and page, validation, the report, member seats,
+/// batch assignment (upload, preview, apply) and the CSV exports' shells.
 pub mod licenses;
 /// Members: the list and the member page.
 pub mod members;
@@ -55,9 +56,9 @@ pub mod webhooks;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseReportRoute,
-    LicenseRoute, LicensesRoute, MemberRoute, MembersRoute, OverviewRoute, PlansRoute, SignInRoute,
-    TagsRoute, TenantsRoute, WebhooksRoute,
+    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
+    LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
+    MembersRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -126,6 +127,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("expiring") view={Lazy::<ExpiringRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/batch") view={Lazy::<LicenseBatchesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("licenses/batch/:id") view={Lazy::<LicenseBatchRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses") view={Lazy::<LicensesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/plans") view={Lazy::<PlansRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/report") view={Lazy::<LicenseReportRoute>::new()} ssr=SsrMode::Async />

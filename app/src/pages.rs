@@ -44,6 +44,7 @@ use leptos_router::LazyRoute;
 use crate::access::{
     admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
 };
+use crate::licenses::batch::{BatchPage, BatchUploadPage};
 use crate::licenses::{
     detail::LicenseDetailPage, list::LicensesPage, plans::PlansPage, report::ReportPage,
 };
@@ -154,4 +155,12 @@ lazy_page!(
 lazy_page!(
     /// `/licenses/:id`
     LicenseRoute => LicenseDetailPage in licenses via license_view, preload_license
+);
+lazy_page!(
+    /// `/licenses/batch`
+    LicenseBatchesRoute => BatchUploadPage in licenses via license_batches_view, preload_license_batches
+);
+lazy_page!(
+    /// `/licenses/batch/:id`
+    LicenseBatchRoute => BatchPage in licenses via license_batch_view, preload_license_batch
 );

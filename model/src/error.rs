@@ -21,6 +21,10 @@ pub enum Problem {
     },
     Format,
     NotPublic,
+    /// A file that is not UTF-8 text; the first line where that shows.
+    NotUtf8 {
+        line: u32,
+    },
 }
 
 /// A rule about existing state that the request would break.

@@ -12,7 +12,7 @@
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
-/// A streaming RFC 4180 reader for uploaded CSV files.
+/// CSV both ways: rows for downloads (formula-safe) and a streaming reader for uploads.
 pub mod csv;
 /// Problems, conflicts and [`Invalid`], the refusal of a pure check.
 pub mod error;

@@ -88,6 +88,9 @@ pub enum Command {
     /// The legacy "user type" model a tenant migrates from.
     #[command(subcommand)]
     Legacy(LegacyCommand),
+    /// Licenses: batch assignment from a CSV file.
+    #[command(subcommand)]
+    Licenses(LicensesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +104,29 @@ pub enum LegacyCommand {
         /// Legacy members to generate.
         #[arg(long, default_value_t = 10_000)]
         members: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicensesCommand {
+    /// Preview a CSV file of member external ids (and optionally plan codes), one per
+    /// line, and with --apply assign licenses to them. The same file is one batch: a
+    /// second run shows (and continues) the first one, never assigning a row twice.
+    AssignBatch {
+        /// Slug of the tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Code of the plan for rows that name none.
+        #[arg(long)]
+        plan: Option<String>,
+        /// Apply the batch after the preview (progress on stderr).
+        #[arg(long)]
+        apply: bool,
+        /// Refusals listed (with their line numbers) after the counts.
+        #[arg(long, default_value_t = 20)]
+        show: i64,
+        /// The CSV file: `external_id[,plan_code]` per line, optional header, UTF-8.
+        file: PathBuf,
     },
 }
 

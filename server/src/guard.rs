@@ -1,7 +1,10 @@
 //! Checks every request passes before anything reads it, in one place:
 //!
 //! - **Body limit.** A body over [`BODY_LIMIT_BYTES`] is refused with 413 on every route,
-//!   whether it announces its length or streams.
+//!   whether it announces its length or streams; except the batch upload
+//!   ([`UPLOAD_PATH`]), whose file streams to the domain unbuffered, up to
+//!   [`UPLOAD_LIMIT_BYTES`] (413 when announced above it; the domain refuses a file that
+//!   grows past its limit while streaming).
 //! - **No NUL.** PostgreSQL cannot store U+0000 in text, so a server-function request
 //!   carrying it (raw, `%00` or the JSON escape, in the body or the query) is refused
 //!   with 400 before it reaches a field. The domain's `input::plain_text` refuses it too
@@ -27,6 +30,13 @@ use tracing::Instrument;
 /// few kilobytes).
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
+/// The batch upload route: its body is a file, streamed to the domain as it arrives
+/// (not buffered here), up to [`UPLOAD_LIMIT_BYTES`].
+pub const UPLOAD_PATH: &str = "/upload/licenses-batch";
+/// The largest upload body: the largest file the domain accepts plus room for the
+/// multipart envelope. The domain counts the file's own bytes as it reads them.
+pub const UPLOAD_LIMIT_BYTES: usize = domain::licenses::batch::FILE_BYTES_MAX + 64 * 1024;
+
 pub async fn requests(request: Request, next: Next) -> Response {
     let has_body = !matches!(
         *request.method(),
@@ -38,6 +48,13 @@ pub async fn requests(request: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    if request.uri().path() == UPLOAD_PATH {
+        // Streamed by its handler, which stops reading at the limit.
+        if announced.is_some_and(|length| length > UPLOAD_LIMIT_BYTES as u64) {
+            return too_large();
+        }
+        return next.run(request).await;
+    }
     if announced.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
         return too_large();
     }

@@ -10,7 +10,7 @@ use app::context::AppState;
 use clap::Parser;
 use leptos::config::{Env, LeptosOptions};
 use sqlx::PgPool;
-use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command, LegacyCommand};
+use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command, LegacyCommand, LicensesCommand};
 use tierdesk::embedded::EmbeddedPostgres;
 use tierdesk::jobs;
 use tierdesk::router::{RouterOptions, router};
@@ -191,6 +191,13 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             )
             .await
         }
+        Some(Command::Licenses(LicensesCommand::AssignBatch {
+            tenant,
+            plan,
+            apply,
+            show,
+            file,
+        })) => assign_batch(&database.pool, tenant, plan.as_deref(), file, *apply, *show).await,
     };
     database.close().await?;
     result
@@ -210,6 +217,139 @@ async fn check_licenses(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyErro
         println!("{violation}");
     }
     Err(format!("{} license violation(s)", violations.len()).into())
+}
+
+/// A file read in chunks as it is consumed (the upload streams it).
+struct FileChunks(std::fs::File);
+
+impl Iterator for FileChunks {
+    type Item = std::io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::Read;
+        let mut chunk = vec![0; 64 * 1024];
+        match self.0.read(&mut chunk) {
+            Ok(0) => None,
+            Ok(read) => {
+                chunk.truncate(read);
+                Some(Ok(chunk))
+            }
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
+/// `tierdesk licenses assign-batch`: upload (preview) and optionally apply a CSV file,
+/// acting as the command line in the tenant.
+async fn assign_batch(
+    db: &PgPool,
+    tenant: &str,
+    plan: Option<&str>,
+    file: &std::path::Path,
+    apply: bool,
+    show: i64,
+) -> Result<(), AnyError> {
+    use domain::licenses::batch::{self, Outcome};
+    let tenant_id = domain::access::tenants::by_slug(db, tenant)
+        .await?
+        .tenant_id;
+    let access = domain::Access {
+        principal: domain::Principal::cli(),
+        tenant_id,
+        role: domain::Role::TenantAdmin,
+        request_id: None,
+    };
+    let now = chrono::Utc::now();
+    let plan_id = match plan {
+        None => None,
+        Some(code) => Some(
+            domain::licenses::plans(db, &access, now)
+                .await?
+                .into_iter()
+                .find(|p| p.code == code.trim().to_lowercase())
+                .ok_or_else(|| format!("no license plan with code '{code}' in {tenant}"))?
+                .plan_id,
+        ),
+    };
+    let opened = std::fs::File::open(file)
+        .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let body = futures_util::stream::iter(FileChunks(opened));
+    let found = batch::upload(db, &access, now, &name, plan_id, body).await?;
+    if found.existing {
+        println!(
+            "this file was uploaded before: batch {} ({}, {})",
+            found.batch_id,
+            found.file_name,
+            found.status.as_str()
+        );
+    } else {
+        println!("batch {} ({})", found.batch_id, found.file_name);
+    }
+    println!(
+        "rows: {}; default plan: {}",
+        found.rows_total,
+        found.default_plan_code.as_deref().unwrap_or("none")
+    );
+    for count in &found.counts {
+        println!("  {:<16} {}", count.outcome.as_str(), count.rows);
+    }
+    let mut refusals = Vec::new();
+    for outcome in Outcome::ALL
+        .into_iter()
+        .filter(|o| !o.is_assignment())
+        .filter(|o| found.count(*o) > 0)
+    {
+        let page = batch::rows(db, &access, found.batch_id, Some(outcome), None, show).await?;
+        refusals.extend(page.rows);
+    }
+    refusals.sort_by_key(|r| r.line_no);
+    refusals.truncate(usize::try_from(show).unwrap_or(0));
+    if !refusals.is_empty() {
+        println!("first refusals:");
+    }
+    for row in &refusals {
+        let why = match row.malformed {
+            Some(reason) => format!("malformed ({})", reason.as_str()),
+            None => row.current().as_str().to_owned(),
+        };
+        println!(
+            "  line {:>6}: {:<20} {:<12} {why}",
+            row.line_no,
+            row.external_id.as_deref().unwrap_or("-"),
+            row.plan_code.as_deref().unwrap_or("-")
+        );
+    }
+    if !apply {
+        if found.status == batch::Status::Uploaded {
+            println!("preview only: run again with --apply to assign");
+        }
+        return Ok(());
+    }
+    loop {
+        let progress = batch::apply_step(
+            db,
+            &access,
+            chrono::Utc::now(),
+            found.batch_id,
+            batch::APPLY_CHUNK,
+        )
+        .await?;
+        eprintln!(
+            "applied through line {} of {}: {} assigned, {} refused",
+            progress.applied_through, progress.last_line, progress.assigned, progress.refused
+        );
+        if progress.done {
+            println!(
+                "applied: {} assigned, {} refused",
+                progress.assigned, progress.refused
+            );
+            return Ok(());
+        }
+    }
 }
 
 async fn check_overview(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError> {

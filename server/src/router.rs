@@ -14,9 +14,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use leptos::prelude::{Owner, provide_context};
 use leptos::reactive::computed::ScopedFuture;
@@ -30,6 +31,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Instrument;
 
 use crate::csrf;
 use crate::session_store::PgSessionStore;
@@ -66,6 +68,12 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .route("/healthz", get(healthz))
         .route("/lang/{code}", get(set_language))
         .route("/export/audit.csv", get(audit_export))
+        .route("/export/licenses.csv", get(licenses_export))
+        .route("/export/assignments.csv", get(assignments_export))
+        .route(
+            crate::guard::UPLOAD_PATH,
+            post(upload_batch).layer(DefaultBodyLimit::max(crate::guard::UPLOAD_LIMIT_BYTES)),
+        )
         .route("/api/{*name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos_options = state.leptos_options.clone();
@@ -218,6 +226,279 @@ async fn audit_export(
             ),
         },
     }
+}
+
+/// The language of a request's messages (cookie, then Accept-Language).
+fn request_lang(headers: &HeaderMap) -> Lang {
+    Lang::for_request(
+        headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// Runs an `app` shell in a reactive owner holding the request's parts, the state and
+/// response options (as a server function runs), and answers its result with the status
+/// and headers it set.
+async fn in_request<T, F, Fut>(
+    state: AppState,
+    parts: http::request::Parts,
+    make: F,
+) -> (
+    Result<T, app::error::AppError>,
+    Option<StatusCode>,
+    HeaderMap,
+)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, app::error::AppError>>,
+{
+    let response_options = leptos_axum::ResponseOptions::default();
+    let owner = Owner::new();
+    let result = owner
+        .with(|| {
+            provide_context(parts);
+            provide_context(state);
+            provide_context(response_options.clone());
+            ScopedFuture::new(make())
+        })
+        .await;
+    let set = response_options
+        .0
+        .read()
+        .map(|r| (r.status, r.headers.clone()));
+    let (status, headers) = set.unwrap_or_default();
+    (result, status, headers)
+}
+
+/// A refused download or upload: a browser that posted a form or followed a link goes
+/// back to its page with the error shown there (or to sign in), any other client gets
+/// the status and the message.
+fn refused(
+    lang: Lang,
+    error: &app::error::AppError,
+    status: Option<StatusCode>,
+    headers: &HeaderMap,
+) -> Response {
+    match headers.get(header::LOCATION) {
+        Some(location) => {
+            let status = status
+                .filter(StatusCode::is_redirection)
+                .unwrap_or(StatusCode::SEE_OTHER);
+            (status, [(header::LOCATION, location.clone())]).into_response()
+        }
+        None => plain_text(
+            status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error.message(lang.texts()),
+        ),
+    }
+}
+
+/// `?plan=&name=` of a raw (`text/csv`) upload.
+#[derive(Debug, Default, serde::Deserialize)]
+struct UploadQuery {
+    plan: Option<String>,
+    name: Option<String>,
+}
+
+/// `POST /upload/licenses-batch`: a CSV file for batch assignment, as
+/// `multipart/form-data` (fields `plan`, then `file`: the console's form, which works
+/// without JavaScript) or as the raw body (`text/csv`, with `?plan=&name=`). The file is
+/// streamed into `domain::licenses::batch::upload` as it arrives, never buffered whole.
+/// Answers 303 to the batch's page, or the batch as JSON when the client accepts JSON;
+/// a refusal is the status with its message (a browser's form post goes back to the
+/// form with `?error=`).
+async fn upload_batch(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let lang = request_lang(&parts.headers);
+    let Ok(Query(query)) = Query::<UploadQuery>::try_from_uri(&parts.uri) else {
+        let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+        return plain_text(StatusCode::BAD_REQUEST, message);
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let request = Request::from_parts(parts.clone(), body);
+        let Ok(mut multipart) = Multipart::from_request(request, &()).await else {
+            let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+            return plain_text(StatusCode::BAD_REQUEST, message);
+        };
+        let mut plan = query.plan;
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) if field.name() == Some("plan") => match field.text().await {
+                    Ok(text) => plan = Some(text),
+                    Err(error) => return plain_text(error.status(), error.body_text()),
+                },
+                Ok(Some(field)) if field.name() == Some("file") => {
+                    let name = field.file_name().unwrap_or_default().to_owned();
+                    return uploaded(state, parts, lang, name, plan, Box::pin(field)).await;
+                }
+                // Other fields are ignored.
+                Ok(Some(_)) => {}
+                // No file: the domain answers "file required" (after the role check).
+                Ok(None) => {
+                    let nothing =
+                        futures_util::stream::empty::<Result<Vec<u8>, std::convert::Infallible>>();
+                    return uploaded(state, parts, lang, String::new(), plan, nothing).await;
+                }
+                Err(error) => return plain_text(error.status(), error.body_text()),
+            }
+        }
+    }
+    if content_type.starts_with("text/csv") || content_type.starts_with("text/plain") {
+        let name = query.name.unwrap_or_default();
+        let stream = Box::pin(body.into_data_stream());
+        return uploaded(state, parts, lang, name, query.plan, stream).await;
+    }
+    plain_text(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "send the file as multipart/form-data (fields plan, file) or as text/csv".to_owned(),
+    )
+}
+
+async fn uploaded<S, B, E>(
+    state: AppState,
+    parts: http::request::Parts,
+    lang: Lang,
+    name: String,
+    plan: Option<String>,
+    body: S,
+) -> Response
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    let wants_json = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let (result, status, headers) = in_request(state, parts, || {
+        app::licenses::batch_api::upload_batch(name, plan, body)
+    })
+    .await;
+    match result {
+        Ok(batch) if wants_json => (StatusCode::OK, axum::Json(batch)).into_response(),
+        Ok(batch) => (
+            StatusCode::SEE_OTHER,
+            [(
+                header::LOCATION,
+                format!("/licenses/batch/{}", batch.batch_id),
+            )],
+        )
+            .into_response(),
+        Err(error) => refused(lang, &error, status, &headers),
+    }
+}
+
+/// `GET /export/licenses.csv`: the session's tenant's licenses (filters `plan`, `state`).
+async fn licenses_export(
+    State(state): State<AppState>,
+    query: Result<Query<app::licenses::batch_api::LicenseExportQuery>, QueryRejection>,
+    request: Request,
+) -> Response {
+    license_export(
+        state,
+        app::licenses::batch_api::ExportKind::Licenses,
+        query,
+        request,
+    )
+    .await
+}
+
+/// `GET /export/assignments.csv`: the session's tenant's assignments, live and ended.
+async fn assignments_export(
+    State(state): State<AppState>,
+    query: Result<Query<app::licenses::batch_api::LicenseExportQuery>, QueryRejection>,
+    request: Request,
+) -> Response {
+    license_export(
+        state,
+        app::licenses::batch_api::ExportKind::Assignments,
+        query,
+        request,
+    )
+    .await
+}
+
+/// Chunks of CSV in flight between the query and the response body: the query waits
+/// (holding no more than this) while the client is slow.
+const EXPORT_CHUNKS_IN_FLIGHT: usize = 8;
+
+/// Streams an export: the query runs in its own task on a pooled connection and sends
+/// CSV chunks through a bounded channel that is the response body. A client that goes
+/// away drops the body, the task's next send fails and the query stops; a query that
+/// fails mid-way aborts the body (the download is incomplete, not silently short).
+async fn license_export(
+    state: AppState,
+    kind: app::licenses::batch_api::ExportKind,
+    query: Result<Query<app::licenses::batch_api::LicenseExportQuery>, QueryRejection>,
+    request: Request,
+) -> Response {
+    let (parts, _body) = request.into_parts();
+    let lang = request_lang(&parts.headers);
+    let Ok(Query(query)) = query else {
+        let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+        return plain_text(StatusCode::BAD_REQUEST, message);
+    };
+    let (result, status, headers) = in_request(state, parts, || {
+        app::licenses::batch_api::license_export(kind, query)
+    })
+    .await;
+    let export = match result {
+        Ok(export) => export,
+        Err(error) => return refused(lang, &error, status, &headers),
+    };
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name());
+    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(EXPORT_CHUNKS_IN_FLIGHT);
+    let (failed, failure) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        async move {
+            if let Err(error) = export.run(sender).await {
+                tracing::error!(%error, "license export failed");
+                let _ = failed.send(());
+            }
+        }
+        .instrument(tracing::Span::current()),
+    );
+    let chunks = futures_util::stream::unfold(
+        (receiver, Some(failure)),
+        |(mut receiver, failure)| async move {
+            match receiver.recv().await {
+                Some(chunk) => Some((Ok(chunk), (receiver, failure))),
+                None => {
+                    // The sender is gone: the export ended, or failed (then it said so).
+                    let failed = match failure {
+                        Some(failure) => failure.await.is_ok(),
+                        None => false,
+                    };
+                    failed.then(|| {
+                        (
+                            Err(std::io::Error::other("export failed")),
+                            (receiver, None),
+                        )
+                    })
+                }
+            }
+        },
+    );
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response()
 }
 
 fn plain_text(status: StatusCode, message: String) -> Response {

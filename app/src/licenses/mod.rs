@@ -83,3 +83,9 @@ pub fn LicensesNav() -> impl IntoView {
 pub fn devices_text(activations: i32, max: i32) -> String {
     format!("{activations} / {max}")
 }
+/// Batch assignment pages: upload, preview, apply with progress.
+pub mod batch;
+/// Server functions of batch assignment.
+pub mod batch_api;
+/// Messages of batch assignment.
+pub mod batch_i18n;

@@ -13,10 +13,14 @@
 //! `member_id` order) · `license_activations` rows · append-only inserts (assignments,
 //! events, audit, outbox).
 
+/// Batch assignment from a CSV file: upload with preview, resumable idempotent apply.
+pub mod batch;
 /// The license invariants (`tierdesk check licenses`).
 pub mod check;
 /// Activations on devices, deactivation and validation codes.
 pub mod devices;
+/// CSV exports of licenses and assignments, streamed from the database.
+pub mod export;
 /// The expiry job: expiry transitions and reminders (safe with several processes).
 pub mod lifecycle;
 /// Assignments to members within their quota: assign, unassign, transfer, over quota.

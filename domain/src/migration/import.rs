@@ -64,6 +64,7 @@ fn problem_code(problem: &Problem) -> &'static str {
         Problem::TooShort { .. } => "too_short",
         Problem::TooLong { .. } => "too_long",
         Problem::TooLarge { .. } => "too_large",
+        Problem::NotUtf8 { .. } => "encoding",
         Problem::Format | Problem::NotPublic => "format",
     }
 }

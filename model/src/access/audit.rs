@@ -137,25 +137,7 @@ pub fn write_csv(out: &mut String, entries: &[Entry]) {
 }
 
 fn write_row(out: &mut String, cells: impl Iterator<Item = String>) {
-    for (index, cell) in cells.enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        let neutral =
-            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err() {
-                format!("'{cell}")
-            } else {
-                cell
-            };
-        if neutral.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&neutral.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&neutral);
-        }
-    }
-    out.push_str("\r\n");
+    crate::csv::write_row(out, cells);
 }
 
 #[cfg(test)]

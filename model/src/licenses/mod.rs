@@ -5,6 +5,9 @@
 //! A license's state is decided from its flags and dates at the moment of the question
 //! ([`state`]), never from a status a job last wrote.
 
+/// Batch assignment from a CSV file: outcomes, the line parser, the batch and its rows.
+pub mod batch;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
