@@ -56,8 +56,8 @@ pub mod webhooks;
 use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
-    LicenseBatchesRoute, MemberRoute, MembersRoute,
-    OverviewRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+    LicenseBatchesRoute, MemberRoute, MembersRoute, OverviewRoute, SignInRoute, TagsRoute,
+    TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 

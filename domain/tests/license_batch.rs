@@ -92,8 +92,7 @@ async fn member(db: &PgPool, access: &Access, external_id: &str) -> Uuid {
 
 /// The file as a stream of small chunks (cutting lines and the BOM across chunks).
 fn body(text: &[u8]) -> impl futures_util::Stream<Item = Result<Vec<u8>, Infallible>> + Unpin {
-    let chunks: Vec<Result<Vec<u8>, Infallible>> =
-        text.chunks(7).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, Infallible>> = text.chunks(7).map(|c| Ok(c.to_vec())).collect();
     stream::iter(chunks)
 }
 
@@ -168,12 +167,25 @@ async fn the_preview_names_every_refusal_and_apply_follows_it(db: PgPool) {
     }
 
     // Viewers read, they do not upload.
-    let refused = upload(&db, &f.viewer.access(), "x.csv", Some(basic), MIXED.as_bytes()).await;
+    let refused = upload(
+        &db,
+        &f.viewer.access(),
+        "x.csv",
+        Some(basic),
+        MIXED.as_bytes(),
+    )
+    .await;
     assert!(matches!(refused, Err(Error::Forbidden)));
 
-    let batch = upload(&db, &support, "dir/Mixed.csv", Some(basic), MIXED.as_bytes())
-        .await
-        .unwrap();
+    let batch = upload(
+        &db,
+        &support,
+        "dir/Mixed.csv",
+        Some(basic),
+        MIXED.as_bytes(),
+    )
+    .await
+    .unwrap();
     assert_eq!(batch.file_name, "Mixed.csv");
     assert_eq!(batch.status, Status::Uploaded);
     assert_eq!(batch.rows_total, 11);
@@ -215,15 +227,29 @@ async fn the_preview_names_every_refusal_and_apply_follows_it(db: PgPool) {
     assert_eq!(rows[9].malformed, Some(Malformed::UnterminatedQuote));
     assert_eq!(rows[10].plan_code.as_deref(), Some("basic"));
     // Filtered and paged.
-    let page = batch::rows(&db, &viewer, batch.batch_id, Some(Outcome::Malformed), None, 1)
-        .await
-        .unwrap();
+    let page = batch::rows(
+        &db,
+        &viewer,
+        batch.batch_id,
+        Some(Outcome::Malformed),
+        None,
+        1,
+    )
+    .await
+    .unwrap();
     assert_eq!(page.rows.len(), 1);
     assert_eq!(page.rows[0].line_no, 6);
     assert_eq!(page.next, Some(6));
-    let page = batch::rows(&db, &viewer, batch.batch_id, Some(Outcome::Malformed), Some(6), 1)
-        .await
-        .unwrap();
+    let page = batch::rows(
+        &db,
+        &viewer,
+        batch.batch_id,
+        Some(Outcome::Malformed),
+        Some(6),
+        1,
+    )
+    .await
+    .unwrap();
     assert_eq!(page.rows[0].line_no, 11);
     assert_eq!(page.next, None);
 
@@ -319,7 +345,14 @@ async fn bad_files_are_refused_and_leave_nothing(db: PgPool) {
             problem: Problem::Required
         })
     ));
-    let refused = upload(&db, &support, "header.csv", Some(basic), b"external_id\r\n\r\n").await;
+    let refused = upload(
+        &db,
+        &support,
+        "header.csv",
+        Some(basic),
+        b"external_id\r\n\r\n",
+    )
+    .await;
     assert!(matches!(
         refused,
         Err(Error::Invalid {
@@ -393,7 +426,10 @@ async fn an_apply_resumes_where_it_stopped(db: PgPool) {
     let first = batch::apply_step(&db, &support, now(), batch.batch_id, 4)
         .await
         .unwrap();
-    assert_eq!((first.applied_through, first.assigned, first.done), (4, 4, false));
+    assert_eq!(
+        (first.applied_through, first.assigned, first.done),
+        (4, 4, false)
+    );
     let midway = batch::batch(&db, &support, batch.batch_id).await.unwrap();
     assert_eq!(midway.status, Status::Applying);
     assert_eq!(midway.percent(), 40);
@@ -475,9 +511,16 @@ async fn a_hundred_thousand_rows_stream_through_preview_and_apply(db: PgPool) {
         Ok::<_, Infallible>(chunk.into_bytes())
     });
     let started = Instant::now();
-    let batch = batch::upload(&db, &support, now(), "bulk.csv", Some(bulk), stream::iter(chunks))
-        .await
-        .unwrap();
+    let batch = batch::upload(
+        &db,
+        &support,
+        now(),
+        "bulk.csv",
+        Some(bulk),
+        stream::iter(chunks),
+    )
+    .await
+    .unwrap();
     let preview = started.elapsed();
     assert_eq!(batch.rows_total, ROWS as i32);
     // One license was issued by the fixture, plus 100,000: every row gets one.

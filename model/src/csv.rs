@@ -42,9 +42,6 @@ mod tests {
     fn quotes_and_neutralises() {
         let mut out = String::new();
         write_row(&mut out, ["a,b", "=1+2", "-5", "say \"hi\"", "", "@x,y"]);
-        assert_eq!(
-            out,
-            "\"a,b\",'=1+2,-5,\"say \"\"hi\"\"\",,\"'@x,y\"\r\n"
-        );
+        assert_eq!(out, "\"a,b\",'=1+2,-5,\"say \"\"hi\"\"\",,\"'@x,y\"\r\n");
     }
 }

@@ -160,17 +160,7 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             apply,
             show,
             file,
-        })) => {
-            assign_batch(
-                &database.pool,
-                tenant,
-                plan.as_deref(),
-                file,
-                *apply,
-                *show,
-            )
-            .await
-        }
+        })) => assign_batch(&database.pool, tenant, plan.as_deref(), file, *apply, *show).await,
     };
     database.close().await?;
     result
@@ -207,7 +197,9 @@ async fn assign_batch(
     show: i64,
 ) -> Result<(), AnyError> {
     use domain::licenses::batch::{self, Outcome};
-    let tenant_id = domain::access::tenants::by_slug(db, tenant).await?.tenant_id;
+    let tenant_id = domain::access::tenants::by_slug(db, tenant)
+        .await?
+        .tenant_id;
     let access = domain::Access {
         principal: domain::Principal::cli(),
         tenant_id,

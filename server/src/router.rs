@@ -14,16 +14,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart};
 use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use leptos::prelude::{Owner, provide_context};
 use leptos::reactive::computed::ScopedFuture;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use serde_json::json;
-use tracing::Instrument;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::request_id::{
@@ -32,6 +31,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Instrument;
 
 use crate::csrf;
 use crate::session_store::PgSessionStore;
@@ -245,7 +245,11 @@ async fn in_request<T, F, Fut>(
     state: AppState,
     parts: http::request::Parts,
     make: F,
-) -> (Result<T, app::error::AppError>, Option<StatusCode>, HeaderMap)
+) -> (
+    Result<T, app::error::AppError>,
+    Option<StatusCode>,
+    HeaderMap,
+)
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, app::error::AppError>>,
@@ -340,7 +344,8 @@ async fn upload_batch(State(state): State<AppState>, request: Request) -> Respon
                 Ok(Some(_)) => {}
                 // No file: the domain answers "file required" (after the role check).
                 Ok(None) => {
-                    let nothing = futures_util::stream::empty::<Result<Vec<u8>, std::convert::Infallible>>();
+                    let nothing =
+                        futures_util::stream::empty::<Result<Vec<u8>, std::convert::Infallible>>();
                     return uploaded(state, parts, lang, String::new(), plan, nothing).await;
                 }
                 Err(error) => return plain_text(error.status(), error.body_text()),
@@ -384,7 +389,10 @@ where
         Ok(batch) if wants_json => (StatusCode::OK, axum::Json(batch)).into_response(),
         Ok(batch) => (
             StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/licenses/batch/{}", batch.batch_id))],
+            [(
+                header::LOCATION,
+                format!("/licenses/batch/{}", batch.batch_id),
+            )],
         )
             .into_response(),
         Err(error) => refused(lang, &error, status, &headers),
@@ -397,7 +405,13 @@ async fn licenses_export(
     query: Result<Query<app::licenses::batch_api::LicenseExportQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
-    license_export(state, app::licenses::batch_api::ExportKind::Licenses, query, request).await
+    license_export(
+        state,
+        app::licenses::batch_api::ExportKind::Licenses,
+        query,
+        request,
+    )
+    .await
 }
 
 /// `GET /export/assignments.csv`: the session's tenant's assignments, live and ended.
@@ -406,7 +420,13 @@ async fn assignments_export(
     query: Result<Query<app::licenses::batch_api::LicenseExportQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
-    license_export(state, app::licenses::batch_api::ExportKind::Assignments, query, request).await
+    license_export(
+        state,
+        app::licenses::batch_api::ExportKind::Assignments,
+        query,
+        request,
+    )
+    .await
 }
 
 /// Chunks of CSV in flight between the query and the response body: the query waits

@@ -111,7 +111,12 @@ async fn post_form(client: &mut Client, plan: &str, file_name: &str, file: &[u8]
 }
 
 /// Posts a raw CSV body as a script does (JSON answer, no Referer).
-async fn post_raw(client: &mut Client, query: &str, content_type: &str, body: Body) -> TestResponse {
+async fn post_raw(
+    client: &mut Client,
+    query: &str,
+    content_type: &str,
+    body: Body,
+) -> TestResponse {
     let request = client
         .request(Method::POST, &format!("/upload/licenses-batch{query}"))
         .header(header::CONTENT_TYPE, content_type)
@@ -206,7 +211,10 @@ async fn the_upload_route_previews_and_applies_by_role(db: PgPool) {
     let rows = vic
         .call_fn(
             "license_batch_rows",
-            &[("batch_id", &batch_id.to_string()), ("outcome", "malformed")],
+            &[
+                ("batch_id", &batch_id.to_string()),
+                ("outcome", "malformed"),
+            ],
         )
         .await;
     assert_eq!(rows.status, StatusCode::OK, "{}", rows.body);
@@ -225,12 +233,20 @@ async fn the_upload_route_previews_and_applies_by_role(db: PgPool) {
         let missing = gus
             .call_fn(name, &[("batch_id", &batch_id.to_string())])
             .await;
-        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{name}: {}", missing.body);
+        assert_eq!(
+            missing.status,
+            StatusCode::NOT_FOUND,
+            "{name}: {}",
+            missing.body
+        );
     }
 
     // A viewer cannot apply; support can (the background worker does the rows).
     let refused = vic
-        .call_fn("apply_license_batch", &[("batch_id", &batch_id.to_string())])
+        .call_fn(
+            "apply_license_batch",
+            &[("batch_id", &batch_id.to_string())],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     // Apply as the page's form posts it without JavaScript: back to the page, done.
@@ -301,12 +317,26 @@ async fn bad_uploads_are_refused_with_a_message_and_store_nothing(db: PgPool) {
 
     // Not UTF-8 (Latin-1 "é" on line 2).
     let latin1 = post_raw(&mut sam, "", "text/csv", Body::from(&b"m1\nm\xE9\n"[..])).await;
-    assert_eq!(latin1.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", latin1.body);
-    assert!(latin1.body.contains("UTF-8") && latin1.body.contains('2'), "{}", latin1.body);
+    assert_eq!(
+        latin1.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        latin1.body
+    );
+    assert!(
+        latin1.body.contains("UTF-8") && latin1.body.contains('2'),
+        "{}",
+        latin1.body
+    );
 
     // Empty.
     let empty = post_raw(&mut sam, "", "text/csv", Body::empty()).await;
-    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
 
     // No file field in the form.
     let request = sam
@@ -321,15 +351,30 @@ async fn bad_uploads_are_refused_with_a_message_and_store_nothing(db: PgPool) {
         )))
         .unwrap();
     let missing = sam.send(request).await;
-    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
 
     // A plan id that is not one.
     let bad_plan = post_raw(&mut sam, "?plan=nope", "text/csv", Body::from("m1\n")).await;
-    assert_eq!(bad_plan.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_plan.body);
+    assert_eq!(
+        bad_plan.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_plan.body
+    );
 
     // Wrong content type.
     let json = post_raw(&mut sam, "", "application/json", Body::from("{\"a\":1}")).await;
-    assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", json.body);
+    assert_eq!(
+        json.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        json.body
+    );
     assert!(!json.body.is_empty());
 
     // Announced over the limit: refused before reading.
@@ -369,7 +414,11 @@ async fn bad_uploads_are_refused_with_a_message_and_store_nothing(db: PgPool) {
     // A browser's failed form post goes back to the form with the error.
     let back = post_form(&mut sam, "", "latin1.csv", b"m\xE9\n").await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
-    assert!(back.location().unwrap().starts_with("/licenses/batch?error="));
+    assert!(
+        back.location()
+            .unwrap()
+            .starts_with("/licenses/batch?error=")
+    );
 
     assert_eq!(stored_batches(&db).await, (0, 0));
 }
@@ -382,9 +431,10 @@ async fn exports_stream_the_tenants_own_rows(db: PgPool) {
     let access = acme.sam.access();
     let now = chrono::Utc::now();
     let one = futures_util::stream::iter(vec![Ok::<_, std::convert::Infallible>(b"m1\n".to_vec())]);
-    let batch = domain::licenses::batch::upload(&db, &access, now, "one.csv", Some(acme.plan_id), one)
-        .await
-        .unwrap();
+    let batch =
+        domain::licenses::batch::upload(&db, &access, now, "one.csv", Some(acme.plan_id), one)
+            .await
+            .unwrap();
     domain::licenses::batch::apply_step(&db, &access, now, batch.batch_id, 10)
         .await
         .unwrap();
@@ -414,7 +464,10 @@ async fn exports_stream_the_tenants_own_rows(db: PgPool) {
         "key,plan,state,holder_external_id,assigned_at,expires_at,activations,max_activations,last_validated_at"
     );
     assert_eq!(lines.len(), 6, "{}", csv.body);
-    assert_eq!(lines.iter().filter(|l| l.contains(",assigned,m1,")).count(), 1);
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(",assigned,m1,")).count(),
+        1
+    );
     // Filtered by state; another tenant's rows never appear.
     let free = get_csv(&mut vic, "/export/licenses.csv?state=free").await;
     assert_eq!(free.body.lines().count(), 5, "{}", free.body);
@@ -427,7 +480,11 @@ async fn exports_stream_the_tenants_own_rows(db: PgPool) {
 
     let assignments = get_csv(&mut vic, "/export/assignments.csv").await;
     assert_eq!(assignments.status, StatusCode::OK);
-    let lines: Vec<&str> = assignments.body.trim_start_matches('\u{feff}').lines().collect();
+    let lines: Vec<&str> = assignments
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .collect();
     assert_eq!(
         lines[0],
         "key,plan,external_id,method,assigned_at,ended_at,end_kind,end_reason"
@@ -467,4 +524,3 @@ async fn exports_stream_the_tenants_own_rows(db: PgPool) {
     assert_eq!(newlines, 1 + 5 + 30_000);
     assert!(chunks > 10, "{chunks} chunks for {bytes} bytes");
 }
-

@@ -137,7 +137,12 @@ pub fn BatchPage() -> impl IntoView {
     let shared = crate::i18n::use_texts();
     let params = use_params_map();
     let query = use_query_map();
-    let batch_id = move || params.read().get("id").and_then(|id| id.parse::<Uuid>().ok());
+    let batch_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<Uuid>().ok())
+    };
     let outcome = move || {
         query
             .read()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::context::{access, db, now};
 use crate::error::AppError;
 use model::licenses::Plan;
-use model::licenses::batch::{Batch, BatchRowPage, Outcome, ROWS_PAGE_MAX};
+use model::licenses::batch::{Batch, BatchRowPage, Outcome};
 
 /// The plans a batch may default to (every role reads).
 #[server(endpoint = "batch_plans")]
@@ -50,7 +50,7 @@ pub async fn license_batch_rows(
         batch_id,
         outcome,
         after,
-        ROWS_PAGE_MAX,
+        domain::licenses::batch::ROWS_PAGE_MAX,
     )
     .await?)
 }

@@ -28,9 +28,9 @@
 //! an apply) comes before license rows, then `member_license_use` (see [`super`]).
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 /// The upload's byte stream (re-exported so callers need no stream crate of their own).
 pub use futures_util::Stream;
+use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
@@ -108,7 +108,12 @@ impl Pending {
         self.malformed.push(malformed);
     }
 
-    async fn flush(&mut self, conn: &mut PgConnection, tenant_id: Uuid, batch_id: Uuid) -> Result<()> {
+    async fn flush(
+        &mut self,
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        batch_id: Uuid,
+    ) -> Result<()> {
         if self.line_no.is_empty() {
             return Ok(());
         }
@@ -285,7 +290,14 @@ where
         }
         Err(error) => return Err(error.into()),
     }
-    predict(&mut tx, tenant_id, batch_id, now, i32::try_from(rows).unwrap_or(i32::MAX)).await?;
+    predict(
+        &mut tx,
+        tenant_id,
+        batch_id,
+        now,
+        i32::try_from(rows).unwrap_or(i32::MAX),
+    )
+    .await?;
     audit::record(
         &mut tx,
         access,
@@ -405,7 +417,9 @@ async fn predict(
     .execute(&mut *conn)
     .await?;
     if large {
-        sqlx::query!("reset enable_nestloop").execute(&mut *conn).await?;
+        sqlx::query!("reset enable_nestloop")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query!("reset jit").execute(conn).await?;
     }
     Ok(())
@@ -814,7 +828,7 @@ async fn step_locked(
     .await?;
     if done {
         audit::record(
-            &mut **tx,
+            tx,
             access,
             audit::Event {
                 action: "license.batch_applied",
@@ -847,7 +861,7 @@ async fn assign_row(
     plan_id: Uuid,
 ) -> Result<(Outcome, Option<Uuid>)> {
     // A member at their quota is refused before a free license is locked.
-    let (held, quota) = seats::use_and_quota(&mut **tx, access.tenant_id, member_id, now).await?;
+    let (held, quota) = seats::use_and_quota(tx, access.tenant_id, member_id, now).await?;
     if held >= quota {
         return Ok((Outcome::OverQuota, None));
     }
@@ -875,7 +889,9 @@ async fn assign_row(
         Err(Error::Conflict(Conflict::LicensePlanInactive)) => Outcome::PlanInactive,
         Err(Error::Conflict(Conflict::LicenseQuotaReached { .. })) => Outcome::OverQuota,
         Err(Error::NotFound { entity: "member" }) => Outcome::UnknownMember,
-        Err(Error::NotFound { entity: "license_plan" }) => Outcome::UnknownPlan,
+        Err(Error::NotFound {
+            entity: "license_plan",
+        }) => Outcome::UnknownPlan,
         Err(error) => return Err(error),
     };
     savepoint.rollback().await?;

@@ -103,12 +103,14 @@ pub fn assignments_csv(
 }
 
 fn time(value: Option<DateTime<Utc>>) -> String {
-    value.map_or_else(String::new, |t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    value.map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    })
 }
 
 /// Sends `out` if it is full (or `force`); false when the receiver is gone.
 async fn send(out: &mut String, sender: &mpsc::Sender<String>, force: bool) -> bool {
-    if out.len() < CHUNK_BYTES && !(force && !out.is_empty()) {
+    if out.len() < CHUNK_BYTES && (!force || out.is_empty()) {
         return true;
     }
     sender.send(std::mem::take(out)).await.is_ok()

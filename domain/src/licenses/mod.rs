@@ -15,10 +15,10 @@
 
 /// Batch assignment from a CSV file: upload with preview, resumable idempotent apply.
 pub mod batch;
-/// CSV exports of licenses and assignments, streamed from the database.
-pub mod export;
 /// Activations on devices, deactivation and validation codes.
 pub mod devices;
+/// CSV exports of licenses and assignments, streamed from the database.
+pub mod export;
 /// The expiry job: expiry transitions and reminders (safe with several processes).
 pub mod lifecycle;
 /// Assignments to members within their quota: assign, unassign, transfer, over quota.

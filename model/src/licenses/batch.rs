@@ -445,9 +445,8 @@ impl Batch {
         if self.status == Status::Applied || self.last_line == 0 {
             return 100;
         }
-        (i64::from(self.applied_through.clamp(0, self.last_line)) * 100
-            / i64::from(self.last_line))
-        .clamp(0, 100)
+        (i64::from(self.applied_through.clamp(0, self.last_line)) * 100 / i64::from(self.last_line))
+            .clamp(0, 100)
     }
 
     pub fn count(&self, outcome: Outcome) -> i64 {
@@ -529,7 +528,10 @@ mod tests {
     #[test]
     fn plain_and_quoted_fields() {
         assert_eq!(parse_line(b"m-1", false), Ok(row("m-1", None)));
-        assert_eq!(parse_line(b" m-1 , PRO ", false), Ok(row("m-1", Some("pro"))));
+        assert_eq!(
+            parse_line(b" m-1 , PRO ", false),
+            Ok(row("m-1", Some("pro")))
+        );
         assert_eq!(parse_line(b"m-1,\r", false), Ok(row("m-1", None)));
         assert_eq!(
             parse_line(br#""a,""b""",pro"#, false),
@@ -558,8 +560,14 @@ mod tests {
         let m = |bytes: &[u8]| parse_line(bytes, false);
         assert_eq!(m(b"a,b,c"), Ok(Line::Malformed(Malformed::TooManyFields)));
         assert_eq!(m(b" ,pro"), Ok(Line::Malformed(Malformed::EmptyExternalId)));
-        assert_eq!(m(b"a\x07b"), Ok(Line::Malformed(Malformed::ControlCharacter)));
-        assert_eq!(m(b"\"abc"), Ok(Line::Malformed(Malformed::UnterminatedQuote)));
+        assert_eq!(
+            m(b"a\x07b"),
+            Ok(Line::Malformed(Malformed::ControlCharacter))
+        );
+        assert_eq!(
+            m(b"\"abc"),
+            Ok(Line::Malformed(Malformed::UnterminatedQuote))
+        );
         assert_eq!(m(b"ab\"c"), Ok(Line::Malformed(Malformed::StrayQuote)));
         assert_eq!(m(b"\"ab\"c"), Ok(Line::Malformed(Malformed::StrayQuote)));
         let long_id = "x".repeat(EXTERNAL_ID_LENGTH_MAX + 1);
@@ -580,9 +588,16 @@ mod tests {
         let got = cut(&[b"\xEF\xBB", b"\xBFexternal_id\r\nm-1,pro\r", b"\nm-2"]);
         assert_eq!(
             got,
-            vec![line(1, "external_id\r"), line(2, "m-1,pro\r"), line(3, "m-2")]
+            vec![
+                line(1, "external_id\r"),
+                line(2, "m-1,pro\r"),
+                line(3, "m-2")
+            ]
         );
-        assert_eq!(cut(&[b"a\n\nb\n"]), vec![line(1, "a"), line(2, ""), line(3, "b")]);
+        assert_eq!(
+            cut(&[b"a\n\nb\n"]),
+            vec![line(1, "a"), line(2, ""), line(3, "b")]
+        );
         assert_eq!(cut(&[b""]), vec![]);
         assert_eq!(cut(&[b"ab"]), vec![line(1, "ab")]);
     }
@@ -591,7 +606,10 @@ mod tests {
     fn splitter_drops_over_long_lines_as_they_come() {
         let long = vec![b'x'; LINE_BYTES_MAX + 10];
         let got = cut(&[b"a\n", &long[..600], &long[600..], b"\nb\n"]);
-        assert_eq!(got, vec![line(1, "a"), Cut::TooLong { line_no: 2 }, line(3, "b")]);
+        assert_eq!(
+            got,
+            vec![line(1, "a"), Cut::TooLong { line_no: 2 }, line(3, "b")]
+        );
         let got = cut(&[&long]);
         assert_eq!(got, vec![Cut::TooLong { line_no: 1 }]);
     }
