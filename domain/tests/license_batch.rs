@@ -377,6 +377,24 @@ async fn bad_files_are_refused_and_leave_nothing(db: PgPool) {
             problem: Problem::TooLarge { .. }
         })
     ));
+    // One row too many (short lines, well within the byte limit).
+    let lines = batch::ROWS_MAX as usize + 1;
+    let chunks = (0..lines.div_ceil(10_000)).map(move |c| {
+        let end = ((c + 1) * 10_000).min(lines);
+        let text: String = (c * 10_000..end).map(|n| format!("{n:x}\n")).collect();
+        Ok::<_, Infallible>(text.into_bytes())
+    });
+    let refused = batch::upload(&db, &support, now(), "many.csv", None, stream::iter(chunks)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Invalid {
+                field: "rows",
+                problem: Problem::TooLarge { .. }
+            })
+        ),
+        "{refused:?}"
+    );
     let broken = batch::upload(
         &db,
         &support,

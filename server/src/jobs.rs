@@ -85,8 +85,42 @@ const RELEVEL_EVERY: Duration = Duration::from_secs(5);
 /// rows.
 const FOLD_EVERY: Duration = Duration::from_secs(10);
 
+/// How often batches waiting to be applied are looked for.
+const LICENSE_BATCH_EVERY: Duration = Duration::from_secs(2);
+
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
+    // License batch assignment: batches someone started applying, a committed step of
+    // rows at a time (each step claims its batch with SKIP LOCKED, so several processes
+    // share the work, and a restart resumes after the last committed step).
+    let db = state.db.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(LICENSE_BATCH_EVERY);
+        loop {
+            ticker.tick().await;
+            loop {
+                match domain::licenses::batch::run_applying(
+                    &db,
+                    clock.now(),
+                    domain::licenses::batch::APPLY_CHUNK,
+                )
+                .await
+                {
+                    Ok(Some(progress)) if progress.done => {
+                        tracing::info!(?progress, "license batch applied");
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) if db.is_closed() => return,
+                    Err(error) => {
+                        tracing::error!(%error, "license batch step failed");
+                        break;
+                    }
+                }
+            }
+        }
+    });
     // Re-levels after tier saves: a save starts its own worker; this resumes any that
     // stopped (a restart mid-way, a worker that failed).
     let db = state.db.clone();

@@ -239,6 +239,21 @@ impl Iterator for FileChunks {
     }
 }
 
+/// Why a batch file was refused, in words (nothing was stored).
+fn file_refusal(problem: &domain::Problem) -> String {
+    match problem {
+        domain::Problem::NotUtf8 { line } => {
+            format!("the file is not UTF-8 text (first at line {line}); save it as UTF-8")
+        }
+        domain::Problem::TooLarge { max } => {
+            format!("the file is too large (at most {max} bytes)")
+        }
+        domain::Problem::Required => "the file has no rows".to_owned(),
+        domain::Problem::Format => "the file could not be read".to_owned(),
+        other => format!("the file was refused: {other:?}"),
+    }
+}
+
 /// `tierdesk licenses assign-batch`: upload (preview) and optionally apply a CSV file,
 /// acting as the command line in the tenant.
 async fn assign_batch(
@@ -278,7 +293,21 @@ async fn assign_batch(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let body = futures_util::stream::iter(FileChunks(opened));
-    let found = batch::upload(db, &access, now, &name, plan_id, body).await?;
+    let found = batch::upload(db, &access, now, &name, plan_id, body)
+        .await
+        .map_err(|error| -> AnyError {
+            match error {
+                domain::Error::Invalid {
+                    field: "file",
+                    problem,
+                } => file_refusal(&problem).into(),
+                domain::Error::Invalid {
+                    field: "rows",
+                    problem: domain::Problem::TooLarge { max },
+                } => format!("the file has too many rows (at most {max})").into(),
+                other => other.into(),
+            }
+        })?;
     if found.existing {
         println!(
             "this file was uploaded before: batch {} ({}, {})",

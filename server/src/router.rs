@@ -381,6 +381,7 @@ where
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
+    let body = Box::pin(idle_limited(body));
     let (result, status, headers) = in_request(state, parts, || {
         app::licenses::batch_api::upload_batch(name, plan, body)
     })
@@ -397,6 +398,30 @@ where
             .into_response(),
         Err(error) => refused(lang, &error, status, &headers),
     }
+}
+
+/// An upload holds a database transaction while its file arrives: a client that stops
+/// sending for this long is cut off (its upload refused, nothing stored), so a stalled
+/// or deliberately slow client cannot hold a connection indefinitely.
+const UPLOAD_IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// `body`, failing when no chunk arrives within [`UPLOAD_IDLE_LIMIT`].
+fn idle_limited<S, B, E>(body: S) -> impl futures_util::Stream<Item = Result<B, String>>
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    futures_util::stream::unfold(Some(body), |body| async move {
+        let mut body = body?;
+        match tokio::time::timeout(UPLOAD_IDLE_LIMIT, futures_util::StreamExt::next(&mut body))
+            .await
+        {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+            Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
+            Ok(None) => None,
+            Err(_) => Some((Err("the upload stalled".to_owned()), None)),
+        }
+    })
 }
 
 /// `GET /export/licenses.csv`: the session's tenant's licenses (filters `plan`, `state`).

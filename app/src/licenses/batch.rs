@@ -45,31 +45,14 @@ pub fn BatchUploadPage() -> impl IntoView {
             <Card>
                 <h2 class="mb-2 font-semibold">{t.upload_title}</h2>
                 <p class="mb-4 text-sm text-slate-600">{t.upload_hint}</p>
-                // The plan comes before the file: the server reads the fields in order
-                // and streams the file as it arrives.
-                <form method="post" action="/upload/licenses-batch" enctype="multipart/form-data"
-                    class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-end" data-testid="batch-upload">
-                    <label class="block text-sm">
-                        <span class="mb-1 block font-medium text-slate-700">{t.default_plan}</span>
-                        <select name="plan" class="w-full rounded-md border border-slate-300 px-2 py-2">
-                            <option value="">{t.no_default_plan}</option>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    plans.await.unwrap_or_default().into_iter().filter(|p| p.active).map(|p| {
-                                        let label = format!("{} ({})", p.code, p.free);
-                                        view! { <option value=p.plan_id.to_string()>{label}</option> }
-                                    }).collect_view()
-                                })}
-                            </Transition>
-                        </select>
-                    </label>
-                    <label class="block text-sm">
-                        <span class="mb-1 block font-medium text-slate-700">{t.file}</span>
-                        <input type="file" name="file" required=true accept=".csv,text/csv,text/plain"
-                            class="block w-full text-sm" />
-                    </label>
-                    <button type="submit" class=BUTTON>{t.upload}</button>
-                </form>
+                <Transition fallback=move || view! { <p>{shared.loading}</p> }>
+                    {move || Suspend::new(async move {
+                        match plans.await {
+                            Ok(plans) => view! { <UploadForm plans t /> }.into_any(),
+                            Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
             </Card>
         </RequiresRole>
         <h2 class="mb-3 mt-6 font-semibold">{t.recent}</h2>
@@ -86,6 +69,34 @@ pub fn BatchUploadPage() -> impl IntoView {
             <a class="text-indigo-700 hover:underline" href="/export/licenses.csv" download>{t.export_licenses}</a>
             <a class="text-indigo-700 hover:underline" href="/export/assignments.csv" download>{t.export_assignments}</a>
         </p>
+    }
+}
+
+/// The upload form: a plain multipart post (no JavaScript needed). The plan comes
+/// before the file, since the server reads the fields in order and streams the file as
+/// it arrives.
+#[component]
+fn UploadForm(plans: Vec<model::licenses::Plan>, t: &'static Texts) -> impl IntoView {
+    view! {
+        <form method="post" action="/upload/licenses-batch" enctype="multipart/form-data"
+            class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-end" data-testid="batch-upload">
+            <label class="block text-sm">
+                <span class="mb-1 block font-medium text-slate-700">{t.default_plan}</span>
+                <select name="plan" class="w-full rounded-md border border-slate-300 px-2 py-2">
+                    <option value="">{t.no_default_plan}</option>
+                    {plans.into_iter().filter(|p| p.active).map(|p| {
+                        let label = format!("{} · {} ({} {})", p.code, crate::members::list::tier_label(&p.code, &p.name_zh, &p.name_en), p.free, t.free);
+                        view! { <option value=p.plan_id.to_string()>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="block text-sm">
+                <span class="mb-1 block font-medium text-slate-700">{t.file}</span>
+                <input type="file" name="file" required=true accept=".csv,text/csv,text/plain"
+                    class="block w-full text-sm" />
+            </label>
+            <button type="submit" class=BUTTON>{t.upload}</button>
+        </form>
     }
 }
 

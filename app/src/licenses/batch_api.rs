@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::context::{access, db, now};
 use crate::error::AppError;
 use model::licenses::Plan;
-use model::licenses::batch::{Batch, BatchRowPage, Outcome, ROWS_PAGE_MAX};
+use model::licenses::batch::{Batch, BatchRowPage, Outcome};
 
 /// The plans a batch may default to (every role reads).
 #[server(endpoint = "batch_plans")]
@@ -44,10 +44,15 @@ pub async fn license_batch_rows(
     after: Option<i32>,
 ) -> Result<BatchRowPage, AppError> {
     let access = access().await?;
-    Ok(
-        domain::licenses::batch::rows(&db()?, &access, batch_id, outcome, after, ROWS_PAGE_MAX)
-            .await?,
+    Ok(domain::licenses::batch::rows(
+        &db()?,
+        &access,
+        batch_id,
+        outcome,
+        after,
+        domain::licenses::batch::ROWS_PAGE_MAX,
     )
+    .await?)
 }
 
 /// Starts applying a batch in the background (support and tenant admins); the batch

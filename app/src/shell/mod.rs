@@ -55,6 +55,10 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         other if other.starts_with("/licenses/") => t.licenses.license_title,
         // A member's page (`/members/<uuid>`): the id says nothing to a reader.
         other if other.starts_with("/members/") => t.member_title,
+        // Batch assignment and a batch's page (in the page's language, from context).
+        other if other == "/licenses/batch" || other.starts_with("/licenses/batch/") => {
+            crate::licenses::batch_i18n::use_batch_texts().title
+        }
         _ => return None,
     };
     Some(name)

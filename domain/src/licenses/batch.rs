@@ -140,9 +140,9 @@ impl Pending {
 /// admins). `body` is the file as a stream of byte chunks; it is read once, as it
 /// comes. A file this tenant uploaded before answers that batch (`existing: true`, its
 /// preview refreshed while not yet applied). Refused, with nothing stored: bytes that
-/// are not UTF-8 (`NotUtf8` naming the line), more than [`FILE_BYTES_MAX`] bytes or
-/// [`ROWS_MAX`] rows (`TooLarge`), no rows at all (`Required`), a broken stream
-/// (`Format`); all on the field `file`. An unknown default plan is not found.
+/// are not UTF-8 (`NotUtf8` naming the line), more than [`FILE_BYTES_MAX`] bytes
+/// (`TooLarge`), no rows at all (`Required`), a broken stream (`Format`), all on the
+/// field `file`; more than [`ROWS_MAX`] rows (`TooLarge` on `rows`). An unknown default plan is not found.
 pub async fn upload<S, B, E>(
     db: &PgPool,
     access: &Access,
@@ -234,7 +234,7 @@ where
             rows += 1;
             if rows > ROWS_MAX {
                 return Err(Error::invalid(
-                    "file",
+                    "rows",
                     Problem::TooLarge {
                         max: i64::from(ROWS_MAX),
                     },
@@ -844,7 +844,7 @@ async fn step_locked(
     .await?;
     if done {
         audit::record(
-            &mut **tx,
+            tx,
             access,
             audit::Event {
                 action: "license.batch_applied",

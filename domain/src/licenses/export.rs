@@ -110,7 +110,7 @@ fn time(value: Option<DateTime<Utc>>) -> String {
 
 /// Sends `out` if it is full (or `force`); false when the receiver is gone.
 async fn send(out: &mut String, sender: &mpsc::Sender<String>, force: bool) -> bool {
-    if out.len() < CHUNK_BYTES && !(force && !out.is_empty()) {
+    if out.len() < CHUNK_BYTES && (!force || out.is_empty()) {
         return true;
     }
     sender.send(std::mem::take(out)).await.is_ok()
