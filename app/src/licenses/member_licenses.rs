@@ -90,10 +90,12 @@ pub fn MemberLicensesSection() -> impl IntoView {
             <h2 class="mb-3 font-semibold">{t.licenses.member_title}</h2>
             <OutcomeView outcome />
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let member = member_id();
+                    Suspend::new(async move {
                     let support = allowed(session, Role::Support).await;
                     let plans = if support { plans.await.unwrap_or_default() } else { Vec::new() };
-                    match (seats.await, member_id()) {
+                    match (seats.await, member) {
                         (Ok(seats), Some(id)) => {
                             let MemberLicenses { quota, held, licenses, activations, .. } = seats;
                             view! {
@@ -109,7 +111,8 @@ pub fn MemberLicensesSection() -> impl IntoView {
                         (Err(error), _) => view! { <ErrorBox error /> }.into_any(),
                         (Ok(_), None) => ().into_any(),
                     }
-                })}
+                    })
+                }}
             </Transition>
         </Card>
     }
