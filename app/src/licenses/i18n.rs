@@ -121,6 +121,7 @@ pub struct Texts {
     pub released_done: &'static str,
     pub activated_plain: &'static str,
     pub nav: &'static str,
+    pub chart_assigned: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -241,6 +242,7 @@ pub const EN: Texts = Texts {
     released_done: "One seat released.",
     activated_plain: "Device activated.",
     nav: "Licenses",
+    chart_assigned: "Assigned seats per plan",
 };
 
 pub const ZH: Texts = Texts {
@@ -361,4 +363,5 @@ pub const ZH: Texts = Texts {
     released_done: "已释放一个席位。",
     activated_plain: "设备已激活。",
     nav: "许可证",
+    chart_assigned: "各方案已分配席位",
 };
