@@ -1072,8 +1072,36 @@ async fn license_forms_work_without_javascript(db: PgPool) {
         shown.body
     );
     assert!(shown.body.contains(&key));
-
+    // The member page's seat forms are plain posts to the server functions.
+    for endpoint in ["activate_device", "transfer_license", "unassign_license"] {
+        assert!(
+            shown.body.contains(&format!(r#"action="/api/{endpoint}""#)),
+            "{endpoint}"
+        );
+    }
     let license = seats[0].0.to_string();
+    let activated = client
+        .submit_form(
+            "activate_device",
+            &[
+                ("license_id", &license),
+                ("fingerprint", "bobs-pc"),
+                ("device_name", "PC"),
+            ],
+            &page,
+        )
+        .await;
+    assert!(
+        activated
+            .location()
+            .unwrap()
+            .contains("done=activate_device"),
+        "{activated:?}"
+    );
+    let shown = client.get(activated.location().unwrap()).await;
+    assert!(shown.body.contains(r#"data-fingerprint="bobs-pc""#));
+    assert!(shown.body.contains(r#"action="/api/deactivate_device""#));
+
     let detail = format!("/licenses/{license}");
     let refused = client
         .submit_form(
