@@ -260,7 +260,7 @@ fn HolderForms(
 
 /// Moves the seat to another member, named by external id (reason required).
 #[component]
-pub fn TransferForm(
+fn TransferForm(
     license_id: String,
     transfer: ServerAction<TransferLicense>,
     t: &'static Texts,
@@ -284,7 +284,7 @@ pub fn TransferForm(
 /// Takes the seat back from its holder (reason required); a second step names the
 /// effect.
 #[component]
-pub fn UnassignForm(
+fn UnassignForm(
     license_id: String,
     unassign: ServerAction<UnassignLicense>,
     t: &'static Texts,
@@ -306,7 +306,7 @@ pub fn UnassignForm(
 
 /// Devices of a license (live first), with deactivation of live ones (support).
 #[component]
-pub fn ActivationTable(
+fn ActivationTable(
     activations: Vec<Activation>,
     may_change: bool,
     deactivate: ServerAction<DeactivateDevice>,
