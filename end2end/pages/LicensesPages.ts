@@ -37,7 +37,7 @@ export class PlansPage {
   }
 }
 
-/** The member page's licenses section. */
+/** The member page's licenses section (plain form posts: each answer is the page again). */
 export class MemberLicensesSection {
   constructor(private readonly page: Page) {}
 

@@ -1030,6 +1030,8 @@ async fn issue_assign_activate_validate_then_revoke_through_the_console(db: PgPo
     assert!(page.body.contains(r#"data-code="pro""#), "{}", page.body);
     let page = viewer.get("/licenses/report").await;
     assert!(page.body.contains(r#"data-testid="license-report""#));
+    // No language asked for: Chinese, like every page.
+    assert!(page.body.contains("许可证报表"), "{}", page.body);
     let page = viewer.get(&format!("/members/{ann}")).await;
     assert!(
         page.body.contains(r#"data-testid="license-quota""#),
@@ -1070,8 +1072,36 @@ async fn license_forms_work_without_javascript(db: PgPool) {
         shown.body
     );
     assert!(shown.body.contains(&key));
-
+    // The member page's seat forms are plain posts to the server functions.
+    for endpoint in ["activate_device", "transfer_license", "unassign_license"] {
+        assert!(
+            shown.body.contains(&format!(r#"action="/api/{endpoint}""#)),
+            "{endpoint}"
+        );
+    }
     let license = seats[0].0.to_string();
+    let activated = client
+        .submit_form(
+            "activate_device",
+            &[
+                ("license_id", &license),
+                ("fingerprint", "bobs-pc"),
+                ("device_name", "PC"),
+            ],
+            &page,
+        )
+        .await;
+    assert!(
+        activated
+            .location()
+            .unwrap()
+            .contains("done=activate_device"),
+        "{activated:?}"
+    );
+    let shown = client.get(activated.location().unwrap()).await;
+    assert!(shown.body.contains(r#"data-fingerprint="bobs-pc""#));
+    assert!(shown.body.contains(r#"action="/api/deactivate_device""#));
+
     let detail = format!("/licenses/{license}");
     let refused = client
         .submit_form(
@@ -1106,4 +1136,96 @@ async fn license_forms_work_without_javascript(db: PgPool) {
         .await
         .json();
     assert_eq!(validation["code"], "suspended");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn members_over_quota_are_listed_and_released_one_seat_at_a_time(db: PgPool) {
+    use domain::tags::grants::{self, GrantInput, Method};
+    use domain::tags::{self, TagInput};
+    let acme = tenant_with_tiers(&db, "acme").await;
+    let owner = acme.with_admin(&db, "owner", Role::TenantAdmin).await;
+    let sam = acme.with_admin(&db, "sam", Role::Support).await;
+    let plan_id = plan(&db, &owner, "pro").await;
+    let seats = issue(&db, &owner, plan_id, 3).await;
+    // Bronze (1 seat) with a tag that guarantees 3.
+    let carl = member(&db, &owner, "carl", 0).await;
+    let tag = TagInput {
+        code: "team".into(),
+        name_zh: "团队".into(),
+        name_en: "Team".into(),
+        category: "business".into(),
+        max_licenses: 3,
+        renew_from: "expiry".into(),
+        active: true,
+        ..Default::default()
+    };
+    let tag_id = tags::create(&db, &owner.access(), tag).await.unwrap();
+    let grant = GrantInput {
+        member_id: carl,
+        tag_id,
+        reason: "team plan".into(),
+        ..Default::default()
+    };
+    let grant_id = grants::grant(&db, &owner.access(), Utc::now(), Method::Manual, grant)
+        .await
+        .unwrap();
+    for (license_id, _) in &seats {
+        assign(&db, &owner, carl, *license_id).await;
+    }
+    // The seat with a device is released last.
+    activate(&db, &owner, seats[0].0, "carls-laptop").await;
+    grants::revoke(&db, &owner.access(), Utc::now(), grant_id, "team left")
+        .await
+        .unwrap();
+
+    let router = console(db.clone());
+    let mut support = Client::signed_in(&router, &sam.email, TEST_PASSWORD).await;
+    let over = support.call_fn("over_quota_members", &[]).await.json();
+    assert_eq!(over.as_array().unwrap().len(), 1, "{over}");
+    assert_eq!(
+        (
+            over[0]["external_id"].as_str(),
+            over[0]["held"].as_i64(),
+            over[0]["quota"].as_i64()
+        ),
+        (Some("carl"), Some(3), Some(1))
+    );
+    let after = support
+        .call_fn("over_quota_members", &[("after", "carl")])
+        .await
+        .json();
+    assert_eq!(after, serde_json::json!([]));
+    let report = support.call_fn("license_report", &[]).await.json();
+    assert_eq!(report["over_quota"], 1);
+    let page = support.get("/licenses/report").await;
+    assert!(
+        page.body.contains(r#"data-external-id="carl""#),
+        "{}",
+        page.body
+    );
+
+    let id = carl.to_string();
+    let mut released = Vec::new();
+    for _ in 0..2 {
+        let answer = support
+            .call_fn(
+                "release_seat",
+                &[("member_id", &id), ("reason", "over quota")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        released.push(answer.json().as_str().unwrap().to_owned());
+    }
+    assert!(
+        !released.contains(&seats[0].1),
+        "the seat in use stays: {released:?}"
+    );
+    let over = support.call_fn("over_quota_members", &[]).await.json();
+    assert_eq!(over, serde_json::json!([]));
+    let held = support
+        .call_fn("licenses_of_member", &[("member_id", &id)])
+        .await
+        .json();
+    assert_eq!(held["held"], 1);
+    assert_eq!(held["licenses"][0]["license_key"], seats[0].1.as_str());
 }

@@ -90,8 +90,8 @@ pub fn LicenseDetailPage() -> impl IntoView {
                         view! {
                             <LicenseHeader license=license.clone() t />
                             {admin.then(|| view! { <AdminForms license=license.clone() edit act t /> })}
-                            {(support && license.state == LicenseState::Assigned).then(|| view! {
-                                <HolderForms license_id=license.license_id transfer unassign t />
+                            {(support && license.member_id.is_some()).then(|| view! {
+                                <HolderForms license_id=license.license_id transferable=license.state == LicenseState::Assigned transfer unassign t />
                             })}
                             <Card>
                                 <h2 class="mb-3 font-semibold">{t.licenses.devices_title}</h2>
@@ -236,10 +236,12 @@ fn AdminForms(
     .into_any()
 }
 
-/// Transfer to another member and unassign, for a held license (support).
+/// Transfer to another member (a usable license) and unassign (any held one), for
+/// support.
 #[component]
 fn HolderForms(
     license_id: Uuid,
+    transferable: bool,
     transfer: ServerAction<TransferLicense>,
     unassign: ServerAction<UnassignLicense>,
     t: &'static Texts,
@@ -249,7 +251,7 @@ fn HolderForms(
         <Card>
             <h2 class="mb-3 font-semibold">{t.licenses.holder_title}</h2>
             <div class="flex flex-wrap items-start gap-3">
-                <TransferForm license_id=id.clone() transfer t />
+                {transferable.then(|| view! { <TransferForm license_id=id.clone() transfer t /> })}
                 <UnassignForm license_id=id unassign t />
             </div>
         </Card>
@@ -258,7 +260,7 @@ fn HolderForms(
 
 /// Moves the seat to another member, named by external id (reason required).
 #[component]
-pub fn TransferForm(
+fn TransferForm(
     license_id: String,
     transfer: ServerAction<TransferLicense>,
     t: &'static Texts,
@@ -282,7 +284,7 @@ pub fn TransferForm(
 /// Takes the seat back from its holder (reason required); a second step names the
 /// effect.
 #[component]
-pub fn UnassignForm(
+fn UnassignForm(
     license_id: String,
     unassign: ServerAction<UnassignLicense>,
     t: &'static Texts,
@@ -304,7 +306,7 @@ pub fn UnassignForm(
 
 /// Devices of a license (live first), with deactivation of live ones (support).
 #[component]
-pub fn ActivationTable(
+fn ActivationTable(
     activations: Vec<Activation>,
     may_change: bool,
     deactivate: ServerAction<DeactivateDevice>,

@@ -108,11 +108,9 @@ pub struct Texts {
     pub quota_used: &'static str,
     pub activate_open: &'static str,
     pub activate: &'static str,
-    pub activated_done: &'static str,
     pub assign_title: &'static str,
     pub or_key: &'static str,
     pub assign: &'static str,
-    pub assigned: &'static str,
     pub issued_done: &'static str,
     pub suspended_done: &'static str,
     pub reinstated_done: &'static str,
@@ -121,6 +119,7 @@ pub struct Texts {
     pub released_done: &'static str,
     pub activated_plain: &'static str,
     pub nav: &'static str,
+    pub chart_assigned: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -228,11 +227,9 @@ pub const EN: Texts = Texts {
     quota_used: "seats used of the quota",
     activate_open: "Activate a device…",
     activate: "Activate",
-    activated_done: "Device active; devices:",
     assign_title: "Assign a license",
     or_key: "or a license key",
     assign: "Assign",
-    assigned: "License assigned:",
     issued_done: "Seats issued.",
     suspended_done: "License suspended.",
     reinstated_done: "License reinstated.",
@@ -241,6 +238,7 @@ pub const EN: Texts = Texts {
     released_done: "One seat released.",
     activated_plain: "Device activated.",
     nav: "Licenses",
+    chart_assigned: "Assigned seats per plan",
 };
 
 pub const ZH: Texts = Texts {
@@ -348,11 +346,9 @@ pub const ZH: Texts = Texts {
     quota_used: "已用席位 / 配额",
     activate_open: "激活设备…",
     activate: "激活",
-    activated_done: "设备已激活；设备数：",
     assign_title: "分配许可证",
     or_key: "或许可证密钥",
     assign: "分配",
-    assigned: "已分配许可证：",
     issued_done: "席位已发放。",
     suspended_done: "许可证已暂停。",
     reinstated_done: "许可证已恢复。",
@@ -361,4 +357,5 @@ pub const ZH: Texts = Texts {
     released_done: "已释放一个席位。",
     activated_plain: "设备已激活。",
     nav: "许可证",
+    chart_assigned: "各方案已分配席位",
 };

@@ -79,9 +79,10 @@ pub fn LicensesPage() -> impl IntoView {
         <Card>
             <form method="get" action="/licenses" class="mb-4 flex flex-wrap items-end gap-3" data-testid="license-filter">
                 <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let plans = plans.await.unwrap_or_default();
+                    {move || {
                         let chosen = param("plan").unwrap_or_default();
+                        Suspend::new(async move {
+                        let plans = plans.await.unwrap_or_default();
                         view! {
                             <label class="block text-sm">
                                 <span class=label>{t.license_plan_label}</span>
@@ -95,7 +96,8 @@ pub fn LicensesPage() -> impl IntoView {
                                 </select>
                             </label>
                         }
-                    })}
+                        })
+                    }}
                 </Transition>
                 <label class="block text-sm">
                     <span class=label>{t.licenses.state}</span>
@@ -119,15 +121,18 @@ pub fn LicensesPage() -> impl IntoView {
                 <button type="submit" class=BUTTON>{t.licenses.show}</button>
             </form>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    // "Next" keeps the filters and continues after the last key.
+                    let filters: Vec<String> = FILTERS
+                        .iter()
+                        .filter_map(|name| param(name).map(|v| format!("{name}={}", encode(&v))))
+                        .collect();
+                    let paged = param("after").is_some();
+                    Suspend::new(async move {
                     match page.await {
                         Ok(page) => {
-                            // "Next" keeps the filters and continues after the last key.
                             let next = page.next.map(|after| {
-                                let mut pairs: Vec<String> = FILTERS
-                                    .iter()
-                                    .filter_map(|name| param(name).map(|v| format!("{name}={}", encode(&v))))
-                                    .collect();
+                                let mut pairs = filters.clone();
                                 pairs.push(format!("after={}", encode(&after)));
                                 view! {
                                     <a href=format!("/licenses?{}", pairs.join("&")) class="text-indigo-600 hover:underline" data-testid="next-page">{t.licenses.next}</a>
@@ -136,14 +141,17 @@ pub fn LicensesPage() -> impl IntoView {
                             view! {
                                 <LicenseTable licenses=page.licenses testid="licenses" t />
                                 <div class="mt-3 flex gap-4 text-sm">
-                                    {param("after").map(|_| view! { <a href="/licenses" class="text-indigo-600 hover:underline">{t.licenses.first_page}</a> })}
+                                    {paged.then(|| view! {
+                                        <a href=format!("/licenses?{}", filters.join("&")) class="text-indigo-600 hover:underline">{t.licenses.first_page}</a>
+                                    })}
                                     {next}
                                 </div>
                             }.into_any()
                         }
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }
-                })}
+                    })
+                }}
             </Transition>
         </Card>
         <Card>

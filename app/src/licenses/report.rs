@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::charts::{BarChart, TableWords};
 use crate::components::{
     BUTTON_SMALL, Card, ErrorBox, Outcome, OutcomeView, PageTitle, TABLE, TD, TH, UrlError,
     allowed, use_session,
@@ -13,10 +14,10 @@ use crate::time::format_time;
 use model::access::Role;
 use model::licenses::{EXPIRING_REPORT_DAYS, OverQuota, Report};
 
-/// Utilisation per plan (issued, assigned, activated, free, expiring within 30 days,
-/// suspended, expired, revoked) and the members holding more seats than their quota
-/// allows, keyset-paged by external id (`?after=`), each with a "release one seat"
-/// form for support.
+/// Utilisation per plan (a bar chart of assigned seats, and a table of issued,
+/// assigned, activated, free, expiring within 30 days, suspended, expired, revoked) and
+/// the members holding more seats than their quota allows, keyset-paged by external id
+/// (`?after=`), each with a "release one seat" form for support.
 #[component]
 pub fn ReportPage() -> impl IntoView {
     let t = use_texts();
@@ -78,7 +79,21 @@ fn PlanReportTable(report: Report, t: &'static Texts) -> impl IntoView {
         {if report.plans.is_empty() {
             view! { <p class="text-sm text-slate-500">{t.licenses.no_plans}</p> }.into_any()
         } else {
+            let bars: Vec<(String, i64)> = report.plans.iter().map(|p| (p.code.clone(), p.assigned)).collect();
+            let words = TableWords {
+                show_numbers: t.overview.show_numbers,
+                label_heading: t.license_plan_label,
+            };
             view! {
+                <div class="mb-4">
+                    <BarChart
+                        id="assigned-chart"
+                        title=t.licenses.chart_assigned.to_owned()
+                        bars
+                        value_heading=t.licenses.state_assigned
+                        words
+                    />
+                </div>
                 <div class="overflow-x-auto"><table class=TABLE data-testid="license-report">
                     <thead><tr>
                         <th class=TH>{t.license_plan_label}</th>
