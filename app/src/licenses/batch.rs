@@ -40,6 +40,7 @@ pub fn BatchUploadPage() -> impl IntoView {
     let batches = crate::components::resource(|| (), |_| recent_batches());
     view! {
         <PageTitle text=t.title />
+        <crate::licenses::LicensesNav />
         <UrlError />
         <RequiresRole minimum=Role::Support>
             <Card>

@@ -75,6 +75,7 @@ pub fn LicensesNav() -> impl IntoView {
             <a href="/licenses" class=link>{t.licenses.licenses_title}</a>
             <a href="/licenses/plans" class=link>{t.licenses.plans_title}</a>
             <a href="/licenses/report" class=link>{t.licenses.report_title}</a>
+            <a href="/licenses/batch" class=link>{batch_i18n::use_batch_texts().title}</a>
         </nav>
     }
 }
