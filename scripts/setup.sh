@@ -12,8 +12,13 @@ CARGO_LEPTOS_VERSION=0.3.10
 # reader per type (docs/BENCHMARKS.md, "First load", says where the bytes are). Raised
 # once, to 433,000, when the same stop's last features merged in (times in the reader's
 # zone, sortable member columns, the tier editor without JavaScript, page titles: the
-# member page 431,824, /members 394,432). Lower it as bytes come off.
-WASM_BROTLI_LIMIT=433000
+# member page 431,824, /members 394,432). Raised again, to 500,000, with licenses
+# (issue #11): a sixth chunk of pages (the licenses pages' cold load 496,034), the member
+# page's seats section (member page 475,916) and the licenses messages and errors in
+# the main module (259,104, +11,647 for every page). This is a regression against the
+# goal, recorded in docs/BENCHMARKS.md with where to take it back. Lower it as bytes
+# come off.
+WASM_BROTLI_LIMIT=500000
 WASM_BINDGEN_VERSION=0.2.130
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
