@@ -26,7 +26,9 @@ test("an admin issues seats, assigns one within the member's quota, then revokes
 
   // A new member: no points, so the lowest level and its quota of one seat.
   const externalId = `e2e-lic-${Date.now().toString(36)}`;
-  await new MembersPage(page).create(externalId, "License Holder");
+  const members = new MembersPage(page);
+  await members.open();
+  await members.create(externalId, "License Holder");
   const seats = new MemberLicensesSection(page);
   await seats.expectReady();
   await expect(seats.quotaUsed()).toHaveText("0 / 1");
