@@ -144,6 +144,10 @@ impl AppError {
                     t.quota_label,
                     t.period
                 ),
+                Conflict::NotOverQuota { held, quota } => format!(
+                    "{} ({} {held}{}{} {quota}){}",
+                    t.conflict_not_over_quota, t.held_label, t.comma, t.quota_label, t.period
+                ),
                 Conflict::LicenseUnusable(code) => {
                     format!(
                         "{} {}{}",

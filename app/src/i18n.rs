@@ -232,6 +232,7 @@ pub struct Texts {
     pub fingerprint_label: &'static str,
     pub device_name_label: &'static str,
     pub license_key_label: &'static str,
+    pub conflict_not_over_quota: &'static str,
     // Each feature's own messages
     pub access: crate::access::i18n::Texts,
     pub members: crate::members::i18n::Texts,
@@ -365,6 +366,7 @@ pub const EN: Texts = Texts {
     fingerprint_label: "Device fingerprint",
     device_name_label: "Device name",
     license_key_label: "License key",
+    conflict_not_over_quota: "The member holds no more seats than their quota allows: nothing to release",
     access: crate::access::i18n::EN,
     members: crate::members::i18n::EN,
     points: crate::points::i18n::EN,
@@ -497,6 +499,7 @@ pub const ZH: Texts = Texts {
     fingerprint_label: "设备指纹",
     device_name_label: "设备名称",
     license_key_label: "许可证密钥",
+    conflict_not_over_quota: "该会员持有的席位未超出配额，无需释放",
     access: crate::access::i18n::ZH,
     members: crate::members::i18n::ZH,
     points: crate::points::i18n::ZH,

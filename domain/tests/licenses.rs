@@ -712,6 +712,21 @@ async fn validation_answers_a_stable_code_for_each_state(db: PgPool) {
             .await
             .unwrap();
     assert_eq!(last_validated, Some(now));
+    // A person checking the key in the console gets the same answer, unrecorded.
+    let checked = devices::check(
+        &db,
+        &viewer,
+        now + Duration::hours(1),
+        &check(key.clone(), Some("laptop")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(checked.code, Code::Valid);
+    let still: Option<DateTime<Utc>> = sqlx::query_scalar("select last_validated_at from licenses")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(still, Some(now));
     // Lowering the limit keeps both devices: too many activations until one goes.
     let version = licenses::detail(&db, &admin, now, license_id)
         .await
@@ -935,18 +950,27 @@ async fn quota_going_down_takes_nothing_and_lists_the_member_as_over_quota(db: P
             quota: 1
         }))
     ));
-    // Releasing seats (with a reason) takes alice off the list once within quota.
-    for license in mine.licenses.iter().take(2) {
-        seats::unassign(
-            &db,
-            &support,
-            later,
-            license.license_id,
-            "over quota after downgrade",
-        )
-        .await
-        .unwrap();
+    // Twenty releases racing on alice (3 held, quota 1): exactly two seats go, the rest
+    // are refused once she is within her quota.
+    let pool = wide_pool(&db).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (pool, support) = (pool.clone(), support.clone());
+            tokio::spawn(async move {
+                seats::release_one(&pool, &support, later, alice, "over quota after downgrade")
+                    .await
+            })
+        })
+        .collect();
+    let mut released = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => released += 1,
+            Err(Error::Conflict(Conflict::NotOverQuota { held: 1, quota: 1 })) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
     }
+    assert_eq!(released, 2);
     let over = seats::over_quota(&db, &admin, later, None, 50)
         .await
         .unwrap();

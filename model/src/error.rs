@@ -76,6 +76,11 @@ pub enum Conflict {
     SameHolder,
     /// The device is not (or no longer) active on this license.
     ActivationEnded,
+    /// Releasing a seat is for members over quota; this one holds no more than allowed.
+    NotOverQuota {
+        held: i64,
+        quota: i64,
+    },
 }
 
 /// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)

@@ -411,17 +411,22 @@ where
     S: futures_util::Stream<Item = Result<B, E>> + Unpin,
     E: std::fmt::Display,
 {
-    futures_util::stream::unfold(Some(body), |body| async move {
-        let mut body = body?;
-        match tokio::time::timeout(UPLOAD_IDLE_LIMIT, futures_util::StreamExt::next(&mut body))
-            .await
-        {
-            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-            Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
-            Ok(None) => None,
-            Err(_) => Some((Err("the upload stalled".to_owned()), None)),
-        }
-    })
+    // Fused: the upload's reader may poll once more after the end, which an unfused
+    // `unfold` answers with a panic.
+    futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        Some(body),
+        |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(UPLOAD_IDLE_LIMIT, futures_util::StreamExt::next(&mut body))
+                .await
+            {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(error))) => Some((Err(error.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err("the upload stalled".to_owned()), None)),
+            }
+        },
+    ))
 }
 
 /// `GET /export/licenses.csv`: the session's tenant's licenses (filters `plan`, `state`).
@@ -494,7 +499,9 @@ async fn license_export(
         }
         .instrument(tracing::Span::current()),
     );
-    let chunks = futures_util::stream::unfold(
+    // Fused: the compression layer polls a finished body once more, which an unfused
+    // `unfold` answers with a panic (and a cut download).
+    let chunks = futures_util::StreamExt::fuse(futures_util::stream::unfold(
         (receiver, Some(failure)),
         |(mut receiver, failure)| async move {
             match receiver.recv().await {
@@ -514,7 +521,7 @@ async fn license_export(
                 }
             }
         },
-    );
+    ));
     (
         StatusCode::OK,
         [

@@ -273,7 +273,8 @@ pub async fn deactivate_device(activation_id: Uuid) -> Result<(), AppError> {
 }
 
 /// Whether a key is valid now, optionally for a device, with the stable code (every
-/// role): what a support person checks when a customer's license does not work.
+/// role): what a support person checks when a customer's license does not work. Not
+/// recorded as a validation: "last validated" shows what the tenant's software did.
 #[server(endpoint = "validate_license")]
 pub async fn validate_license(
     license_key: String,
@@ -284,5 +285,5 @@ pub async fn validate_license(
         license_key,
         fingerprint,
     };
-    Ok(domain::licenses::devices::validate(&db()?, &access, now()?, &input).await?)
+    Ok(domain::licenses::devices::check(&db()?, &access, now()?, &input).await?)
 }

@@ -1039,7 +1039,7 @@ async fn assign_rows(
         })
         .collect();
     audit::record(
-        &mut **tx,
+        tx,
         access,
         audit::Event {
             action: "license.batch_assign",

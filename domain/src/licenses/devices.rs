@@ -257,13 +257,35 @@ pub async fn deactivate(
 }
 
 /// Answers whether a license key is valid now (for one device, when a fingerprint is
-/// given) with a stable code, and records `last_validated_at` on the license. Every
-/// role may ask; an unknown key is `not_found`, never an error.
+/// given) with a stable code, and records `last_validated_at` on the license: what the
+/// tenant's software asks. Every role may ask; an unknown key is `not_found`, never an
+/// error.
 pub async fn validate(
     db: &PgPool,
     access: &Access,
     now: DateTime<Utc>,
     input: &ValidateInput,
+) -> Result<Validation> {
+    answer(db, access, now, input, true).await
+}
+
+/// The same answer as [`validate`] without recording it: a person checking a key in the
+/// console must not move the "last validated" that shows what the software did.
+pub async fn check(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    input: &ValidateInput,
+) -> Result<Validation> {
+    answer(db, access, now, input, false).await
+}
+
+async fn answer(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    input: &ValidateInput,
+    record: bool,
 ) -> Result<Validation> {
     access.require(Role::Viewer)?;
     let fingerprint = match input.fingerprint.as_deref().map(str::trim) {
@@ -290,18 +312,28 @@ pub async fn validate(
         return Ok(not_found);
     }
     let row = sqlx::query!(
-        r#"update licenses l set last_validated_at = $3
-           where l.tenant_id = $1 and l.license_key = $2
-           returning l.license_id, l.member_id, l.expires_at, l.activations, l.max_activations,
-                     l.revoked_at is not null as "revoked!", l.suspended_at is not null as "suspended!",
-                     ($4::text is null or exists (
-                        select 1 from license_activations a
-                        where a.tenant_id = l.tenant_id and a.license_id = l.license_id
-                          and a.fingerprint = $4 and a.deactivated_at is null)) as "device!""#,
+        r#"with hit as (
+             select l.tenant_id, l.license_id, l.member_id, l.expires_at, l.activations, l.max_activations,
+                    l.revoked_at is not null as revoked, l.suspended_at is not null as suspended,
+                    ($4::text is null or exists (
+                       select 1 from license_activations a
+                       where a.tenant_id = l.tenant_id and a.license_id = l.license_id
+                         and a.fingerprint = $4 and a.deactivated_at is null)) as device
+             from licenses l
+             where l.tenant_id = $1 and l.license_key = $2
+           ), recorded as (
+             update licenses l set last_validated_at = $3
+             from hit where $5 and l.tenant_id = hit.tenant_id and l.license_id = hit.license_id
+           )
+           select license_id as "license_id!", member_id, expires_at, activations as "activations!",
+                  max_activations as "max_activations!", revoked as "revoked!", suspended as "suspended!",
+                  device as "device!"
+           from hit"#,
         access.tenant_id,
         key,
         now,
-        fingerprint
+        fingerprint,
+        record
     )
     .fetch_optional(db)
     .await?;

@@ -629,9 +629,17 @@ pub async fn edit(
     )
     .execute(&mut *tx)
     .await?;
+    let expiry = |at: Option<DateTime<Utc>>| {
+        at.map_or_else(
+            || "never".to_owned(),
+            |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+    };
     let note = format!(
-        "max_activations {} → {max}; expires_at {:?} → {:?}",
-        before.max_activations, before.expires_at, input.expires_at
+        "max_activations {} → {max}; expires {} → {}",
+        before.max_activations,
+        expiry(before.expires_at),
+        expiry(input.expires_at)
     );
     record_event(
         &mut tx,
@@ -800,20 +808,20 @@ pub async fn report(db: &PgPool, access: &Access, now: DateTime<Utc>) -> Result<
     let plans = sqlx::query!(
         r#"select p.plan_id, p.code, p.name_zh, p.name_en,
                   count(l.license_id) as "issued!",
-                  count(*) filter (where l.revoked_at is null and l.suspended_at is null
+                  count(l.license_id) filter (where l.revoked_at is null and l.suspended_at is null
                                    and (l.expires_at is null or l.expires_at > $2)
                                    and l.member_id is not null) as "assigned!",
-                  count(*) filter (where l.revoked_at is null and l.activations > 0) as "activated!",
-                  count(*) filter (where l.revoked_at is null and l.suspended_at is null
+                  count(l.license_id) filter (where l.revoked_at is null and l.activations > 0) as "activated!",
+                  count(l.license_id) filter (where l.revoked_at is null and l.suspended_at is null
                                    and (l.expires_at is null or l.expires_at > $2)
                                    and l.member_id is null) as "free!",
-                  count(*) filter (where l.revoked_at is null and l.suspended_at is null
+                  count(l.license_id) filter (where l.revoked_at is null and l.suspended_at is null
                                    and l.expires_at > $2
                                    and l.expires_at <= $2 + make_interval(days => $3)) as "expiring!",
-                  count(*) filter (where l.revoked_at is null and l.suspended_at is not null) as "suspended!",
-                  count(*) filter (where l.revoked_at is null and l.suspended_at is null
+                  count(l.license_id) filter (where l.revoked_at is null and l.suspended_at is not null) as "suspended!",
+                  count(l.license_id) filter (where l.revoked_at is null and l.suspended_at is null
                                    and l.expires_at <= $2) as "expired!",
-                  count(*) filter (where l.revoked_at is not null) as "revoked!"
+                  count(l.license_id) filter (where l.revoked_at is not null) as "revoked!"
            from license_plans p
            left join licenses l on l.tenant_id = p.tenant_id and l.plan_id = p.plan_id
            where p.tenant_id = $1

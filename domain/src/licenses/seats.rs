@@ -412,23 +412,37 @@ pub async fn unassign(
     let reason = required_reason(Some(reason))?;
     let mut tx = db.begin().await?;
     let license = lock_license(&mut tx, access.tenant_id, license_id).await?;
+    unassign_locked(&mut tx, access, now, &license, &reason).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Unassigns a license the caller's transaction holds locked.
+async fn unassign_locked(
+    tx: &mut PgConnection,
+    access: &Access,
+    now: DateTime<Utc>,
+    license: &Locked,
+    reason: &str,
+) -> Result<()> {
+    let license_id = license.license_id;
     let Some(member_id) = license.member_id else {
         return Err(Error::Conflict(Conflict::LicenseUnusable(
             Code::NotAssigned,
         )));
     };
-    let external_id = external_id(&mut tx, access.tenant_id, member_id).await?;
+    let external_id = external_id(&mut *tx, access.tenant_id, member_id).await?;
     end_holding(
-        &mut tx,
+        &mut *tx,
         access,
         now,
         license_id,
         member_id,
         "unassigned",
-        &reason,
+        reason,
     )
     .await?;
-    release_seat(&mut tx, access.tenant_id, member_id).await?;
+    release_seat(&mut *tx, access.tenant_id, member_id).await?;
     sqlx::query!(
         "update licenses set member_id = null, assigned_at = null, row_version = row_version + 1,
                              updated_at = now()
@@ -439,18 +453,18 @@ pub async fn unassign(
     .execute(&mut *tx)
     .await?;
     record_event(
-        &mut tx,
+        &mut *tx,
         access.tenant_id,
         license_id,
         Some(member_id),
         "unassigned",
         cause(access),
         access.principal.admin_id,
-        Some(&reason),
+        Some(reason),
     )
     .await?;
     crate::tags::grants::enqueue(
-        &mut tx,
+        &mut *tx,
         access.tenant_id,
         "license.unassigned",
         payload(
@@ -463,7 +477,7 @@ pub async fn unassign(
     )
     .await?;
     audit::record(
-        &mut tx,
+        &mut *tx,
         access,
         audit::Event {
             action: "license.unassign",
@@ -474,7 +488,6 @@ pub async fn unassign(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -817,9 +830,11 @@ pub async fn transfer_to_external(
     transfer(db, access, now, license_id, to_member_id, reason).await
 }
 
-/// Releases one seat of a member (support and tenant admins; reason required), for
-/// members over quota: the seat assigned most recently, preferring one with no live
-/// device (the least disruption), is unassigned as by [`unassign`]. Answers its key.
+/// Releases one seat of a member over quota (support and tenant admins; reason
+/// required): the seat assigned most recently, preferring one with no live device (the
+/// least disruption), is unassigned as by [`unassign`]. Answers its key. Refused when
+/// the member holds no more seats than the quota allows, decided under the lock of the
+/// member's seat row, so releases racing on one member stop at the quota.
 pub async fn release_one(
     db: &PgPool,
     access: &Access,
@@ -828,18 +843,44 @@ pub async fn release_one(
     reason: &str,
 ) -> Result<String> {
     access.require(Role::Support)?;
-    required_reason(Some(reason))?;
-    let license = sqlx::query!(
-        "select license_id, license_key from licenses
-         where tenant_id = $1 and member_id = $2
-         order by activations > 0, assigned_at desc, license_key
-         limit 1",
+    let reason = required_reason(Some(reason))?;
+    let mut tx = db.begin().await?;
+    external_id(&mut tx, access.tenant_id, member_id).await?;
+    // The member's seat row first: releases of one member queue here and each sees the
+    // seats the previous one left. (The license is then picked with SKIP LOCKED, which
+    // never waits, so taking the seat row before it cannot deadlock.)
+    let seat = sqlx::query!(
+        r#"select held::bigint as "held!", license_quota($1, $2, $3) as "quota!"
+           from member_license_use where tenant_id = $1 and member_id = $2
+           for no key update"#,
+        access.tenant_id,
+        member_id,
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (held, quota) = seat.map_or((0, 0), |s| (s.held, s.quota));
+    if held <= quota {
+        return Err(Error::Conflict(Conflict::NotOverQuota { held, quota }));
+    }
+    let license = sqlx::query_as!(
+        Locked,
+        r#"select l.license_id, l.license_key, l.member_id, p.active as plan_active,
+                  l.revoked_at is not null as "revoked!", l.suspended_at is not null as "suspended!",
+                  l.expires_at
+           from licenses l join license_plans p on p.tenant_id = l.tenant_id and p.plan_id = l.plan_id
+           where l.tenant_id = $1 and l.member_id = $2
+           order by l.activations > 0, l.assigned_at desc, l.license_key
+           limit 1
+           for no key update of l skip locked"#,
         access.tenant_id,
         member_id
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| Error::not_found("license"))?;
-    unassign(db, access, now, license.license_id, reason).await?;
+    // Every seat of theirs is being changed by someone else right now.
+    .ok_or(Error::Conflict(Conflict::StaleVersion))?;
+    unassign_locked(&mut tx, access, now, &license, &reason).await?;
+    tx.commit().await?;
     Ok(license.license_key)
 }
