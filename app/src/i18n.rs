@@ -358,7 +358,7 @@ pub const EN: Texts = Texts {
     held_label: "held",
     quota_label: "quota",
     license_label: "license",
-    license_plan_label: "license plan",
+    license_plan_label: "License plan",
     activation_label: "device activation",
     count_label: "Number of seats",
     max_activations_label: "Devices per license",

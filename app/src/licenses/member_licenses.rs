@@ -59,10 +59,14 @@ pub fn MemberLicensesSection() -> impl IntoView {
                     match (seats.await, member) {
                         (Ok(seats), Some(id)) => {
                             let MemberLicenses { quota, held, licenses, activations, .. } = seats;
+                            let keys: Vec<(Uuid, String)> = licenses
+                                .iter()
+                                .map(|l| (l.license_id, l.license_key.clone()))
+                                .collect();
                             view! {
                                 <QuotaLine quota held t />
                                 <HeldTable licenses support t />
-                                <Devices activations support t />
+                                <Devices activations keys support t />
                                 {support.then(|| view! { <AssignForm member_id=id plans t /> })}
                             }.into_any()
                         }
@@ -199,16 +203,27 @@ fn HeldTable(licenses: Vec<License>, support: bool, t: &'static Texts) -> impl I
     .into_any()
 }
 
-/// The devices of the licenses held (live first): first and last seen, how they ended.
+/// The devices of the licenses held (live first), each with its license's key: first
+/// and last seen, how they ended.
 #[component]
-fn Devices(activations: Vec<Activation>, support: bool, t: &'static Texts) -> impl IntoView {
+fn Devices(
+    activations: Vec<Activation>,
+    keys: Vec<(Uuid, String)>,
+    support: bool,
+    t: &'static Texts,
+) -> impl IntoView {
     (!activations.is_empty()).then(|| view! {
         <h3 class="mb-2 mt-4 text-sm font-semibold">{t.licenses.devices_title}</h3>
         <ul class="space-y-1 text-sm" data-testid="member-devices">
             {activations.into_iter().map(|a| {
                 let live = a.deactivated_at.is_none();
+                let key = keys
+                    .iter()
+                    .find(|(id, _)| *id == a.license_id)
+                    .map(|(_, key)| key.clone());
                 view! {
                     <li class="flex flex-wrap items-center gap-x-2 break-all" data-fingerprint=a.fingerprint.clone() data-live=live.to_string()>
+                        {key.map(|key| view! { <code class="text-xs text-indigo-700">{key}</code> })}
                         <strong>{a.device_name.clone().unwrap_or_else(|| "—".into())}</strong>
                         <code class="text-xs">{a.fingerprint.clone()}</code>
                         <span class="text-slate-500">
