@@ -1159,6 +1159,18 @@ async fn a_transfer_moves_the_seat_and_keeps_the_history(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(moved.held, 1);
+    // Someone who still saw alice as the holder cannot move or take the seat now.
+    let stale =
+        seats::transfer_held(&db, &support, later, license_id, Some(alice), alice, "back").await;
+    assert!(matches!(
+        stale,
+        Err(Error::Conflict(Conflict::StaleVersion))
+    ));
+    let stale = seats::unassign_held(&db, &support, later, license_id, Some(alice), "gone").await;
+    assert!(matches!(
+        stale,
+        Err(Error::Conflict(Conflict::StaleVersion))
+    ));
     let detail = licenses::detail(&db, &admin, later, license_id)
         .await
         .unwrap();

@@ -186,16 +186,32 @@ pub async fn assign_license(
 
 /// Takes a seat back from its holder (support and tenant admins; reason required).
 #[server(endpoint = "unassign_license")]
-pub async fn unassign_license(license_id: Uuid, reason: String) -> Result<(), AppError> {
+pub async fn unassign_license(
+    license_id: Uuid,
+    holder: Option<Uuid>,
+    reason: String,
+) -> Result<(), AppError> {
     let access = access().await?;
-    Ok(domain::licenses::seats::unassign(&db()?, &access, now()?, license_id, &reason).await?)
+    Ok(
+        domain::licenses::seats::unassign_held(
+            &db()?,
+            &access,
+            now()?,
+            license_id,
+            holder,
+            &reason,
+        )
+        .await?,
+    )
 }
 
 /// Moves a held seat to the member with `to_external_id` (support and tenant admins;
-/// reason required).
+/// reason required). With `holder` (the holder the form showed), refused as stale when
+/// someone moved the seat meanwhile; likewise for unassigning.
 #[server(endpoint = "transfer_license")]
 pub async fn transfer_license(
     license_id: Uuid,
+    holder: Option<Uuid>,
     to_external_id: String,
     reason: String,
 ) -> Result<Assigned, AppError> {
@@ -205,6 +221,7 @@ pub async fn transfer_license(
         &access,
         now()?,
         license_id,
+        holder,
         &to_external_id,
         &reason,
     )

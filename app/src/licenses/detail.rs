@@ -91,7 +91,7 @@ pub fn LicenseDetailPage() -> impl IntoView {
                             <LicenseHeader license=license.clone() t />
                             {admin.then(|| view! { <AdminForms license=license.clone() edit act t /> })}
                             {(support && license.member_id.is_some()).then(|| view! {
-                                <HolderForms license_id=license.license_id transferable=license.state == LicenseState::Assigned transfer unassign t />
+                                <HolderForms license_id=license.license_id holder=license.member_id transferable=license.state == LicenseState::Assigned transfer unassign t />
                             })}
                             <Card>
                                 <h2 class="mb-3 font-semibold">{t.licenses.devices_title}</h2>
@@ -241,18 +241,21 @@ fn AdminForms(
 #[component]
 fn HolderForms(
     license_id: Uuid,
+    /// The holder this page shows: a move made meanwhile by someone else is refused.
+    holder: Option<Uuid>,
     transferable: bool,
     transfer: ServerAction<TransferLicense>,
     unassign: ServerAction<UnassignLicense>,
     t: &'static Texts,
 ) -> impl IntoView {
     let id = license_id.to_string();
+    let holder = holder.map(|h| h.to_string());
     view! {
         <Card>
             <h2 class="mb-3 font-semibold">{t.licenses.holder_title}</h2>
             <div class="flex flex-wrap items-start gap-3">
-                {transferable.then(|| view! { <TransferForm license_id=id.clone() transfer t /> })}
-                <UnassignForm license_id=id unassign t />
+                {transferable.then(|| view! { <TransferForm license_id=id.clone() holder=holder.clone() transfer t /> })}
+                <UnassignForm license_id=id holder unassign t />
             </div>
         </Card>
     }
@@ -262,6 +265,7 @@ fn HolderForms(
 #[component]
 fn TransferForm(
     license_id: String,
+    holder: Option<String>,
     transfer: ServerAction<TransferLicense>,
     t: &'static Texts,
 ) -> impl IntoView {
@@ -271,6 +275,7 @@ fn TransferForm(
             <ActionForm action=transfer attr:class="group mt-1 space-y-1 rounded border border-slate-200 bg-slate-50 p-2" attr:aria-busy=move || transfer.pending().get().then_some("true")>
                 <p class="text-xs">{t.licenses.transfer_effect}</p>
                 <input type="hidden" name="license_id" value=license_id />
+                {holder.map(|holder| view! { <input type="hidden" name="holder" value=holder /> })}
                 <div class="flex flex-wrap gap-1">
                     <input type="text" name="to_external_id" required=true maxlength="200" placeholder=t.licenses.to_external_id aria-label=t.licenses.to_external_id class=SMALL_INPUT />
                     <input type="text" name="reason" required=true maxlength="500" placeholder=t.reason aria-label=t.reason class=SMALL_INPUT />
@@ -286,6 +291,7 @@ fn TransferForm(
 #[component]
 fn UnassignForm(
     license_id: String,
+    holder: Option<String>,
     unassign: ServerAction<UnassignLicense>,
     t: &'static Texts,
 ) -> impl IntoView {
@@ -295,6 +301,7 @@ fn UnassignForm(
             <ActionForm action=unassign attr:class="group mt-1 space-y-1 rounded border border-red-200 bg-red-50 p-2" attr:aria-busy=move || unassign.pending().get().then_some("true")>
                 <p class="text-xs text-red-800">{t.licenses.unassign_effect}</p>
                 <input type="hidden" name="license_id" value=license_id />
+                {holder.map(|holder| view! { <input type="hidden" name="holder" value=holder /> })}
                 <div class="flex flex-wrap gap-1">
                     <input type="text" name="reason" required=true maxlength="500" placeholder=t.reason aria-label=t.reason class=SMALL_INPUT />
                     <button type="submit" class=BUTTON_SMALL disabled=move || unassign.pending().get()>{t.licenses.unassign}</button>

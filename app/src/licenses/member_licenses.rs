@@ -159,7 +159,11 @@ fn HeldTable(licenses: Vec<License>, support: bool, t: &'static Texts) -> impl I
             <tbody class="divide-y divide-slate-100">
                 {licenses.into_iter().map(|l| {
                     let id = l.license_id.to_string();
-                    let hidden = move || view! { <input type="hidden" name="license_id" value=id.clone() /> };
+                    let holder = l.member_id.map(|m| m.to_string());
+                    let hidden = move || view! {
+                        <input type="hidden" name="license_id" value=id.clone() />
+                        {holder.clone().map(|holder| view! { <input type="hidden" name="holder" value=holder /> })}
+                    };
                     let usable = l.state.usable();
                     view! {
                         <tr data-key=l.license_key.clone() data-state=l.state.as_str()>

@@ -408,10 +408,27 @@ pub async fn unassign(
     license_id: Uuid,
     reason: &str,
 ) -> Result<()> {
+    unassign_held(db, access, now, license_id, None, reason).await
+}
+
+/// [`unassign`], refused ([`Conflict::StaleVersion`]) unless the license is still held
+/// by `holder` when given: what the person saw when they decided, so two people taking
+/// or moving one seat at once cannot undo each other unnoticed.
+pub async fn unassign_held(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    license_id: Uuid,
+    holder: Option<Uuid>,
+    reason: &str,
+) -> Result<()> {
     access.require(Role::Support)?;
     let reason = required_reason(Some(reason))?;
     let mut tx = db.begin().await?;
     let license = lock_license(&mut tx, access.tenant_id, license_id).await?;
+    if holder.is_some_and(|holder| license.member_id != Some(holder)) {
+        return Err(Error::Conflict(Conflict::StaleVersion));
+    }
     unassign_locked(&mut tx, access, now, &license, &reason).await?;
     tx.commit().await?;
     Ok(())
@@ -502,10 +519,27 @@ pub async fn transfer(
     to_member_id: Uuid,
     reason: &str,
 ) -> Result<Assigned> {
+    transfer_held(db, access, now, license_id, None, to_member_id, reason).await
+}
+
+/// [`transfer`], refused ([`Conflict::StaleVersion`]) unless the license is still held
+/// by `holder` when given (see [`unassign_held`]).
+pub async fn transfer_held(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    license_id: Uuid,
+    holder: Option<Uuid>,
+    to_member_id: Uuid,
+    reason: &str,
+) -> Result<Assigned> {
     access.require(Role::Support)?;
     let reason = required_reason(Some(reason))?;
     let mut tx = db.begin().await?;
     let license = lock_license(&mut tx, access.tenant_id, license_id).await?;
+    if holder.is_some_and(|holder| license.member_id != Some(holder)) {
+        return Err(Error::Conflict(Conflict::StaleVersion));
+    }
     let from = match (license.state(now), license.member_id) {
         (LicenseState::Assigned, Some(from)) => from,
         (other, _) => {
@@ -811,6 +845,7 @@ pub async fn transfer_to_external(
     access: &Access,
     now: DateTime<Utc>,
     license_id: Uuid,
+    holder: Option<Uuid>,
     to_external_id: &str,
     reason: &str,
 ) -> Result<Assigned> {
@@ -827,7 +862,7 @@ pub async fn transfer_to_external(
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found("member"))?;
-    transfer(db, access, now, license_id, to_member_id, reason).await
+    transfer_held(db, access, now, license_id, holder, to_member_id, reason).await
 }
 
 /// Releases one seat of a member over quota (support and tenant admins; reason
