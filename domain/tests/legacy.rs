@@ -269,3 +269,111 @@ async fn imports_stream_upsert_and_report_bad_rows_by_line(db: PgPool) {
         .unwrap();
     assert_eq!(ours, 2);
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_mapping_and_formula_are_versioned_per_tenant(db: PgPool) {
+    use domain::migration::settings::{self, Formula, Mapping};
+    use domain::{Conflict, Error};
+    let tenant = TestTenant::new(&db, "acme").await;
+    let admin = tenant
+        .with_admin(&db, "ann", Role::TenantAdmin)
+        .await
+        .access();
+    let support = tenant.with_admin(&db, "sam", Role::Support).await.access();
+    for code in ["vip", "enterprise", "education"] {
+        domain::tags::create(
+            &db,
+            &admin,
+            domain::tags::TagInput {
+                code: code.into(),
+                name_zh: code.into(),
+                name_en: code.into(),
+                category: "business".into(),
+                renew_from: "expiry".into(),
+                active: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Until saved: the seed's defaults, version 0.
+    let seed = settings::current(&db, &support).await.unwrap();
+    assert_eq!(
+        (seed.version, seed.formula, seed.mapping.clone()),
+        (0, Formula::default(), Mapping::default())
+    );
+    let richer = Formula {
+        per_license: 80,
+        ..Formula::default()
+    };
+    let saved = settings::save(&db, &admin, 0, richer, Mapping::default())
+        .await
+        .unwrap();
+    assert_eq!((saved.version, saved.formula.per_license), (1, 80));
+    assert!(saved.saved_by.is_some());
+    // Saving from a version that is no longer current is refused, as is bad input.
+    assert!(matches!(
+        settings::save(&db, &admin, 0, Formula::default(), Mapping::default()).await,
+        Err(Error::Conflict(Conflict::StaleVersion))
+    ));
+    let unknown_tag = Mapping {
+        tags: vec![(1, "gold-club".into())],
+    };
+    assert!(matches!(
+        settings::save(&db, &admin, 1, Formula::default(), unknown_tag).await,
+        Err(Error::Invalid {
+            field: "mapping",
+            ..
+        })
+    ));
+    let negative = Formula {
+        per_currency_unit: -5,
+        ..Formula::default()
+    };
+    assert!(matches!(
+        settings::save(&db, &admin, 1, negative, Mapping::default()).await,
+        Err(Error::Invalid {
+            field: "per_currency_unit",
+            ..
+        })
+    ));
+    assert!(matches!(
+        settings::save(&db, &support, 1, Formula::default(), Mapping::default()).await,
+        Err(Error::Forbidden)
+    ));
+    // Ten admins saving from version 1 at once: one version 2.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (db, admin) = (db.clone(), admin.clone());
+            tokio::spawn(async move {
+                let formula = Formula {
+                    per_license: 50 + i,
+                    ..Formula::default()
+                };
+                settings::save(&db, &admin, 1, formula, Mapping::default()).await
+            })
+        })
+        .collect();
+    let mut saved = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(settings) => {
+                saved += 1;
+                assert_eq!(settings.version, 2);
+            }
+            Err(Error::Conflict(Conflict::StaleVersion)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(saved, 1);
+    let versions: i64 = sqlx::query_scalar("select count(*) from migration_settings")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(versions, 2);
+    // Another tenant still has the defaults.
+    let other = TestTenant::new(&db, "globex").await;
+    let theirs = other.with_admin(&db, "olga", Role::Viewer).await.access();
+    assert_eq!(settings::current(&db, &theirs).await.unwrap().version, 0);
+}

@@ -5,5 +5,7 @@
 pub mod import;
 /// The legacy model: its tables, its permission answers, synthetic data.
 pub mod legacy;
+/// The mapping and formula per tenant, versioned.
+pub mod settings;
 
 pub use model::migration::{Formula, Mapping, Part, historical_points, historical_total};

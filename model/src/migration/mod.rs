@@ -221,6 +221,17 @@ impl Mapping {
     }
 }
 
+/// A tenant's mapping and formula as saved: version 0 is the seed's defaults, never
+/// saved; every save is the next version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub version: i32,
+    pub formula: Formula,
+    pub mapping: Mapping,
+    pub saved_at: Option<DateTime<Utc>>,
+    pub saved_by: Option<String>,
+}
+
 /// Parses a decimal amount of money (`1234.5`, `-3`, `0.07`; at most two decimals, no
 /// exponent or thousands separators) into hundredths.
 pub fn parse_cents(field: &'static str, value: &str) -> Checked<i64> {
