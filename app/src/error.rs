@@ -144,6 +144,8 @@ impl AppError {
                     t.quota_label,
                     t.period
                 ),
+                Conflict::MigrationRunActive => t.conflict_migration_run_active.into(),
+                Conflict::MigrationRunEnded => t.conflict_migration_run_ended.into(),
                 Conflict::NotOverQuota { held, quota } => format!(
                     "{} ({} {held}{}{} {quota}){}",
                     t.conflict_not_over_quota, t.held_label, t.comma, t.quota_label, t.period

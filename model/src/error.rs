@@ -81,6 +81,11 @@ pub enum Conflict {
         held: i64,
         quota: i64,
     },
+    /// The tenant has a migration or rollback run going (running or paused) already.
+    MigrationRunActive,
+    /// The run has ended (completed, cancelled or failed): it cannot be paused,
+    /// resumed or cancelled.
+    MigrationRunEnded,
 }
 
 /// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)

@@ -114,3 +114,39 @@ pub async fn save(
     tx.commit().await?;
     current(db, access).await
 }
+
+/// The formula and mapping of one version (0: the seed's defaults), with each mapped
+/// type's tag as a pair of arrays for SQL (`unnest($types, $codes)`).
+pub(crate) async fn at_version(
+    conn: &mut sqlx::PgConnection,
+    tenant_id: uuid::Uuid,
+    version: i32,
+) -> Result<(Formula, Mapping)> {
+    if version == 0 {
+        return Ok((Formula::default(), Mapping::default()));
+    }
+    let row = sqlx::query!(
+        "select formula, mapping from migration_settings where tenant_id = $1 and version = $2",
+        tenant_id,
+        version
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::not_found("settings version"))?;
+    let formula = serde_json::from_value(row.formula)
+        .map_err(|error| Error::Internal(format!("stored formula unreadable: {error}")))?;
+    let tags = serde_json::from_value(row.mapping)
+        .map_err(|error| Error::Internal(format!("stored mapping unreadable: {error}")))?;
+    Ok((formula, Mapping { tags }))
+}
+
+/// The formula as the SQL function `migration_parts` reads it.
+pub(crate) fn formula_json(formula: &Formula) -> Result<serde_json::Value> {
+    serde_json::to_value(formula)
+        .map_err(|error| Error::Internal(format!("formula not serialisable: {error}")))
+}
+
+/// The mapping as two arrays: user types and their tag codes.
+pub(crate) fn mapping_arrays(mapping: &Mapping) -> (Vec<i32>, Vec<String>) {
+    mapping.tags.iter().cloned().unzip()
+}

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Checked, Invalid, Problem};
 
+/// Routing, checkpoints, reports and runs.
+pub mod run;
+
 /// Upper bound of every coefficient and threshold (a typo of a few zeros is refused
 /// rather than migrated).
 pub const COEFFICIENT_MAX: i64 = 1_000_000;

@@ -1,0 +1,190 @@
+//! Which model answers a member: the tenant-wide switch and the routed entry point.
+//!
+//! A member with a legacy row is answered by the legacy model unless the tenant's switch
+//! is `new` *and* the member has a live migration record; every other member (native to
+//! the new model) by the new model. [`check`] is the one routed entry point for
+//! permission questions (the gray rollout adds cohorts and shadow comparison to it, and
+//! the REST API calls it).
+//!
+//! The route is read with the answer in one indexed query, so a flip of the switch
+//! (or a member's migration or rollback) applies to the next check in every process. A
+//! flip also bumps the tenant's cache epoch (trigger) and [`switch`] settles it, so
+//! anything a process caches per tenant is dropped before the flip returns.
+
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::access::audit;
+use crate::tags::permissions::{PermissionCache, settle};
+use crate::{Access, Error, Result, Role};
+pub use model::migration::legacy::Answer;
+pub use model::migration::run::{Decision, Model, Routing};
+
+/// The tenant's switch (every role may read it). `Legacy` when never set.
+pub async fn routing(db: &PgPool, access: &Access) -> Result<Routing> {
+    access.require(Role::Viewer)?;
+    let row = sqlx::query!(
+        r#"select r.mode, r.changed_at, a.display_name as "changed_by?"
+           from migration_routing r left join admins a on a.admin_id = r.changed_by
+           where r.tenant_id = $1"#,
+        access.tenant_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some(row) => Routing {
+            mode: Model::parse(&row.mode).unwrap_or(Model::Legacy),
+            changed_at: Some(row.changed_at),
+            changed_by: row.changed_by,
+        },
+        None => Routing {
+            mode: Model::Legacy,
+            changed_at: None,
+            changed_by: None,
+        },
+    })
+}
+
+/// Sets the switch inside a transaction (audited); the caller commits and then
+/// [`settle`]s. Setting the mode it has already changes nothing.
+pub(crate) async fn set_mode(
+    conn: &mut PgConnection,
+    access: &Access,
+    mode: Model,
+    why: &str,
+) -> Result<bool> {
+    let before = sqlx::query_scalar!(
+        "select mode from migration_routing where tenant_id = $1 for no key update",
+        access.tenant_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let before = before.as_deref().and_then(Model::parse).unwrap_or(Model::Legacy);
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from migration_routing where tenant_id = $1) as "exists!""#,
+        access.tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if before == mode && exists {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "insert into migration_routing (tenant_id, mode, changed_by, changed_at)
+         values ($1, $2, $3, now())
+         on conflict (tenant_id) do update
+           set mode = excluded.mode, changed_by = excluded.changed_by, changed_at = now()",
+        access.tenant_id,
+        mode.as_str(),
+        access.principal.admin_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        access,
+        audit::Event {
+            action: "migration.routing",
+            target_type: "tenant",
+            target_id: access.tenant_id.to_string(),
+            before: Some(json!({ "mode": before.as_str() })),
+            after: Some(json!({ "mode": mode.as_str(), "why": why })),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Flips the tenant-wide switch (tenant admins). Flipping to `Legacy` is the kill
+/// switch: when this returns, every process answers every member with a legacy row the
+/// legacy way.
+pub async fn switch(db: &PgPool, access: &Access, mode: Model) -> Result<Routing> {
+    access.require(Role::TenantAdmin)?;
+    let mut tx = db.begin().await?;
+    let changed = set_mode(&mut tx, access, mode, "switch").await?;
+    tx.commit().await?;
+    if changed {
+        settle(db, access.tenant_id).await?;
+    }
+    routing(db, access).await
+}
+
+/// Where a member's questions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub model: Model,
+    /// The member's profile in the new model, when they have one.
+    pub member_id: Option<Uuid>,
+    /// The legacy answer, when the member has a legacy row.
+    pub legacy: Option<Answer>,
+    /// A live migration record.
+    pub migrated: bool,
+}
+
+/// The route of a member by external id, with their legacy answer, in one query.
+pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Route> {
+    let row = sqlx::query!(
+        r#"select coalesce((select r.mode from migration_routing r where r.tenant_id = $1), 'legacy') as "mode!",
+                  (select p.member_id from member_profiles p
+                   where p.tenant_id = $1 and p.external_id = $2) as member_id,
+                  exists (select 1 from migration_members mm
+                          where mm.tenant_id = $1 and mm.external_id = $2
+                            and mm.rolled_back_at is null) as "migrated!",
+                  l.user_type as "user_type?", t.type_id as "type_id?",
+                  t.permissions as "permissions?", t.max_licenses as "max_licenses?"
+           from (select 1) one
+           left join legacy_members l on l.tenant_id = $1 and l.external_id = $2
+           left join legacy_user_types t on t.tenant_id = l.tenant_id and t.type_id = l.user_type"#,
+        tenant_id,
+        external_id
+    )
+    .fetch_one(db)
+    .await?;
+    let legacy = row.user_type.map(|user_type| Answer {
+        external_id: external_id.to_owned(),
+        user_type,
+        type_known: row.type_id.is_some(),
+        permissions: row.permissions.clone().unwrap_or_default(),
+        max_licenses: row.max_licenses.map_or(0, i64::from),
+    });
+    let mode = Model::parse(&row.mode).unwrap_or(Model::Legacy);
+    let model = match (&legacy, mode, row.migrated) {
+        (None, _, _) => Model::New,
+        (Some(_), Model::New, true) => Model::New,
+        (Some(_), _, _) => Model::Legacy,
+    };
+    Ok(Route {
+        model,
+        member_id: row.member_id,
+        legacy,
+        migrated: row.migrated,
+    })
+}
+
+/// The routed permission check (every role): whether the member has `key`, and their
+/// license quota, from the model that answers them now. An external id neither model
+/// knows is not found.
+pub async fn check(
+    db: &PgPool,
+    cache: &PermissionCache,
+    access: &Access,
+    external_id: &str,
+    key: &str,
+) -> Result<Decision> {
+    access.require(Role::Viewer)?;
+    let route = route(db, access.tenant_id, external_id).await?;
+    match (route.model, route.legacy, route.member_id) {
+        (Model::Legacy, Some(legacy), _) => Ok(Decision {
+            model: Model::Legacy,
+            allowed: legacy.has(key),
+            max_licenses: legacy.max_licenses,
+        }),
+        (_, _, Some(member_id)) => Ok(Decision {
+            model: Model::New,
+            allowed: cache.check(db, access, member_id, key).await?,
+            max_licenses: cache.max_licenses(db, access, member_id).await?,
+        }),
+        _ => Err(Error::not_found("member")),
+    }
+}
