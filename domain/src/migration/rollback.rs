@@ -84,7 +84,7 @@ pub async fn blast_radius(
                and (g.expires_at is null or g.auto_renew or $5 < g.expires_at + make_interval(days => g.grace_days))
            ) gp on true
            left join lateral (
-             select sum(e.points) as outstanding from points_ledger e
+             select sum(e.points)::bigint as outstanding from points_ledger e
              where e.tenant_id = $1 and e.member_id = r.member_id and e.source_type = 'migration'
                and e.source_ref = r.run_id::text
                and not exists (select 1 from points_ledger x where x.tenant_id = $1 and x.member_id = e.member_id
