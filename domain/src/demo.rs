@@ -42,6 +42,10 @@ pub async fn is_empty(db: &PgPool) -> Result<bool> {
 /// The demo admin is a platform administrator and tenant admin of both tenants (to
 /// show the tenant switcher); support and viewer belong to the demo tenant only; the
 /// second tenant has its own admin, who cannot see the demo tenant.
+/// Legacy members of the second demo tenant (Acme Learning), which starts on the legacy
+/// model.
+pub const ACME_LEGACY_MEMBERS: i64 = 2000;
+
 pub async fn seed(db: &PgPool) -> Result<Outcome> {
     if tenants::by_slug(db, DEMO_TENANT_SLUG).await.is_ok() {
         return Ok(Outcome::AlreadyPresent);
@@ -120,6 +124,16 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
         seed_tags(&mut tx, tenant_id).await?;
     }
     seed_licenses(&mut tx, demo.tenant_id).await?;
+    // Acme Learning starts on the legacy "user type" model: its legacy members are
+    // ready to dry-run and migrate (the switch is on legacy until someone flips it).
+    crate::migration::legacy::generate(&mut tx, acme.tenant_id, ACME_LEGACY_MEMBERS, chrono::Utc::now())
+        .await?;
+    sqlx::query!(
+        "insert into migration_routing (tenant_id, mode) values ($1, 'legacy')",
+        acme.tenant_id
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Outcome::Created)
 }

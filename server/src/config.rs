@@ -91,6 +91,94 @@ pub enum Command {
     /// Licenses: batch assignment from a CSV file.
     #[command(subcommand)]
     Licenses(LicensesCommand),
+    /// The legacy migration, step by step (for rehearsals and scripts). Each prints its
+    /// report and exits non-zero when it finds problems.
+    #[command(subcommand)]
+    Migration(MigrationCommand),
+}
+
+/// Which members a migration step takes (one of the three).
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = false, multiple = false)]
+pub struct SelectionArgs {
+    /// Every legacy member (a rollback: every migrated member). The default.
+    #[arg(long)]
+    pub all: bool,
+    /// The members listed in a file: one external id per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub members: Option<PathBuf>,
+    /// About this percentage (1–100) of them, by a stable hash of the external id.
+    #[arg(long, value_name = "P")]
+    pub share: Option<i32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrationCommand {
+    /// Statistics snapshot of the legacy tables and a checkpoint.
+    Preflight {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Computes what a run would do and writes nothing but the report; non-zero when
+    /// rows cannot be migrated or members would get a lower license quota.
+    DryRun {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        selection: SelectionArgs,
+    },
+    /// Migrates the selection in batches, printing progress; running it again resumes
+    /// the tenant's active run. Non-zero when members could not be migrated.
+    Run {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        selection: SelectionArgs,
+    },
+    /// Re-applies legacy changes made after members were migrated.
+    CatchUp {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Checks migrated members (level, balances, tags, quota); `--fix` repairs what can
+    /// be repaired. Non-zero when problems remain.
+    Validate {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Recomputes the mapping on the legacy source and compares it with the target.
+    /// Non-zero on any difference.
+    Reconcile {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Prints the blast radius, then with `--yes` rolls back (emergency: everyone,
+    /// after switching the tenant to legacy; otherwise gradual).
+    Rollback {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        #[arg(long)]
+        emergency: bool,
+        /// Roll back after printing the blast radius.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Which model answers migrated members: `legacy` (the kill switch) or `new`.
+    Switch {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["legacy", "new"])]
+        to: String,
+    },
+    /// The switch, the active run and the latest run.
+    Status {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +244,14 @@ pub enum CheckCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The legacy migration on a large tenant (pre-flight, dry run, run, validate +
+    /// reconcile, emergency rollback) while a client checks permissions; last line
+    /// `migration_total_s=<n> check_p99_during_ms=<n> check_errors=<n>`.
+    Migration {
+        /// Legacy members to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        members: i64,
+    },
     /// Mixed earn/spend through the domain layer; last line `points_tx_per_s=<n>`.
     Points {
         /// Concurrent clients (each with its own connection).

@@ -88,8 +88,28 @@ const FOLD_EVERY: Duration = Duration::from_secs(10);
 /// How often batches waiting to be applied are looked for.
 const LICENSE_BATCH_EVERY: Duration = Duration::from_secs(2);
 
+/// How often running migration and rollback runs are looked for.
+const MIGRATION_EVERY: Duration = Duration::from_secs(1);
+/// How long a migration worker works before it looks again (other runs get a turn).
+const MIGRATION_BUDGET: Duration = Duration::from_secs(10);
+
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
+    // Legacy migration and rollback runs started in the console (or left by a process
+    // that stopped): a batch at a time, each claiming its run row with SKIP LOCKED, so
+    // several processes share the work and a restart resumes after the last batch.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(MIGRATION_EVERY);
+        loop {
+            ticker.tick().await;
+            match domain::migration::run::work_running(&db, MIGRATION_BUDGET).await {
+                Ok(_) => {}
+                Err(_) if db.is_closed() => return,
+                Err(error) => tracing::error!(%error, "migration batch failed"),
+            }
+        }
+    });
     // License batch assignment: batches someone started applying, a committed step of
     // rows at a time (each step claims its batch with SKIP LOCKED, so several processes
     // share the work, and a restart resumes after the last committed step).

@@ -18,6 +18,8 @@ pub mod embedded;
 pub mod guard;
 /// Background jobs: the grant lifecycle, webhook delivery, re-levels after tier saves.
 pub mod jobs;
+/// `tierdesk migration …`: the legacy migration's steps as commands.
+pub mod migration_cli;
 /// The HTTP router: console pages, server functions, health, language switch.
 pub mod router;
 /// tower-sessions store in PostgreSQL.

@@ -11,6 +11,7 @@ use clap::Parser;
 use leptos::config::{Env, LeptosOptions};
 use sqlx::PgPool;
 use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command, LegacyCommand, LicensesCommand};
+use tierdesk::migration_cli;
 use tierdesk::embedded::EmbeddedPostgres;
 use tierdesk::jobs;
 use tierdesk::router::{RouterOptions, router};
@@ -190,6 +191,16 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
                 tenant.as_deref(),
             )
             .await
+        }
+        Some(Command::Migration(command)) => {
+            if migration_cli::execute(&database.pool, command).await? {
+                Ok(())
+            } else {
+                Err("problems found (see above)".into())
+            }
+        }
+        Some(Command::Bench(BenchCommand::Migration { members })) => {
+            bench_migration(&database.pool, *members).await
         }
         Some(Command::Licenses(LicensesCommand::AssignBatch {
             tenant,
@@ -539,6 +550,32 @@ async fn bench_overview(
     println!(
         "for comparison, points per day for 90 days summed from the ledger itself: {} ms",
         report.ledger_scan_ms
+    );
+    Ok(())
+}
+
+async fn bench_migration(db: &PgPool, members: i64) -> Result<(), AnyError> {
+    println!("migration benchmark: {members} legacy members");
+    let report = tierdesk::bench::migration::run(db, members).await?;
+    println!("tenant: {}", report.slug);
+    for (phase, seconds) in &report.phases {
+        println!("{phase:<20} {seconds:.1} s");
+    }
+    println!(
+        "migrated {}, reconciled {}; checker: {} checks, p50_ms={:.2} p99_ms={:.2} max_ms={:.2}, errors {}",
+        report.migrated,
+        report.reconciled,
+        report.checks,
+        report.check_p50_us as f64 / 1000.0,
+        report.check_p99_us as f64 / 1000.0,
+        report.check_max_us as f64 / 1000.0,
+        report.check_errors
+    );
+    println!(
+        "migration_total_s={:.1} check_p99_during_ms={:.2} check_errors={}",
+        report.total_seconds(),
+        report.check_p99_us as f64 / 1000.0,
+        report.check_errors
     );
     Ok(())
 }

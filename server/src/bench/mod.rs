@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 /// `tierdesk bench licenses`: a million licenses, list/assign/activate/validate timings
 /// and a contention run.
 pub mod licenses;
+/// `tierdesk bench migration`: the legacy migration at scale with a permission checker.
+pub mod migration;
 
 use domain::members::{Sort, SortColumn};
 use domain::points::ledger::{self, Change};
