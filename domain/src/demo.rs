@@ -126,8 +126,13 @@ pub async fn seed(db: &PgPool) -> Result<Outcome> {
     seed_licenses(&mut tx, demo.tenant_id).await?;
     // Acme Learning starts on the legacy "user type" model: its legacy members are
     // ready to dry-run and migrate (the switch is on legacy until someone flips it).
-    crate::migration::legacy::generate(&mut tx, acme.tenant_id, ACME_LEGACY_MEMBERS, chrono::Utc::now())
-        .await?;
+    crate::migration::legacy::generate(
+        &mut tx,
+        acme.tenant_id,
+        ACME_LEGACY_MEMBERS,
+        chrono::Utc::now(),
+    )
+    .await?;
     sqlx::query!(
         "insert into migration_routing (tenant_id, mode) values ($1, 'legacy')",
         acme.tenant_id

@@ -13,8 +13,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::clock::SharedClock;
 use domain::migration::checkpoint;
 use domain::migration::run::{RunStatus, Selection};
-use domain::migration::{Formula, analysis, historical_points, legacy, rollback, routing, run, verify};
-use domain::points::{levels, ledger};
+use domain::migration::{
+    Formula, analysis, historical_points, legacy, rollback, routing, run, verify,
+};
+use domain::points::{ledger, levels};
 use domain::tags::permissions::PermissionCache;
 use domain::testing::{TestAdmin, TestTenant};
 use domain::{Access, Conflict, Error, Role};
@@ -42,7 +44,9 @@ async fn fixture(db: &PgPool, slug: &str, members: i64) -> Fixture {
     levels::install(&mut conn, tenant.id(), &levels::default_tiers())
         .await
         .unwrap();
-    domain::demo::seed_tags(&mut conn, tenant.id()).await.unwrap();
+    domain::demo::seed_tags(&mut conn, tenant.id())
+        .await
+        .unwrap();
     legacy::generate(&mut conn, tenant.id(), members, now())
         .await
         .unwrap();
@@ -81,20 +85,22 @@ async fn legacy_rows(db: &PgPool, tenant_id: Uuid) -> HashMap<String, (i32, Lega
     .await
     .unwrap();
     rows.into_iter()
-        .map(|(id, user_type, registered_at, last_login_at, licenses, cents)| {
-            (
-                id,
+        .map(
+            |(id, user_type, registered_at, last_login_at, licenses, cents)| {
                 (
-                    user_type,
-                    LegacyInputs {
-                        registered_at,
-                        last_login_at,
-                        license_count: i64::from(licenses),
-                        payment_total_cents: cents,
-                    },
-                ),
-            )
-        })
+                    id,
+                    (
+                        user_type,
+                        LegacyInputs {
+                            registered_at,
+                            last_login_at,
+                            license_count: i64::from(licenses),
+                            payment_total_cents: cents,
+                        },
+                    ),
+                )
+            },
+        )
         .collect()
 }
 
@@ -117,13 +123,25 @@ async fn the_sql_formula_is_the_rust_formula(db: PgPool) {
     let at = now();
     let mut cases = Vec::new();
     for days in [-400, -1, 0, 1, 99, 100, 101, 5000, 100_000] {
-        for login in [None, Some(-2), Some(0), Some(7), Some(8), Some(30), Some(31), Some(4000)] {
+        for login in [
+            None,
+            Some(-2),
+            Some(0),
+            Some(7),
+            Some(8),
+            Some(30),
+            Some(31),
+            Some(4000),
+        ] {
             for licenses in [i64::from(i32::MIN), -1, 0, 3, i64::from(i32::MAX)] {
                 for cents in [i64::MIN, -500, 0, 1, 99, 9_999, 123_456_789, i64::MAX] {
                     cases.push(LegacyInputs {
-                        registered_at: at - Duration::days(days) - Duration::seconds(days.abs() % 7 * 3600),
-                        last_login_at: login
-                            .map(|d: i64| at - Duration::days(d) - Duration::seconds(d.abs() % 5 * 7000)),
+                        registered_at: at
+                            - Duration::days(days)
+                            - Duration::seconds(days.abs() % 7 * 3600),
+                        last_login_at: login.map(|d: i64| {
+                            at - Duration::days(d) - Duration::seconds(d.abs() % 5 * 7000)
+                        }),
                         license_count: licenses,
                         payment_total_cents: cents,
                     });
@@ -135,7 +153,8 @@ async fn the_sql_formula_is_the_rust_formula(db: PgPool) {
         let json = serde_json::to_value(formula).unwrap();
         for chunk in cases.chunks(500) {
             let registered: Vec<DateTime<Utc>> = chunk.iter().map(|c| c.registered_at).collect();
-            let logins: Vec<Option<DateTime<Utc>>> = chunk.iter().map(|c| c.last_login_at).collect();
+            let logins: Vec<Option<DateTime<Utc>>> =
+                chunk.iter().map(|c| c.last_login_at).collect();
             let licenses: Vec<i64> = chunk.iter().map(|c| c.license_count).collect();
             let cents: Vec<i64> = chunk.iter().map(|c| c.payment_total_cents).collect();
             let sql: Vec<Vec<i64>> = sqlx::query_scalar(
@@ -180,25 +199,39 @@ async fn the_dry_run_writes_nothing_and_predicts_the_run(db: PgPool) {
         .iter()
         .find(|u| u.kind == "unknown_type")
         .unwrap();
-    assert_eq!((unknown.members, unknown.examples.clone()), (1, vec!["L001013".to_owned()]));
+    assert_eq!(
+        (unknown.members, unknown.examples.clone()),
+        (1, vec!["L001013".to_owned()])
+    );
     assert_eq!(dry.migratable, 1999);
     // The points total is the Rust formula's over the migratable members.
     let rows = legacy_rows(&db, f.tenant.id()).await;
     let expected: i64 = rows
         .iter()
         .filter(|(id, _)| id.as_str() != "L001013")
-        .map(|(_, (_, inputs))| historical_points(&Formula::default(), inputs, now()).iter().map(|p| p.1).sum::<i64>())
+        .map(|(_, (_, inputs))| {
+            historical_points(&Formula::default(), inputs, now())
+                .iter()
+                .map(|p| p.1)
+                .sum::<i64>()
+        })
         .sum();
     assert_eq!(dry.points_total, expected);
     assert_eq!(dry.levels.iter().map(|l| l.members).sum::<i64>(), 1999);
-    assert_eq!(dry.points_buckets.iter().map(|b| b.members).sum::<i64>(), 1999);
+    assert_eq!(
+        dry.points_buckets.iter().map(|b| b.members).sum::<i64>(),
+        1999
+    );
     assert!(dry.warnings.iter().any(|w| w.kind == "future_registration"));
     assert!(dry.warnings.iter().any(|w| w.kind == "refund"));
     assert_eq!(dry.quota_lower + dry.quota_equal + dry.quota_higher, 1999);
     assert!(dry.agreement_pairs > 0 && dry.agreement_equal <= dry.agreement_pairs);
     // Stored as the latest report; other roles read it, only admins run it.
     let (_, stored): (_, model::migration::run::DryRun) =
-        analysis::latest(&db, &f.viewer.access(), "dry_run").await.unwrap().unwrap();
+        analysis::latest(&db, &f.viewer.access(), "dry_run")
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(stored, dry);
     assert!(matches!(
         analysis::dry_run(&db, &f.viewer.access(), &Selection::All, now()).await,
@@ -223,7 +256,11 @@ async fn the_dry_run_writes_nothing_and_predicts_the_run(db: PgPool) {
     .fetch_all(&db)
     .await
     .unwrap();
-    let predicted: Vec<(String, i64)> = dry.levels.iter().map(|l| (l.code.clone(), l.members)).collect();
+    let predicted: Vec<(String, i64)> = dry
+        .levels
+        .iter()
+        .map(|l| (l.code.clone(), l.members))
+        .collect();
     assert_eq!(per_level, predicted);
 }
 
@@ -250,7 +287,13 @@ async fn a_run_migrates_everyone_once_and_again_changes_nothing(db: PgPool) {
     .unwrap();
     let mut by_member: HashMap<String, HashMap<String, i64>> = HashMap::new();
     for (id, category, points) in ledger {
-        assert!(by_member.entry(id).or_default().insert(category, points).is_none());
+        assert!(
+            by_member
+                .entry(id)
+                .or_default()
+                .insert(category, points)
+                .is_none()
+        );
     }
     for (id, (_, inputs)) in &rows {
         if id == "L001013" {
@@ -258,7 +301,11 @@ async fn a_run_migrates_everyone_once_and_again_changes_nothing(db: PgPool) {
             continue;
         }
         for (part, points) in historical_points(&Formula::default(), inputs, now()) {
-            let got = by_member.get(id).and_then(|m| m.get(part.category())).copied().unwrap_or(0);
+            let got = by_member
+                .get(id)
+                .and_then(|m| m.get(part.category()))
+                .copied()
+                .unwrap_or(0);
             assert_eq!(got, points, "{id} {part:?}");
         }
     }
@@ -282,11 +329,21 @@ async fn a_run_migrates_everyone_once_and_again_changes_nothing(db: PgPool) {
     assert_eq!((again.done, again.skipped, again.errors), (0, 1499, 1));
     let validation = verify::validate(&db, &admin, false, now()).await.unwrap();
     assert_eq!(validation.members, 1499);
-    let problems: Vec<_> = validation.findings.iter().filter(|f| f.kind != "quota_lower").collect();
+    let problems: Vec<_> = validation
+        .findings
+        .iter()
+        .filter(|f| f.kind != "quota_lower")
+        .collect();
     assert!(problems.is_empty(), "{problems:?}");
     let reconciliation = verify::reconcile(&db, &admin).await.unwrap();
-    assert_eq!((reconciliation.compared, reconciliation.matching), (1499, 1499));
-    assert_eq!(reconciliation.expected_checksum, reconciliation.actual_checksum);
+    assert_eq!(
+        (reconciliation.compared, reconciliation.matching),
+        (1499, 1499)
+    );
+    assert_eq!(
+        reconciliation.expected_checksum,
+        reconciliation.actual_checksum
+    );
     assert_eq!(reconciliation.not_migrated, 1);
     ledger_clean(&db, f.tenant.id()).await;
 }
@@ -295,10 +352,16 @@ async fn a_run_migrates_everyone_once_and_again_changes_nothing(db: PgPool) {
 async fn a_run_resumes_after_its_connection_is_killed_mid_batch(db: PgPool) {
     let f = fixture(&db, "acme", 3000).await;
     let admin = f.admin.access();
-    let started = run::start(&db, &admin, &Selection::All, now()).await.unwrap();
+    let started = run::start(&db, &admin, &Selection::All, now())
+        .await
+        .unwrap();
     // A worker on its own pool, killed from outside while it writes.
     let options = db.connect_options().as_ref().clone();
-    let worker_pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.unwrap();
+    let worker_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
     let tenant_id = f.tenant.id();
     let worker = tokio::spawn({
         let pool = worker_pool.clone();
@@ -335,7 +398,9 @@ async fn a_run_resumes_after_its_connection_is_killed_mid_batch(db: PgPool) {
     worker_pool.close().await;
     // Whether it died mid-batch or finished, running it again completes the run.
     let _ = outcome;
-    let done = run::drive(&db, tenant_id, started.run_id, |_| {}).await.unwrap();
+    let done = run::drive(&db, tenant_id, started.run_id, |_| {})
+        .await
+        .unwrap();
     assert_eq!(done.status, RunStatus::Completed);
     let records: i64 = sqlx::query_scalar(
         "select count(*) from migration_members where tenant_id = $1 and rolled_back_at is null",
@@ -365,25 +430,37 @@ async fn a_run_resumes_after_its_connection_is_killed_mid_batch(db: PgPool) {
 async fn one_active_run_per_tenant_pause_resume_cancel(db: PgPool) {
     let f = fixture(&db, "acme", 300).await;
     let admin = f.admin.access();
-    let first = run::start(&db, &admin, &Selection::Share(50), now()).await.unwrap();
+    let first = run::start(&db, &admin, &Selection::Share(50), now())
+        .await
+        .unwrap();
     assert!(first.total > 100 && first.total < 200, "{}", first.total);
     assert!(matches!(
         run::start(&db, &admin, &Selection::All, now()).await,
         Err(Error::Conflict(Conflict::MigrationRunActive))
     ));
-    let paused = run::control(&db, &admin, first.run_id, RunStatus::Paused).await.unwrap();
+    let paused = run::control(&db, &admin, first.run_id, RunStatus::Paused)
+        .await
+        .unwrap();
     assert_eq!(paused.status, RunStatus::Paused);
     // A paused run takes no batches.
     assert_eq!(
-        run::step(&db, admin.tenant_id, first.run_id, 50, true).await.unwrap(),
+        run::step(&db, admin.tenant_id, first.run_id, 50, true)
+            .await
+            .unwrap(),
         run::Step::Idle
     );
-    run::control(&db, &admin, first.run_id, RunStatus::Running).await.unwrap();
+    run::control(&db, &admin, first.run_id, RunStatus::Running)
+        .await
+        .unwrap();
     assert!(matches!(
-        run::step(&db, admin.tenant_id, first.run_id, 50, true).await.unwrap(),
+        run::step(&db, admin.tenant_id, first.run_id, 50, true)
+            .await
+            .unwrap(),
         run::Step::Batch { .. }
     ));
-    let cancelled = run::control(&db, &admin, first.run_id, RunStatus::Cancelled).await.unwrap();
+    let cancelled = run::control(&db, &admin, first.run_id, RunStatus::Cancelled)
+        .await
+        .unwrap();
     assert_eq!(cancelled.status, RunStatus::Cancelled);
     assert!(matches!(
         run::control(&db, &admin, first.run_id, RunStatus::Running).await,
@@ -447,8 +524,14 @@ async fn catch_up_applies_legacy_changes_after_migration(db: PgPool) {
     assert_eq!(caught.members, 3);
     assert_eq!(caught.tags_changed, 1);
     let reconciliation = verify::reconcile(&db, &admin).await.unwrap();
-    assert_eq!(reconciliation.matching, reconciliation.compared, "{reconciliation:?}");
-    assert_eq!(reconciliation.expected_checksum, reconciliation.actual_checksum);
+    assert_eq!(
+        reconciliation.matching, reconciliation.compared,
+        "{reconciliation:?}"
+    );
+    assert_eq!(
+        reconciliation.expected_checksum,
+        reconciliation.actual_checksum
+    );
     // The ledger stays append-only: the difference is a new entry.
     let catch_up_entries: i64 = sqlx::query_scalar(
         "select count(*) from points_ledger where tenant_id = $1 and subcategory = 'catch_up'",
@@ -501,11 +584,14 @@ async fn emergency_rollback_restores_legacy_answers_and_keeps_activity(db: PgPoo
         source_ref: None,
         idempotency_key: None,
     };
-    ledger::spend(&db, &admin, change(available - 10)).await.unwrap();
-    ledger::earn(&db, &admin, change(5)).await.unwrap();
-    let blast = rollback::blast_radius(&db, &admin, RollbackMode::Emergency, &Selection::All, now())
+    ledger::spend(&db, &admin, change(available - 10))
         .await
         .unwrap();
+    ledger::earn(&db, &admin, change(5)).await.unwrap();
+    let blast =
+        rollback::blast_radius(&db, &admin, RollbackMode::Emergency, &Selection::All, now())
+            .await
+            .unwrap();
     assert_eq!(blast.members, 600);
     assert_eq!(blast.answered_new, 600);
     assert_eq!(blast.with_activity, 1);
@@ -513,21 +599,40 @@ async fn emergency_rollback_restores_legacy_answers_and_keeps_activity(db: PgPoo
     assert_eq!(blast.activity_examples.len(), 1);
     // Emergency needs everyone.
     assert!(matches!(
-        rollback::start(&db, &admin, RollbackMode::Emergency, &Selection::Share(10), now()).await,
+        rollback::start(
+            &db,
+            &admin,
+            RollbackMode::Emergency,
+            &Selection::Share(10),
+            now()
+        )
+        .await,
         Err(Error::Invalid { .. })
     ));
     let started = rollback::start(&db, &admin, RollbackMode::Emergency, &Selection::All, now())
         .await
         .unwrap();
     // The switch went back to legacy before the first batch.
-    assert_eq!(routing::routing(&db, &admin).await.unwrap().mode, Model::Legacy);
-    let done = run::drive(&db, admin.tenant_id, started.run_id, |_| {}).await.unwrap();
+    assert_eq!(
+        routing::routing(&db, &admin).await.unwrap().mode,
+        Model::Legacy
+    );
+    let done = run::drive(&db, admin.tenant_id, started.run_id, |_| {})
+        .await
+        .unwrap();
     assert_eq!((done.status, done.done), (RunStatus::Completed, 600));
     ledger_clean(&db, f.tenant.id()).await;
     // Legacy tables byte-identical to the pre-flight checkpoint.
-    let after = checkpoint::take(&db, &admin, "after rollback").await.unwrap();
+    let after = checkpoint::take(&db, &admin, "after rollback")
+        .await
+        .unwrap();
     for table in checkpoint::LEGACY_TABLES {
-        let a = preflight.checkpoint.tables.iter().find(|t| t.table == table).unwrap();
+        let a = preflight
+            .checkpoint
+            .tables
+            .iter()
+            .find(|t| t.table == table)
+            .unwrap();
         let b = after.tables.iter().find(|t| t.table == table).unwrap();
         assert_eq!(a, b);
     }
@@ -592,17 +697,38 @@ async fn gradual_rollback_takes_a_share(db: PgPool) {
     let admin = f.admin.access();
     migrate(&db, &admin, Selection::All).await;
     routing::switch(&db, &admin, Model::New).await.unwrap();
-    let blast = rollback::blast_radius(&db, &admin, RollbackMode::Gradual, &Selection::Share(25), now())
-        .await
-        .unwrap();
-    let started = rollback::start(&db, &admin, RollbackMode::Gradual, &Selection::Share(25), now())
-        .await
-        .unwrap();
+    let blast = rollback::blast_radius(
+        &db,
+        &admin,
+        RollbackMode::Gradual,
+        &Selection::Share(25),
+        now(),
+    )
+    .await
+    .unwrap();
+    let started = rollback::start(
+        &db,
+        &admin,
+        RollbackMode::Gradual,
+        &Selection::Share(25),
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(started.total, blast.members);
-    assert!(blast.members > 120 && blast.members < 280, "{}", blast.members);
-    run::drive(&db, admin.tenant_id, started.run_id, |_| {}).await.unwrap();
+    assert!(
+        blast.members > 120 && blast.members < 280,
+        "{}",
+        blast.members
+    );
+    run::drive(&db, admin.tenant_id, started.run_id, |_| {})
+        .await
+        .unwrap();
     // The switch stays on new; the rolled-back members are answered by legacy.
-    assert_eq!(routing::routing(&db, &admin).await.unwrap().mode, Model::New);
+    assert_eq!(
+        routing::routing(&db, &admin).await.unwrap().mode,
+        Model::New
+    );
     let (rolled, live): (i64, i64) = sqlx::query_as(
         "select count(*) filter (where rolled_back_at is not null), count(*) filter (where rolled_back_at is null)
          from migration_members where tenant_id = $1",
@@ -626,14 +752,30 @@ async fn gradual_rollback_takes_a_share(db: PgPool) {
     .fetch_one(&db)
     .await
     .unwrap();
-    assert_eq!(routing::route(&db, f.tenant.id(), &some_rolled).await.unwrap().model, Model::Legacy);
-    assert_eq!(routing::route(&db, f.tenant.id(), &some_live).await.unwrap().model, Model::New);
+    assert_eq!(
+        routing::route(&db, f.tenant.id(), &some_rolled)
+            .await
+            .unwrap()
+            .model,
+        Model::Legacy
+    );
+    assert_eq!(
+        routing::route(&db, f.tenant.id(), &some_live)
+            .await
+            .unwrap()
+            .model,
+        Model::New
+    );
     ledger_clean(&db, f.tenant.id()).await;
 }
 
 async fn node(db: &PgPool) -> (PgPool, Arc<PermissionCache>) {
     let options = db.connect_options().as_ref().clone();
-    let pool = PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
     let clock: SharedClock = Arc::new(domain::clock::SystemClock);
     let cache = PermissionCache::new(clock, 10_000);
     cache.start(pool.clone(), "test node".into());
@@ -664,19 +806,28 @@ async fn the_kill_switch_flips_answers_in_two_processes(db: PgPool) {
     .unwrap();
     migrate(&db, &admin, Selection::Members(vec![trial.clone()])).await;
     for (pool, cache) in [(&pool_a, &cache_a), (&pool_b, &cache_b)] {
-        let answer = routing::check(pool, cache, &viewer, &trial, "license_request").await.unwrap();
+        let answer = routing::check(pool, cache, &viewer, &trial, "license_request")
+            .await
+            .unwrap();
         assert_eq!((answer.model, answer.allowed), (Model::Legacy, false));
     }
     routing::switch(&db, &admin, Model::New).await.unwrap();
     for (pool, cache) in [(&pool_a, &cache_a), (&pool_b, &cache_b)] {
-        let answer = routing::check(pool, cache, &viewer, &trial, "license_request").await.unwrap();
+        let answer = routing::check(pool, cache, &viewer, &trial, "license_request")
+            .await
+            .unwrap();
         assert_eq!((answer.model, answer.allowed), (Model::New, true));
     }
     // The kill switch: both nodes answer the legacy way as soon as it returns.
     routing::switch(&db, &admin, Model::Legacy).await.unwrap();
     for (pool, cache) in [(&pool_a, &cache_a), (&pool_b, &cache_b)] {
-        let answer = routing::check(pool, cache, &viewer, &trial, "license_request").await.unwrap();
-        assert_eq!((answer.model, answer.allowed, answer.max_licenses), (Model::Legacy, false, 0));
+        let answer = routing::check(pool, cache, &viewer, &trial, "license_request")
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer.model, answer.allowed, answer.max_licenses),
+            (Model::Legacy, false, 0)
+        );
     }
     // Only tenant admins switch; other tenants' members are not found.
     assert!(matches!(

@@ -6,12 +6,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::migration::run::{RunKind, RunStatus, Selection};
-use domain::migration::{analysis, rollback, routing, run, verify};
-use domain::{Access, Principal, Role};
 use domain::migration::analysis::{Finding, KeyDiff};
 use domain::migration::rollback::RollbackMode;
 use domain::migration::routing::Model;
+use domain::migration::run::{RunKind, RunStatus, Selection};
+use domain::migration::{analysis, rollback, routing, run, verify};
+use domain::{Access, Principal, Role};
 use sqlx::PgPool;
 
 use crate::config::{MigrationCommand, SelectionArgs};
@@ -68,7 +68,10 @@ pub async fn execute(db: &PgPool, command: &MigrationCommand) -> Result<bool, An
                 report.checkpoint.checkpoint_id, report.checkpoint.label
             );
             for t in &report.checkpoint.tables {
-                println!("  {:<20} rows {:>10}  checksum {}", t.table, t.rows, t.checksum);
+                println!(
+                    "  {:<20} rows {:>10}  checksum {}",
+                    t.table, t.rows, t.checksum
+                );
             }
             let unknown = s.per_type.iter().filter(|t| t.name.is_none()).count();
             Ok(unknown == 0)
@@ -118,14 +121,23 @@ pub async fn execute(db: &PgPool, command: &MigrationCommand) -> Result<bool, An
                 report.agreement_pairs,
                 report.members_identical
             );
-            print_keys("legacy grants, new would not", "new grants, legacy did not", &report.keys);
+            print_keys(
+                "legacy grants, new would not",
+                "new grants, legacy did not",
+                &report.keys,
+            );
             Ok(report.unmigratable.is_empty() && report.quota_lower == 0)
         }
         MigrationCommand::Run { selection, .. } => {
             let current = run::active(db, &access).await?;
             let started = match current {
                 Some(active) if active.kind == RunKind::Migrate => {
-                    println!("resuming run {} ({} of {})", active.run_id, active.handled(), active.total);
+                    println!(
+                        "resuming run {} ({} of {})",
+                        active.run_id,
+                        active.handled(),
+                        active.total
+                    );
                     if active.status == RunStatus::Paused {
                         run::control(db, &access, active.run_id, RunStatus::Running).await?
                     } else {
@@ -133,7 +145,11 @@ pub async fn execute(db: &PgPool, command: &MigrationCommand) -> Result<bool, An
                     }
                 }
                 Some(active) => {
-                    return Err(format!("a rollback run ({}) is going: finish or cancel it first", active.run_id).into());
+                    return Err(format!(
+                        "a rollback run ({}) is going: finish or cancel it first",
+                        active.run_id
+                    )
+                    .into());
                 }
                 None => {
                     let started = run::start(db, &access, &selection_of(selection)?, now).await?;
@@ -242,7 +258,11 @@ pub async fn execute(db: &PgPool, command: &MigrationCommand) -> Result<bool, An
         MigrationCommand::Switch { to, .. } => {
             let mode = Model::parse(to).ok_or("--to is legacy or new")?;
             let routing = routing::switch(db, &access, mode).await?;
-            println!("{}: migrated members are answered by the {} model", tenant.slug, routing.mode.as_str());
+            println!(
+                "{}: migrated members are answered by the {} model",
+                tenant.slug,
+                routing.mode.as_str()
+            );
             Ok(true)
         }
         MigrationCommand::Status { .. } => {
@@ -294,14 +314,22 @@ fn print_findings(title: &str, findings: &[Finding]) {
             "{title}: {} — {} members (e.g. {})",
             f.kind,
             f.members,
-            f.examples.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            f.examples
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
 }
 
 fn print_keys(missing: &str, extra: &str, keys: &[KeyDiff]) {
     for k in keys {
-        println!("  {:<20} {missing}: {}; {extra}: {}", k.key, k.missing, k.extra);
+        println!(
+            "  {:<20} {missing}: {}; {extra}: {}",
+            k.key, k.missing, k.extra
+        );
     }
 }
 

@@ -284,7 +284,21 @@ pub async fn dry_run(
     .await?;
     // The temporary tables are not known at build time: these statements are checked
     // by the tests (domain/tests/migration.rs), not by the query macros.
-    type Head = (i64, i64, i64, i64, i64, i64, i64, i64, Option<Vec<i64>>, i64, i64, i64, i64);
+    type Head = (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<Vec<i64>>,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
     let head: Head = sqlx::query_as(
         r#"select (select count(*) from dry_members), (select count(*) from dry_members where already),
                   count(*), coalesce(sum(points), 0)::bigint,

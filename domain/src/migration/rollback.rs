@@ -210,8 +210,13 @@ pub async fn start(
     check_mode(mode, selection)?;
     let mut tx = db.begin().await?;
     let switched = if mode == RollbackMode::Emergency {
-        super::routing::set_mode(&mut tx, access, super::routing::Model::Legacy, "emergency rollback")
-            .await?
+        super::routing::set_mode(
+            &mut tx,
+            access,
+            super::routing::Model::Legacy,
+            "emergency rollback",
+        )
+        .await?
     } else {
         false
     };

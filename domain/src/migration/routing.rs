@@ -60,7 +60,10 @@ pub(crate) async fn set_mode(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let before = before.as_deref().and_then(Model::parse).unwrap_or(Model::Legacy);
+    let before = before
+        .as_deref()
+        .and_then(Model::parse)
+        .unwrap_or(Model::Legacy);
     let exists = sqlx::query_scalar!(
         r#"select exists (select 1 from migration_routing where tenant_id = $1) as "exists!""#,
         access.tenant_id

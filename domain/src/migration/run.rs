@@ -385,7 +385,16 @@ async fn lock_run(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.kind, r.selection, r.cursor, r.settings_version, r.as_of, r.batches))
+        .map(|r| {
+            (
+                r.kind,
+                r.selection,
+                r.cursor,
+                r.settings_version,
+                r.as_of,
+                r.batches,
+            )
+        })
     } else {
         sqlx::query!(
             "select kind, selection, cursor, settings_version, as_of, batches from migration_runs
@@ -484,6 +493,11 @@ pub async fn step(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // The tables grew by a tenant's worth of rows: fresh statistics for the
+        // validation, reconciliation and rollback that follow.
+        sqlx::query("analyze migration_members, member_profiles, points_ledger, tag_grants")
+            .execute(db)
+            .await?;
         return Ok(Step::Finished);
     };
     let first = ids[0].clone();
@@ -727,7 +741,16 @@ async fn migrate_batch(
     .execute(&mut *tx)
     .await?
     .rows_affected() as i64;
-    grant_mapped(tx, tenant_id, run_id, Some(batch_no), &types, &codes, run.as_of).await?;
+    grant_mapped(
+        tx,
+        tenant_id,
+        run_id,
+        Some(batch_no),
+        &types,
+        &codes,
+        run.as_of,
+    )
+    .await?;
     Ok(Outcome {
         done,
         skipped,

@@ -33,7 +33,10 @@ async fn versions(
     .await?;
     let mut map = HashMap::new();
     for version in used {
-        map.insert(version, settings::at_version(conn, tenant_id, version).await?);
+        map.insert(
+            version,
+            settings::at_version(conn, tenant_id, version).await?,
+        );
     }
     Ok(map)
 }
@@ -122,27 +125,37 @@ pub async fn catch_up(db: &PgPool, access: &Access) -> Result<CatchUp> {
             let mut applied = row.parts.clone();
             for (index, (part, points)) in wanted.iter().enumerate() {
                 let delta = points - row.parts.get(index).copied().unwrap_or(0);
-                let posted = post_difference(&mut tx, access, row.member_id, row.run_id, *part, delta).await?;
+                let posted =
+                    post_difference(&mut tx, access, row.member_id, row.run_id, *part, delta)
+                        .await?;
                 applied[index] += posted;
                 total.points += posted;
                 total.shortfall += posted - delta;
             }
             let tag = mapping.tag_for(row.user_type);
             let tag_id = match tag {
-                Some(code) => sqlx::query_scalar!(
-                    "select tag_id from tags where tenant_id = $1 and code = $2",
-                    access.tenant_id,
-                    code
-                )
-                .fetch_optional(&mut *tx)
-                .await?,
+                Some(code) => {
+                    sqlx::query_scalar!(
+                        "select tag_id from tags where tenant_id = $1 and code = $2",
+                        access.tenant_id,
+                        code
+                    )
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
                 None => None,
             };
             if tag_id != row.tag_id {
                 total.tags_changed += 1;
                 if let Some(grant_id) = row.grant_id {
-                    end_grant(&mut tx, access.tenant_id, grant_id, "migration", "Legacy user type changed")
-                        .await?;
+                    end_grant(
+                        &mut tx,
+                        access.tenant_id,
+                        grant_id,
+                        "migration",
+                        "Legacy user type changed",
+                    )
+                    .await?;
                 }
             }
             sqlx::query!(
@@ -163,8 +176,16 @@ pub async fn catch_up(db: &PgPool, access: &Access) -> Result<CatchUp> {
             .await?;
             if tag_id != row.tag_id {
                 let (types, codes) = settings::mapping_arrays(mapping);
-                super::run::grant_mapped(&mut tx, access.tenant_id, row.run_id, None, &types, &codes, Utc::now())
-                    .await?;
+                super::run::grant_mapped(
+                    &mut tx,
+                    access.tenant_id,
+                    row.run_id,
+                    None,
+                    &types,
+                    &codes,
+                    Utc::now(),
+                )
+                .await?;
             }
             changed.push(row.member_id);
             total.members += 1;
@@ -276,7 +297,12 @@ pub(crate) async fn end_grant(
 /// points, the balances against the ledger, the mapped tag held, no migration grant of
 /// another tag, the new quota at least the legacy one. With `fix`, repairs all but the
 /// quota (reported only), each fix recorded with before and after. Kept as a report.
-pub async fn validate(db: &PgPool, access: &Access, fix: bool, now: DateTime<Utc>) -> Result<Validation> {
+pub async fn validate(
+    db: &PgPool,
+    access: &Access,
+    fix: bool,
+    now: DateTime<Utc>,
+) -> Result<Validation> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
     sqlx::query("set transaction isolation level repeatable read")
@@ -462,7 +488,14 @@ async fn apply_fixes(db: &PgPool, access: &Access, relevel_running: bool) -> Res
     .fetch_all(&mut *tx)
     .await?;
     for row in &extra {
-        end_grant(&mut tx, access.tenant_id, row.grant_id, "migration", "Not the mapped tag (validation)").await?;
+        end_grant(
+            &mut tx,
+            access.tenant_id,
+            row.grant_id,
+            "migration",
+            "Not the mapped tag (validation)",
+        )
+        .await?;
         sqlx::query!(
             "insert into migration_fixes (tenant_id, external_id, kind, before, after, fixed_by)
              values ($1, $2, 'tag_extra', jsonb_build_object('tag_id', $3::uuid), '{}'::jsonb, $4)",
@@ -486,13 +519,25 @@ async fn apply_fixes(db: &PgPool, access: &Access, relevel_running: bool) -> Res
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut runs: Vec<(Uuid, i32)> = missing.iter().map(|m| (m.run_id, m.settings_version)).collect();
+    let mut runs: Vec<(Uuid, i32)> = missing
+        .iter()
+        .map(|m| (m.run_id, m.settings_version))
+        .collect();
     runs.sort();
     runs.dedup();
     for (run_id, version) in runs {
         let (_, mapping) = settings::at_version(&mut tx, access.tenant_id, version).await?;
         let (types, codes) = settings::mapping_arrays(&mapping);
-        super::run::grant_mapped(&mut tx, access.tenant_id, run_id, None, &types, &codes, Utc::now()).await?;
+        super::run::grant_mapped(
+            &mut tx,
+            access.tenant_id,
+            run_id,
+            None,
+            &types,
+            &codes,
+            Utc::now(),
+        )
+        .await?;
     }
     for row in &missing {
         sqlx::query!(
@@ -537,16 +582,6 @@ pub async fn reconcile(db: &PgPool, access: &Access) -> Result<Reconciliation> {
              select m.version, m.type_id, g.tag_id
              from unnest($4::int[], $5::int[], $6::text[]) m (version, type_id, code)
              join tags g on g.tenant_id = $1 and g.code = m.code
-           ), actual as (
-             select e.member_id, e.source_ref,
-                    array[coalesce(sum(e.points) filter (where e.category = 'registration'), 0),
-                          coalesce(sum(e.points) filter (where e.category = 'license_activity'), 0),
-                          coalesce(sum(e.points) filter (where e.category = 'activity'), 0),
-                          coalesce(sum(e.points) filter (where e.category = 'payment'), 0)]::bigint[] as parts
-             from points_ledger e
-             where e.tenant_id = $1 and e.source_type = 'migration'
-               and e.member_id in (select member_id from recs)
-             group by e.member_id, e.source_ref
            )
            select r.external_id, (l.external_id is not null) as in_source,
                   r.source_digest is distinct from legacy_member_digest(l.user_type, l.registered_at, l.last_login_at,
@@ -564,7 +599,17 @@ pub async fn reconcile(db: &PgPool, access: &Access) -> Result<Reconciliation> {
            left join legacy_members l on l.tenant_id = $1 and l.external_id = r.external_id
            left join formulas f on f.version = r.settings_version
            left join mapped mp on mp.version = r.settings_version and mp.type_id = l.user_type
-           left join actual a on a.member_id = r.member_id and a.source_ref = r.run_id::text"#,
+           -- Per member through the ledger's primary key: linear in the members,
+           -- whatever the planner believes about fresh tables.
+           left join lateral (
+             select array[coalesce(sum(e.points) filter (where e.category = 'registration'), 0),
+                          coalesce(sum(e.points) filter (where e.category = 'license_activity'), 0),
+                          coalesce(sum(e.points) filter (where e.category = 'activity'), 0),
+                          coalesce(sum(e.points) filter (where e.category = 'payment'), 0)]::bigint[] as parts
+             from points_ledger e
+             where e.tenant_id = $1 and e.member_id = r.member_id and e.source_type = 'migration'
+               and e.source_ref = r.run_id::text
+           ) a on true"#,
     )
     .bind(access.tenant_id)
     .bind(&fv)

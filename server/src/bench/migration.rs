@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use domain::migration::rollback::RollbackMode;
+use domain::migration::routing::Model;
 use domain::migration::run::Selection;
 use domain::migration::{analysis, legacy, rollback, routing, run, verify};
 use domain::tags::permissions::PermissionCache;
 use domain::{Access, Error, Principal, Role};
-use domain::migration::rollback::RollbackMode;
-use domain::migration::routing::Model;
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -155,8 +155,14 @@ pub async fn run(db: &PgPool, members: i64) -> Result<MigrationReport, Error> {
     );
 
     let timed = Instant::now();
-    rollback::blast_radius(db, &access, RollbackMode::Emergency, &Selection::All, Utc::now())
-        .await?;
+    rollback::blast_radius(
+        db,
+        &access,
+        RollbackMode::Emergency,
+        &Selection::All,
+        Utc::now(),
+    )
+    .await?;
     let started = rollback::start(
         db,
         &access,
