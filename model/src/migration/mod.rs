@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Checked, Invalid, Problem};
 
+/// The stored reports of legacy imports.
+pub mod imports;
+/// The console's live sample of the formula and mapping.
+pub mod sample;
+
 /// Upper bound of every coefficient and threshold (a typo of a few zeros is refused
 /// rather than migrated).
 pub const COEFFICIENT_MAX: i64 = 1_000_000;
