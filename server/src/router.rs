@@ -286,6 +286,11 @@ fn refused(
     status: Option<StatusCode>,
     headers: &HeaderMap,
 ) -> Response {
+    refused_saying(error.message(lang.texts()), status, headers)
+}
+
+/// [`refused`] with the message given.
+fn refused_saying(message: String, status: Option<StatusCode>, headers: &HeaderMap) -> Response {
     match headers.get(header::LOCATION) {
         Some(location) => {
             let status = status
@@ -295,9 +300,21 @@ fn refused(
         }
         None => plain_text(
             status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error.message(lang.texts()),
+            message,
         ),
     }
+}
+
+/// A refused legacy upload, its message in the migration page's words (the file, the
+/// line, the missing column).
+fn refused_import(
+    lang: Lang,
+    error: &app::error::AppError,
+    status: Option<StatusCode>,
+    headers: &HeaderMap,
+) -> Response {
+    let message = app::migration::i18n::texts(lang).error(error, lang.texts());
+    refused_saying(message, status, headers)
 }
 
 /// `?plan=&name=` of a raw (`text/csv`) upload.
@@ -476,7 +493,7 @@ async fn upload_legacy(State(state): State<AppState>, request: Request) -> Respo
             .await;
             match result {
                 Ok(import) => staged.push(import),
-                Err(error) => return refused(lang, &error, status, &headers),
+                Err(error) => return refused_import(lang, &error, status, &headers),
             }
         }
     } else if content_type.starts_with("text/csv") || content_type.starts_with("text/plain") {
@@ -497,7 +514,7 @@ async fn upload_legacy(State(state): State<AppState>, request: Request) -> Respo
         .await;
         match result {
             Ok(import) => staged.push(import),
-            Err(error) => return refused(lang, &error, status, &headers),
+            Err(error) => return refused_import(lang, &error, status, &headers),
         }
     } else {
         return plain_text(
@@ -514,7 +531,7 @@ async fn upload_legacy(State(state): State<AppState>, request: Request) -> Respo
         })
         .await;
         if let Err(error) = result {
-            return refused(lang, &error, status, &headers);
+            return refused_import(lang, &error, status, &headers);
         }
     }
     let wants_json = parts
@@ -533,7 +550,7 @@ async fn upload_legacy(State(state): State<AppState>, request: Request) -> Respo
             };
             (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
         }
-        Err(error) => refused(lang, &error, status, &headers),
+        Err(error) => refused_import(lang, &error, status, &headers),
     }
 }
 

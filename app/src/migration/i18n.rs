@@ -241,7 +241,12 @@ fn is_column(field: &str) -> bool {
 
 /// The migration texts in the page's language.
 pub fn use_migration_texts() -> &'static Texts {
-    match use_context::<Lang>().unwrap_or(Lang::Zh) {
+    texts(use_context::<Lang>().unwrap_or(Lang::Zh))
+}
+
+/// The migration texts in `lang` (outside a page: the upload route's refusals).
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
         Lang::Zh => &ZH,
         Lang::En => &EN,
     }
