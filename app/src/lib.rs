@@ -61,7 +61,8 @@ use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
     LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
-    MembersRoute, MigrationRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+    MembersRoute, MigrationRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute,
+    WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 

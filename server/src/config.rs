@@ -111,12 +111,13 @@ pub enum LegacyCommand {
     /// Rows are upserted by their id; both files are stored or neither. Prints each
     /// file's report and exits non-zero when a file had bad rows (the good rows are
     /// imported).
+    #[command(group(clap::ArgGroup::new("files").required(true).multiple(true).args(["types", "members"])))]
     Import {
         /// The tenant (slug).
         #[arg(long)]
         tenant: String,
         /// The user types file.
-        #[arg(long, required_unless_present = "members")]
+        #[arg(long)]
         types: Option<PathBuf>,
         /// The members file.
         #[arg(long)]

@@ -280,7 +280,10 @@ async fn legacy_import(
     };
     let now = chrono::Utc::now();
     let mut staged = Vec::new();
-    for (kind, path) in [(ImportKind::UserTypes, types), (ImportKind::Members, members)] {
+    for (kind, path) in [
+        (ImportKind::UserTypes, types),
+        (ImportKind::Members, members),
+    ] {
         let Some(path) = path else { continue };
         let opened = std::fs::File::open(path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
@@ -347,10 +350,7 @@ fn print_import(record: &domain::migration::imports::ImportRecord) {
         report.rows, report.inserted, report.updated, report.unchanged, report.bad_total
     );
     for bad in &report.bad {
-        println!(
-            "  line {:>7}: {:<16} {}",
-            bad.line, bad.field, bad.problem
-        );
+        println!("  line {:>7}: {:<16} {}", bad.line, bad.field, bad.problem);
     }
     let unlisted = report.bad_total.saturating_sub(report.bad.len() as u64);
     if unlisted > 0 {

@@ -298,10 +298,7 @@ fn refused_saying(message: String, status: Option<StatusCode>, headers: &HeaderM
                 .unwrap_or(StatusCode::SEE_OTHER);
             (status, [(header::LOCATION, location.clone())]).into_response()
         }
-        None => plain_text(
-            status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            message,
-        ),
+        None => plain_text(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message),
     }
 }
 

@@ -184,7 +184,10 @@ async fn uploads_import_both_files_and_keep_their_reports_by_role(db: PgPool) {
         .iter()
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"user_types") && kinds.contains(&"members"), "{recent}");
+    assert!(
+        kinds.contains(&"user_types") && kinds.contains(&"members"),
+        "{recent}"
+    );
     let members = boss
         .call_fn("legacy_import", &[("import_id", &import_id)])
         .await
@@ -194,11 +197,7 @@ async fn uploads_import_both_files_and_keep_their_reports_by_role(db: PgPool) {
     assert_eq!(members["imported_by"], acme.boss.email.as_str());
     let report = &members["report"];
     assert_eq!(
-        (
-            &report["rows"],
-            &report["inserted"],
-            &report["bad_total"]
-        ),
+        (&report["rows"], &report["inserted"], &report["bad_total"]),
         (&4.into(), &2.into(), &2.into()),
         "{report}"
     );
@@ -235,7 +234,10 @@ async fn uploads_import_both_files_and_keep_their_reports_by_role(db: PgPool) {
         assert!(page.body.contains(text), "page lacks {text}");
     }
     let chinese = boss.get(&location).await;
-    assert!(chinese.body.contains("格式不正确"), "the bad rows in Chinese");
+    assert!(
+        chinese.body.contains("格式不正确"),
+        "the bad rows in Chinese"
+    );
 
     // The same file again: nothing changes, each row is counted unchanged.
     let again = post_raw(
@@ -259,7 +261,10 @@ async fn uploads_import_both_files_and_keep_their_reports_by_role(db: PgPool) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("action=\"/upload/legacy\""));
     assert!(page.body.contains("data-testid=\"restricted\""));
-    assert!(page.body.contains("href=\"/migration\""), "the navigation entry");
+    assert!(
+        page.body.contains("href=\"/migration\""),
+        "the navigation entry"
+    );
 
     // Another tenant sees none of it.
     let mut theirs = Client::signed_in(&router, &globex.boss.email, TEST_PASSWORD).await;
@@ -375,7 +380,8 @@ async fn bad_files_are_refused_whole_with_a_message(db: PgPool) {
     );
     // Streamed over the limit without announcing it: refused while reading.
     let line = "L1,1,2020-01-01,,0,0\n".repeat(50_000);
-    let header_line = "external_id,user_type,registered_at,last_login_at,license_count,payment_total\n";
+    let header_line =
+        "external_id,user_type,registered_at,last_login_at,license_count,payment_total\n";
     let chunks = std::iter::once(header_line.to_owned())
         .chain(std::iter::repeat_n(line, 17))
         .map(Ok::<_, std::convert::Infallible>);
@@ -418,14 +424,15 @@ fn settings_form(based_on: &str, mapping: &[(&str, &str)]) -> Vec<(String, Strin
 }
 
 fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
-    form.iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 async fn legacy_data(db: &PgPool, admin: &TestAdmin) {
     let now = chrono::Utc::now();
-    for (kind, file) in [(ImportKind::UserTypes, TYPES), (ImportKind::Members, MEMBERS)] {
+    for (kind, file) in [
+        (ImportKind::UserTypes, TYPES),
+        (ImportKind::Members, MEMBERS),
+    ] {
         let body = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(file.as_bytes())]);
         imports::import_file(db, &admin.access(), now, kind, "t.csv", body, None)
             .await
@@ -453,19 +460,18 @@ async fn settings_save_and_the_sample_by_role_and_tenant(db: PgPool) {
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     }
-    let saved = boss
-        .call_fn("save_migration_settings", &pairs(&form))
-        .await;
+    let saved = boss.call_fn("save_migration_settings", &pairs(&form)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     let saved = saved.json();
     assert_eq!(saved["version"], 1);
     assert_eq!(saved["mapping"]["tags"], serde_json::json!([[1, "vip"]]));
     // Based on a version no longer current: a conflict, nothing saved.
-    let stale = boss
-        .call_fn("save_migration_settings", &pairs(&form))
-        .await;
+    let stale = boss.call_fn("save_migration_settings", &pairs(&form)).await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
-    assert_eq!(stale.json(), serde_json::json!({"Conflict": "StaleVersion"}));
+    assert_eq!(
+        stale.json(),
+        serde_json::json!({"Conflict": "StaleVersion"})
+    );
 
     // Malformed input: 4xx naming the field, never a 500.
     let mut bad = settings_form("1", &[]);
@@ -504,7 +510,9 @@ async fn settings_save_and_the_sample_by_role_and_tenant(db: PgPool) {
     sample_form.push(("external_id".into(), "L1".into()));
     let mut vic = Client::signed_in(&router, &acme.vic.email, TEST_PASSWORD).await;
     for client in [&mut boss, &mut vic] {
-        let sample = client.call_fn("migration_sample", &pairs(&sample_form)).await;
+        let sample = client
+            .call_fn("migration_sample", &pairs(&sample_form))
+            .await;
         assert_eq!(sample.status, StatusCode::OK, "{}", sample.body);
         let sample = sample.json();
         assert_eq!(sample["total"], 650, "{sample}");
@@ -528,7 +536,10 @@ async fn settings_save_and_the_sample_by_role_and_tenant(db: PgPool) {
         .find(|(k, _)| k == "formula[per_license]")
         .unwrap();
     per_license.1 = "100".into();
-    let sample = boss.call_fn("migration_sample", &pairs(&doubled)).await.json();
+    let sample = boss
+        .call_fn("migration_sample", &pairs(&doubled))
+        .await
+        .json();
     assert_eq!(sample["total"], 750);
     // An unknown type, an unknown member, a bad coefficient.
     let mut l2 = settings_form("1", &[]);
@@ -543,29 +554,37 @@ async fn settings_save_and_the_sample_by_role_and_tenant(db: PgPool) {
     let mut huge = sample_form.clone();
     huge[2].1 = "99999999999".into();
     let refused = boss.call_fn("migration_sample", &pairs(&huge)).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
 
     // Another tenant: its own version 0, and acme's member is not theirs.
     let mut theirs = Client::signed_in(&router, &globex.boss.email, TEST_PASSWORD).await;
     let their_settings = theirs.call_fn("migration_settings", &[]).await.json();
     assert_eq!(their_settings["version"], 0);
-    let hidden = theirs.call_fn("migration_sample", &pairs(&sample_form)).await;
+    let hidden = theirs
+        .call_fn("migration_sample", &pairs(&sample_form))
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
     // Without JavaScript: Preview is a GET of the page with the form's values…
     let query: Vec<String> = sample_form
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                k.replace('[', "%5B").replace(']', "%5D"),
-                v
-            )
-        })
+        .map(|(k, v)| format!("{}={}", k.replace('[', "%5B").replace(']', "%5D"), v))
         .collect();
-    let page = page_en(&mut boss, &format!("/migration?preview=1&{}", query.join("&"))).await;
+    let page = page_en(
+        &mut boss,
+        &format!("/migration?preview=1&{}", query.join("&")),
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("data-total=\"650\""), "the sample on the page");
+    assert!(
+        page.body.contains("data-total=\"650\""),
+        "the sample on the page"
+    );
     assert!(page.body.contains("data-level=\"bronze\""));
     // …and Save a plain form post that comes back to the page saying so.
     let form = settings_form("1", &[("t4", "vip")]);
@@ -574,7 +593,10 @@ async fn settings_save_and_the_sample_by_role_and_tenant(db: PgPool) {
         .await;
     assert!(saved.status.is_redirection(), "{saved:?}");
     let location = saved.location().unwrap().to_owned();
-    assert!(location.contains("done=save_migration_settings"), "{location}");
+    assert!(
+        location.contains("done=save_migration_settings"),
+        "{location}"
+    );
     let page = page_en(&mut boss, &location).await;
     assert!(page.body.contains("data-version=\"2\""));
     assert!(page.body.contains("data-testid=\"settings-saved\""));

@@ -71,15 +71,10 @@ pub async fn migration_sample(
     let access = access().await?;
     let formula = super::form::formula(&formula)?;
     let mapping = super::form::mapping(mapping.as_ref())?;
-    Ok(domain::migration::sample::sample(
-        &db()?,
-        &access,
-        now()?,
-        &external_id,
-        formula,
-        mapping,
+    Ok(
+        domain::migration::sample::sample(&db()?, &access, now()?, &external_id, formula, mapping)
+            .await?,
     )
-    .await?)
 }
 
 /// The upload route's shell for one file (`kind` `None`: the request carried no file):

@@ -70,7 +70,10 @@ mod read {
     /// the domain's to check).
     pub fn formula(form: &BTreeMap<String, String>) -> Result<Formula, AppError> {
         let value = |field: &'static str| -> Result<i64, AppError> {
-            crate::form::required(field, form.get(field).map(String::as_str).unwrap_or_default())
+            crate::form::required(
+                field,
+                form.get(field).map(String::as_str).unwrap_or_default(),
+            )
         };
         Ok(Formula {
             registration_per_day: value("registration_per_day")?,

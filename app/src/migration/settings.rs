@@ -70,14 +70,22 @@ pub fn MappingAndFormula(summary: Data<Result<Summary, AppError>>) -> impl IntoV
     let t = use_migration_texts();
     let shared = crate::i18n::use_texts();
     let save = ServerAction::<SaveMigrationSettings>::new();
-    let settings = crate::components::resource(move || save.version().get(), |_| migration_settings());
+    let settings =
+        crate::components::resource(move || save.version().get(), |_| migration_settings());
     let tags = crate::components::resource(|| (), |_| crate::tags::api::list_tags());
     let session = use_session();
     let query = use_query_map();
     let proposed = move || query.with(proposed_from_query);
     let plain_sample = crate::components::resource(proposed, |proposed| async move {
         let proposed = proposed.filter(|p| !p.external_id.trim().is_empty())?;
-        Some(migration_sample(proposed.external_id, proposed.formula, Some(proposed.mapping)).await)
+        Some(
+            migration_sample(
+                proposed.external_id,
+                proposed.formula,
+                Some(proposed.mapping),
+            )
+            .await,
+        )
     });
     let just_saved = move || query.read().get("done").as_deref() == Some("save_migration_settings");
     view! {
@@ -107,7 +115,10 @@ pub fn MappingAndFormula(summary: Data<Result<Summary, AppError>>) -> impl IntoV
 
 /// The legacy user types the mapping has a row for: the tenant's types, the types its
 /// members name without the tenant having them, and any type the mapping lists.
-fn type_rows(summary: Option<&Summary>, mappings: &[&BTreeMap<String, String>]) -> Vec<(i32, Option<String>)> {
+fn type_rows(
+    summary: Option<&Summary>,
+    mappings: &[&BTreeMap<String, String>],
+) -> Vec<(i32, Option<String>)> {
     let mut rows: BTreeMap<i32, Option<String>> = BTreeMap::new();
     if let Some(summary) = summary {
         for ty in &summary.types {
@@ -143,7 +154,11 @@ fn Editor(
     let saved_mapping = mapping_form(&settings.mapping);
     let (formula, mapping, external_id) = match proposed {
         Some(p) => (p.formula, p.mapping, p.external_id),
-        None => (formula_form(&settings.formula), saved_mapping.clone(), String::new()),
+        None => (
+            formula_form(&settings.formula),
+            saved_mapping.clone(),
+            String::new(),
+        ),
     };
     let rows = type_rows(summary.as_ref(), &[&saved_mapping, &mapping]);
     let form_ref = NodeRef::<leptos::html::Form>::new();

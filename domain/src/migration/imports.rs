@@ -334,7 +334,10 @@ mod tests {
             clean_file_name("C:\\x\\types.csv", ImportKind::UserTypes),
             "types.csv"
         );
-        assert_eq!(clean_file_name(" \u{7} ", ImportKind::Members), "members.csv");
+        assert_eq!(
+            clean_file_name(" \u{7} ", ImportKind::Members),
+            "members.csv"
+        );
         assert_eq!(
             clean_file_name(&"a".repeat(300), ImportKind::Members).len(),
             FILE_NAME_LENGTH_MAX

@@ -58,14 +58,16 @@ pub async fn sample(
     });
     let tag = mapping.tag_for(member.user_type).map(str::to_owned);
     let tag_names = match &tag {
-        Some(code) => sqlx::query_as!(
-            Named,
-            "select code, name_zh, name_en from tags where tenant_id = $1 and code = $2",
-            access.tenant_id,
-            code
-        )
-        .fetch_optional(db)
-        .await?,
+        Some(code) => {
+            sqlx::query_as!(
+                Named,
+                "select code, name_zh, name_en from tags where tenant_id = $1 and code = $2",
+                access.tenant_id,
+                code
+            )
+            .fetch_optional(db)
+            .await?
+        }
         None => None,
     };
     Ok(Sample {
