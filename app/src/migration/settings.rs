@@ -8,7 +8,7 @@
 //! Preview button submits the same form as a GET of this page, which computes the sample
 //! while rendering and shows the form with the previewed values. Preview is the form's
 //! first button, so Enter in a field previews rather than saves. Other roles than tenant
-//! admins see the values read-only (they may still preview other values).
+//! admins see the values read-only (they may still look up a member in the sample).
 
 use std::collections::BTreeMap;
 
@@ -196,7 +196,7 @@ fn Editor(
     };
     let fields = view! {
         <input type="hidden" name="based_on" value=version.to_string() />
-        <div on:input=move |_| refresh() on:change=move |_| refresh()>
+        <div on:input=move |_| refresh()>
             <h3 class="mb-2 text-sm font-semibold text-slate-800">{t.formula_title}</h3>
             <div class="grid gap-3 sm:grid-cols-3">
                 {FORMULA_FIELDS.into_iter().map(|field| view! {
