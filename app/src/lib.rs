@@ -39,6 +39,9 @@ pub mod i18n;
 pub mod licenses;
 /// Members: the list and the member page.
 pub mod members;
+/// The legacy migration: legacy data and its import, the mapping and formula with a
+/// live sample.
+pub mod migration;
 /// The overview: the tenant's figures with charts.
 pub mod overview;
 /// The pages as lazy routes: their code in a few WASM chunks, loaded when shown.
@@ -58,7 +61,8 @@ use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
     LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
-    MembersRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+    MembersRoute, MigrationRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute,
+    WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -133,6 +137,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("licenses/plans") view={Lazy::<PlansRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/report") view={Lazy::<LicenseReportRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/:id") view={Lazy::<LicenseRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("migration") view={Lazy::<MigrationRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -6,7 +6,7 @@
 //! (`scripts/setup.sh`, `build_release`).
 //!
 //! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`,
-//! `licenses`) rather than one chunk per page. The splitter puts code that several
+//! `licenses`, `migration`) rather than one chunk per page. The splitter puts code that several
 //! chunks use, and the main module does not, into shared chunks of its own, one per
 //! combination of chunks that use it: with one chunk per page that made 160 shared files, most of a few
 //! hundred bytes, and a cold load of /members took 79 WASM files (a request each; see
@@ -16,7 +16,8 @@
 //! the member page alone (the largest), the lists (members, tags, expiring grants),
 //! points (levels, approvals), administration (tenants, admins, audit, webhooks) and
 //! licenses (the list, plans, a license's page, the report; the member page's licenses
-//! section stays in `member`).
+//! section stays in `member`) and the migration page (its own chunk, with its own
+//! message catalogue).
 //!
 //! This is what `#[lazy_route]` generates, with the chunk named by the group instead of
 //! by the page: the page's view function is a wasm_split split point (`wasm_split`
@@ -49,6 +50,7 @@ use crate::licenses::{
     detail::LicenseDetailPage, list::LicensesPage, plans::PlansPage, report::ReportPage,
 };
 use crate::members::{list::MembersPage, member::MemberPage};
+use crate::migration::page::MigrationPage;
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
@@ -163,4 +165,8 @@ lazy_page!(
 lazy_page!(
     /// `/licenses/batch/:id`
     LicenseBatchRoute => BatchPage in licenses via license_batch_view, preload_license_batch
+);
+lazy_page!(
+    /// `/migration`
+    MigrationRoute => MigrationPage in migration via migration_view, preload_migration
 );

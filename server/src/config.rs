@@ -193,6 +193,24 @@ pub enum LegacyCommand {
         #[arg(long, default_value_t = 10_000)]
         members: i64,
     },
+    /// Import legacy CSV files (streamed; any size): user types
+    /// (`id,name,permissions,max_licenses`) and/or members
+    /// (`external_id,user_type,registered_at,last_login_at,license_count,payment_total`).
+    /// Rows are upserted by their id; both files are stored or neither. Prints each
+    /// file's report and exits non-zero when a file had bad rows (the good rows are
+    /// imported).
+    #[command(group(clap::ArgGroup::new("files").required(true).multiple(true).args(["types", "members"])))]
+    Import {
+        /// The tenant (slug).
+        #[arg(long)]
+        tenant: String,
+        /// The user types file.
+        #[arg(long)]
+        types: Option<PathBuf>,
+        /// The members file.
+        #[arg(long)]
+        members: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

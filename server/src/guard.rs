@@ -2,9 +2,10 @@
 //!
 //! - **Body limit.** A body over [`BODY_LIMIT_BYTES`] is refused with 413 on every route,
 //!   whether it announces its length or streams; except the batch upload
-//!   ([`UPLOAD_PATH`]), whose file streams to the domain unbuffered, up to
-//!   [`UPLOAD_LIMIT_BYTES`] (413 when announced above it; the domain refuses a file that
-//!   grows past its limit while streaming).
+//!   ([`UPLOAD_PATH`]) and the legacy import ([`LEGACY_UPLOAD_PATH`]), whose files
+//!   stream to the domain unbuffered, up to [`UPLOAD_LIMIT_BYTES`] and
+//!   [`LEGACY_UPLOAD_LIMIT_BYTES`] (413 when announced above it; the domain refuses a
+//!   file that grows past its limit while streaming).
 //! - **No NUL.** PostgreSQL cannot store U+0000 in text, so a server-function request
 //!   carrying it (raw, `%00` or the JSON escape, in the body or the query) is refused
 //!   with 400 before it reaches a field. The domain's `input::plain_text` refuses it too
@@ -37,6 +38,14 @@ pub const UPLOAD_PATH: &str = "/upload/licenses-batch";
 /// multipart envelope. The domain counts the file's own bytes as it reads them.
 pub const UPLOAD_LIMIT_BYTES: usize = domain::licenses::batch::FILE_BYTES_MAX + 64 * 1024;
 
+/// The legacy import route: its body is one or two CSV files (user types, members),
+/// streamed into the domain as they arrive, up to [`LEGACY_UPLOAD_LIMIT_BYTES`].
+pub const LEGACY_UPLOAD_PATH: &str = "/upload/legacy";
+/// The largest legacy upload body: the files' limit (both together) plus room for the
+/// multipart envelope. The route counts the files' own bytes as it streams them.
+pub const LEGACY_UPLOAD_LIMIT_BYTES: usize =
+    domain::migration::imports::UPLOAD_BYTES_MAX + 64 * 1024;
+
 pub async fn requests(request: Request, next: Next) -> Response {
     let has_body = !matches!(
         *request.method(),
@@ -48,9 +57,14 @@ pub async fn requests(request: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if request.uri().path() == UPLOAD_PATH {
+    let upload_limit = match request.uri().path() {
+        UPLOAD_PATH => Some(UPLOAD_LIMIT_BYTES),
+        LEGACY_UPLOAD_PATH => Some(LEGACY_UPLOAD_LIMIT_BYTES),
+        _ => None,
+    };
+    if let Some(limit) = upload_limit {
         // Streamed by its handler, which stops reading at the limit.
-        if announced.is_some_and(|length| length > UPLOAD_LIMIT_BYTES as u64) {
+        if announced.is_some_and(|length| length > limit as u64) {
             return too_large();
         }
         return next.run(request).await;

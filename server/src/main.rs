@@ -127,6 +127,11 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
             );
             Ok(())
         }
+        Some(Command::Legacy(LegacyCommand::Import {
+            tenant,
+            types,
+            members,
+        })) => legacy_import(&database.pool, tenant, types.as_deref(), members.as_deref()).await,
         Some(Command::SeedDemo) => {
             match domain::demo::seed(&database.pool).await? {
                 domain::demo::Outcome::Created => println!("demo data created"),
@@ -262,6 +267,105 @@ fn file_refusal(problem: &domain::Problem) -> String {
         domain::Problem::Required => "the file has no rows".to_owned(),
         domain::Problem::Format => "the file could not be read".to_owned(),
         other => format!("the file was refused: {other:?}"),
+    }
+}
+
+/// `tierdesk legacy import`: streams the user types file, then the members file, into
+/// imports acting as the command line in the tenant; commits both only once both were
+/// read (a refused file leaves nothing behind), then prints each report.
+async fn legacy_import(
+    db: &PgPool,
+    tenant: &str,
+    types: Option<&std::path::Path>,
+    members: Option<&std::path::Path>,
+) -> Result<(), AnyError> {
+    use domain::migration::imports::{self, ImportKind};
+    let tenant_id = domain::access::tenants::by_slug(db, tenant)
+        .await?
+        .tenant_id;
+    let access = domain::Access {
+        principal: domain::Principal::cli(),
+        tenant_id,
+        role: domain::Role::TenantAdmin,
+        request_id: None,
+    };
+    let now = chrono::Utc::now();
+    let mut staged = Vec::new();
+    for (kind, path) in [
+        (ImportKind::UserTypes, types),
+        (ImportKind::Members, members),
+    ] {
+        let Some(path) = path else { continue };
+        let opened = std::fs::File::open(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let body = futures_util::stream::iter(FileChunks(opened));
+        let import = imports::stage(db, &access, now, kind, &name, body, None)
+            .await
+            .map_err(|error| import_refusal(kind, path, error))?;
+        staged.push(import);
+    }
+    let mut bad = 0;
+    for import in staged {
+        let record = import.commit().await?;
+        print_import(&record);
+        bad += record.report.bad_total;
+    }
+    if bad > 0 {
+        return Err(format!("{bad} bad row(s) were not imported (listed above)").into());
+    }
+    Ok(())
+}
+
+/// Why a legacy file was refused, in words (nothing was stored).
+fn import_refusal(
+    kind: domain::migration::imports::ImportKind,
+    path: &std::path::Path,
+    error: domain::Error,
+) -> AnyError {
+    let file = path.display();
+    let what = match error {
+        domain::Error::Invalid { field, problem } if field == kind.field() => match problem {
+            domain::Problem::NotUtf8 { line } => {
+                format!("is not UTF-8 text (first at line {line}); save it as UTF-8")
+            }
+            domain::Problem::Required => "is empty: not even a header row".to_owned(),
+            domain::Problem::Format => format!(
+                "could not be read: the header must name exactly these columns: {}",
+                kind.columns().join(",")
+            ),
+            other => format!("was refused: {other:?}"),
+        },
+        domain::Error::Invalid {
+            field,
+            problem: domain::Problem::Required,
+        } => format!("has no column {field} in its header"),
+        other => return other.into(),
+    };
+    format!("{file} {what}; nothing was imported").into()
+}
+
+fn print_import(record: &domain::migration::imports::ImportRecord) {
+    let report = &record.report;
+    println!(
+        "{} ({}): import {}",
+        record.kind.as_str(),
+        record.file_name,
+        record.import_id
+    );
+    println!(
+        "  rows {}, inserted {}, updated {}, unchanged {}, bad {}",
+        report.rows, report.inserted, report.updated, report.unchanged, report.bad_total
+    );
+    for bad in &report.bad {
+        println!("  line {:>7}: {:<16} {}", bad.line, bad.field, bad.problem);
+    }
+    let unlisted = report.bad_total.saturating_sub(report.bad.len() as u64);
+    if unlisted > 0 {
+        println!("  … and {unlisted} more bad rows (counted, not listed)");
     }
 }
 

@@ -74,6 +74,11 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
             crate::guard::UPLOAD_PATH,
             post(upload_batch).layer(DefaultBodyLimit::max(crate::guard::UPLOAD_LIMIT_BYTES)),
         )
+        .route(
+            crate::guard::LEGACY_UPLOAD_PATH,
+            post(upload_legacy)
+                .layer(DefaultBodyLimit::max(crate::guard::LEGACY_UPLOAD_LIMIT_BYTES)),
+        )
         .route("/api/{*name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos_options = state.leptos_options.clone();
@@ -281,6 +286,11 @@ fn refused(
     status: Option<StatusCode>,
     headers: &HeaderMap,
 ) -> Response {
+    refused_saying(error.message(lang.texts()), status, headers)
+}
+
+/// [`refused`] with the message given.
+fn refused_saying(message: String, status: Option<StatusCode>, headers: &HeaderMap) -> Response {
     match headers.get(header::LOCATION) {
         Some(location) => {
             let status = status
@@ -288,11 +298,20 @@ fn refused(
                 .unwrap_or(StatusCode::SEE_OTHER);
             (status, [(header::LOCATION, location.clone())]).into_response()
         }
-        None => plain_text(
-            status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error.message(lang.texts()),
-        ),
+        None => plain_text(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), message),
     }
+}
+
+/// A refused legacy upload, its message in the migration page's words (the file, the
+/// line, the missing column).
+fn refused_import(
+    lang: Lang,
+    error: &app::error::AppError,
+    status: Option<StatusCode>,
+    headers: &HeaderMap,
+) -> Response {
+    let message = app::migration::i18n::texts(lang).error(error, lang.texts());
+    refused_saying(message, status, headers)
 }
 
 /// `?plan=&name=` of a raw (`text/csv`) upload.
@@ -397,6 +416,138 @@ where
         )
             .into_response(),
         Err(error) => refused(lang, &error, status, &headers),
+    }
+}
+
+/// `?kind=&name=` of a raw (`text/csv`) legacy upload.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LegacyUploadQuery {
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+/// `POST /upload/legacy`: the legacy user types and/or members CSV files, as
+/// `multipart/form-data` (file fields `types` and `members`: the migration page's form,
+/// which works without JavaScript) or as the raw body (`text/csv`, with
+/// `?kind=types|members&name=`). Each file is streamed into
+/// `domain::migration::imports::stage` as it arrives (never buffered whole; both files
+/// together at most `UPLOAD_BYTES_MAX`), and the imports are committed only once every
+/// file was read, so a refused file leaves nothing behind. Answers 303 to
+/// `/migration?import=<id>` (the last file's import), or the imports as JSON when the
+/// client accepts JSON; a refusal is the status with its message (a browser's form post
+/// goes back to the page with `?error=`).
+async fn upload_legacy(State(state): State<AppState>, request: Request) -> Response {
+    use app::migration::api::{commit_legacy_imports, stage_legacy_import};
+    use domain::migration::imports::{ImportKind, UPLOAD_BYTES_MAX};
+    let (parts, body) = request.into_parts();
+    let lang = request_lang(&parts.headers);
+    let Ok(Query(query)) = Query::<LegacyUploadQuery>::try_from_uri(&parts.uri) else {
+        let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+        return plain_text(StatusCode::BAD_REQUEST, message);
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let mut staged: Vec<domain::migration::imports::Staged> = Vec::new();
+    if content_type.starts_with("multipart/form-data") {
+        let request = Request::from_parts(parts.clone(), body);
+        let Ok(mut multipart) = Multipart::from_request(request, &()).await else {
+            let message = app::error::AppError::BadRequest(String::new()).message(lang.texts());
+            return plain_text(StatusCode::BAD_REQUEST, message);
+        };
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(error) => return plain_text(error.status(), error.body_text()),
+            };
+            let kind = match field.name() {
+                Some("types") => ImportKind::UserTypes,
+                Some("members") => ImportKind::Members,
+                // Other fields are ignored.
+                _ => continue,
+            };
+            let name = field.file_name().unwrap_or_default().to_owned();
+            // A file input left empty is sent as a part without a file name or bytes.
+            if name.is_empty() {
+                continue;
+            }
+            if staged.iter().any(|s| s.record.kind == kind) {
+                return plain_text(
+                    StatusCode::BAD_REQUEST,
+                    format!("send the {} file once", kind.field()),
+                );
+            }
+            let budget = UPLOAD_BYTES_MAX.saturating_sub(staged.iter().map(|s| s.bytes).sum());
+            let body = Box::pin(idle_limited(field));
+            let (result, status, headers) = in_request(state.clone(), parts.clone(), || {
+                stage_legacy_import(Some(kind), name, body, budget)
+            })
+            .await;
+            match result {
+                Ok(import) => staged.push(import),
+                Err(error) => return refused_import(lang, &error, status, &headers),
+            }
+        }
+    } else if content_type.starts_with("text/csv") || content_type.starts_with("text/plain") {
+        let kind = match query.kind.as_deref().map(ImportKind::parse) {
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(_)) | None => {
+                return plain_text(
+                    StatusCode::BAD_REQUEST,
+                    "name the file with ?kind=types or ?kind=members".to_owned(),
+                );
+            }
+        };
+        let name = query.name.unwrap_or_default();
+        let body = Box::pin(idle_limited(body.into_data_stream()));
+        let (result, status, headers) = in_request(state.clone(), parts.clone(), || {
+            stage_legacy_import(kind, name, body, UPLOAD_BYTES_MAX)
+        })
+        .await;
+        match result {
+            Ok(import) => staged.push(import),
+            Err(error) => return refused_import(lang, &error, status, &headers),
+        }
+    } else {
+        return plain_text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the files as multipart/form-data (fields types, members) or as text/csv with ?kind=types|members"
+                .to_owned(),
+        );
+    }
+    if staged.is_empty() {
+        // No file: the shell answers "file required" (after the role check).
+        let nothing = futures_util::stream::empty::<Result<Vec<u8>, std::convert::Infallible>>();
+        let (result, status, headers) = in_request(state.clone(), parts.clone(), || {
+            stage_legacy_import(None, String::new(), nothing, 0)
+        })
+        .await;
+        if let Err(error) = result {
+            return refused_import(lang, &error, status, &headers);
+        }
+    }
+    let wants_json = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let (result, status, headers) =
+        in_request(state, parts, || commit_legacy_imports(staged)).await;
+    match result {
+        Ok(records) if wants_json => (StatusCode::OK, axum::Json(records)).into_response(),
+        Ok(records) => {
+            let location = match records.last() {
+                Some(record) => format!("/migration?import={}", record.import_id),
+                None => "/migration".to_owned(),
+            };
+            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+        }
+        Err(error) => refused_import(lang, &error, status, &headers),
     }
 }
 

@@ -259,6 +259,9 @@ async fn every_server_function_authorises_every_role(db: PgPool) {
                 vec![("admin_id", &target), ("disabled", "true")],
                 Needs::TenantAdmin,
             ),
+            ("legacy_summary", vec![], Needs::Any),
+            ("legacy_imports", vec![], Needs::Any),
+            ("migration_settings", vec![], Needs::Any),
             ("list_tenants", vec![], Needs::Platform),
             (
                 "create_tenant",
@@ -460,6 +463,30 @@ async fn no_server_function_reaches_another_tenant(db: PgPool) {
     assert_eq!(unknown["code"], "not_found");
     let listed = client.call_fn("list_licenses", &[]).await.json();
     assert_eq!(listed["licenses"], serde_json::json!([]));
+
+    // Migration: another tenant's legacy import is not found, and its data not listed
+    // (`migration_console.rs` covers the upload, the settings and the sample).
+    let mut conn = db.acquire().await.unwrap();
+    domain::migration::legacy::generate(&mut conn, globex.id(), 5, chrono::Utc::now())
+        .await
+        .unwrap();
+    drop(conn);
+    let their_import: String = sqlx::query_scalar(
+        "insert into legacy_imports (tenant_id, import_id, kind, file_name, report)
+         values ($1, gen_random_uuid(), 'members', 'm.csv', '{}') returning import_id::text",
+    )
+    .bind(globex.id())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let hidden = client
+        .call_fn("legacy_import", &[("import_id", &their_import)])
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    let listed = client.call_fn("legacy_imports", &[]).await.json();
+    assert_eq!(listed, serde_json::json!([]));
+    let summary = client.call_fn("legacy_summary", &[]).await.json();
+    assert_eq!(summary["members"], 0);
 }
 
 /// Another tenant's license objects, as ids for requests.

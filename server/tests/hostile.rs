@@ -32,6 +32,7 @@ fn form_attacks() -> Vec<String> {
         "tenant_id",
         "tier_id",
         "after",
+        "import_id",
     ];
     let number_fields = [
         "points",
@@ -45,6 +46,8 @@ fn form_attacks() -> Vec<String> {
         "term_days",
         "grace_days",
         "reminder_days",
+        "based_on",
+        "formula[per_license]",
     ];
     let text_fields = [
         "reason",
@@ -62,6 +65,7 @@ fn form_attacks() -> Vec<String> {
         "category",
         "webhook_url",
         "next",
+        "mapping[t1]",
     ];
     let mut bodies = vec![
         String::new(),

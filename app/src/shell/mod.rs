@@ -59,6 +59,9 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         other if other == "/licenses/batch" || other.starts_with("/licenses/batch/") => {
             crate::licenses::batch_i18n::use_batch_texts().title
         }
+        "/migration" => crate::migration::i18n::nav_label(
+            use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
+        ),
         _ => return None,
     };
     Some(name)

@@ -131,7 +131,15 @@ impl Import {
 
     /// Reads the end of the file, writes what is left, audits and commits. A file with
     /// no header, or a header missing a column, is refused and nothing is stored.
-    pub async fn finish(mut self) -> Result<ImportReport> {
+    pub async fn finish(self) -> Result<ImportReport> {
+        let (report, tx) = self.complete().await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// [`Import::finish`] without the commit: the caller writes more on the same
+    /// transaction (the stored report, `imports::stage`) and commits it.
+    pub async fn complete(mut self) -> Result<(ImportReport, Transaction<'static, Postgres>)> {
         let reader = std::mem::take(&mut self.reader);
         if let Some(record) = reader.finish() {
             self.record(record).await?;
@@ -160,8 +168,7 @@ impl Import {
             },
         )
         .await?;
-        self.tx.commit().await?;
-        Ok(report)
+        Ok((report, self.tx))
     }
 
     fn bad(&mut self, line: u64, field: &str, problem: &str) {

@@ -11,14 +11,21 @@ pub mod analysis;
 pub mod checkpoint;
 /// Imports of legacy user types and members from CSV files, streamed.
 pub mod import;
+/// The stored reports of imports, and imports streamed from a file or an upload.
+pub mod imports;
 /// The legacy model: its tables, its permission answers, synthetic data.
 pub mod legacy;
+<<<<<<< HEAD
 /// Rollback: blast radius, emergency and gradual.
 pub mod rollback;
 /// Which model answers a member; the routed permission check.
 pub mod routing;
 /// Runs: start, control, batches, workers.
 pub mod run;
+=======
+/// The console's live sample: one legacy member under the formula and mapping being edited.
+pub mod sample;
+>>>>>>> h1-legacy-console
 /// The mapping and formula per tenant, versioned.
 pub mod settings;
 /// Catch-up, validation and reconciliation.

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Checked, Invalid, Problem};
 
+/// The stored reports of legacy imports.
+pub mod imports;
+/// The console's live sample of the formula and mapping.
+pub mod sample;
 /// Routing, checkpoints, reports and runs.
 pub mod run;
 
