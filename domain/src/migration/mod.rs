@@ -15,17 +15,14 @@ pub mod import;
 pub mod imports;
 /// The legacy model: its tables, its permission answers, synthetic data.
 pub mod legacy;
-<<<<<<< HEAD
 /// Rollback: blast radius, emergency and gradual.
 pub mod rollback;
 /// Which model answers a member; the routed permission check.
 pub mod routing;
 /// Runs: start, control, batches, workers.
 pub mod run;
-=======
 /// The console's live sample: one legacy member under the formula and mapping being edited.
 pub mod sample;
->>>>>>> h1-legacy-console
 /// The mapping and formula per tenant, versioned.
 pub mod settings;
 /// Catch-up, validation and reconciliation.
