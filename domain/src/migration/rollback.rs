@@ -249,11 +249,10 @@ pub(crate) async fn batch(
         .await?;
     // Lock order step 2: the members' profiles in member order.
     let members = sqlx::query_scalar!(
-        "select p.member_id from member_profiles p
-         where p.tenant_id = $1 and p.member_id in (
-           select mm.member_id from migration_members mm
-           where mm.tenant_id = $1 and mm.external_id = any($2) and mm.rolled_back_at is null)
-         order by p.member_id for no key update",
+        "select p.member_id from unnest($2::text[]) i (id)
+         join migration_members mm on mm.tenant_id = $1 and mm.external_id = i.id and mm.rolled_back_at is null
+         join member_profiles p on p.tenant_id = $1 and p.member_id = mm.member_id
+         order by p.member_id for no key update of p",
         tenant_id,
         ids
     )
@@ -270,17 +269,23 @@ pub(crate) async fn batch(
     }
     let done = sqlx::query!(
         r#"with recs as (
-             select mm.run_id, mm.external_id, mm.member_id from migration_members mm
-             where mm.tenant_id = $1 and mm.external_id = any($2) and mm.rolled_back_at is null
+             -- Per id through the keys (a batch reads its rows, never the tenant's).
+             select mm.run_id, mm.external_id, mm.member_id
+             from unnest($2::text[]) i (id)
+             join migration_members mm on mm.tenant_id = $1 and mm.external_id = i.id and mm.rolled_back_at is null
            ), prof as (
              select p.member_id, p.available_points, p.total_points, p.ledger_seq, p.level_tier_id
-             from member_profiles p where p.tenant_id = $1 and p.member_id in (select member_id from recs)
+             from recs r join member_profiles p on p.tenant_id = $1 and p.member_id = r.member_id
            ), ent as (
              select e.member_id, e.seq, e.points, e.category
-             from points_ledger e join recs r on r.member_id = e.member_id
-             where e.tenant_id = $1 and e.source_type = 'migration' and e.source_ref = r.run_id::text
-               and not exists (select 1 from points_ledger x where x.tenant_id = $1 and x.member_id = e.member_id
-                                 and x.reverses_seq = e.seq)
+             from recs r
+             cross join lateral (
+               select x.member_id, x.seq, x.points, x.category from points_ledger x
+               where x.tenant_id = $1 and x.member_id = r.member_id and x.source_type = 'migration'
+                 and x.source_ref = r.run_id::text
+                 and not exists (select 1 from points_ledger y where y.tenant_id = $1 and y.member_id = x.member_id
+                                   and y.reverses_seq = x.seq)
+             ) e
            ), ordered as (
              select e.*, p.available_points as a0,
                     coalesce(sum(case when e.points < 0 then -e.points else 0 end) over (partition by e.member_id), 0) as back,
@@ -353,10 +358,10 @@ pub(crate) async fn batch(
     // End the migration's grants still in force.
     sqlx::query!(
         r#"with target as (
-             select g.grant_id, g.status from tag_grants g
-             join migration_members mm on mm.tenant_id = g.tenant_id and mm.grant_id = g.grant_id
-             where mm.tenant_id = $1 and mm.rollback_run_id = $2 and mm.external_id = any($3)
-               and g.status in ('active', 'grace')
+             select g.grant_id, g.status from unnest($3::text[]) i (id)
+             join migration_members mm on mm.tenant_id = $1 and mm.rollback_run_id = $2 and mm.external_id = i.id
+             join tag_grants g on g.tenant_id = $1 and g.grant_id = mm.grant_id
+             where g.status in ('active', 'grace')
            ), ended as (
              update tag_grants g
              set status = 'revoked', revoked_at = now(), revoke_reason = 'Legacy migration rolled back',

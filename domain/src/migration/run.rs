@@ -637,9 +637,9 @@ async fn migrate_batch(
     sqlx::query!(
         r#"with fresh as (
              select l.external_id, gen_random_uuid() as member_id, l.registered_at, l.last_login_at, l.user_type
-             from legacy_members l
-             where l.tenant_id = $1 and l.external_id = any($2)
-               and not exists (select 1 from member_profiles p where p.tenant_id = $1 and p.external_id = l.external_id)
+             from unnest($2::text[]) i (id)
+             join legacy_members l on l.tenant_id = $1 and l.external_id = i.id
+             where not exists (select 1 from member_profiles p where p.tenant_id = $1 and p.external_id = l.external_id)
            ), profiles as (
              insert into member_profiles (tenant_id, member_id, external_id, display_name, registered_at,
                                           last_login_at, legacy_user_type, level_tier_id, level_updated_at)
@@ -660,8 +660,9 @@ async fn migrate_batch(
     .await?;
     // Lock order step 2: the batch's profiles in member order.
     let members = sqlx::query_scalar!(
-        "select member_id from member_profiles where tenant_id = $1 and external_id = any($2)
-         order by member_id for no key update",
+        "select p.member_id from unnest($2::text[]) i (id)
+         join member_profiles p on p.tenant_id = $1 and p.external_id = i.id
+         order by p.member_id for no key update of p",
         tenant_id,
         &todo
     )
@@ -676,9 +677,10 @@ async fn migrate_batch(
                                     l.payment_total_cents, $4) as parts,
                     legacy_member_digest(l.user_type, l.registered_at, l.last_login_at, l.license_count,
                                          l.payment_total_cents) as digest
-             from member_profiles p
-             join legacy_members l on l.tenant_id = p.tenant_id and l.external_id = p.external_id
-             where p.tenant_id = $1 and p.external_id = any($2)
+             -- Per id through the keys (a batch reads its rows, never the tenant's).
+             from unnest($2::text[]) i (id)
+             join member_profiles p on p.tenant_id = $1 and p.external_id = i.id
+             join legacy_members l on l.tenant_id = $1 and l.external_id = i.id
            ), pieces as (
              select c.member_id, k.ord, k.category, c.parts[k.ord] as points
              from calc c
@@ -741,16 +743,7 @@ async fn migrate_batch(
     .execute(&mut *tx)
     .await?
     .rows_affected() as i64;
-    grant_mapped(
-        tx,
-        tenant_id,
-        run_id,
-        Some(batch_no),
-        &types,
-        &codes,
-        run.as_of,
-    )
-    .await?;
+    grant_mapped(tx, tenant_id, run_id, &todo, &types, &codes, run.as_of).await?;
     Ok(Outcome {
         done,
         skipped,
@@ -759,15 +752,14 @@ async fn migrate_batch(
     })
 }
 
-/// Grants each member of the run's batch (or, without a batch, the given records
-/// missing their tag) the tag their user type maps to, unless they hold it (method
-/// `migration`, terms copied from the tag, from the run's `as_of`), and notes the tag
-/// and grant on their migration records.
+/// Grants each of the run's records named by `ids` that has no grant yet the tag its
+/// user type maps to, unless the member holds it (method `migration`, terms copied from
+/// the tag, from `now`), and notes the tag and grant on the record.
 pub(crate) async fn grant_mapped(
     tx: &mut PgConnection,
     tenant_id: Uuid,
     run_id: Uuid,
-    batch_no: Option<i32>,
+    ids: &[String],
     types: &[i32],
     codes: &[String],
     now: DateTime<Utc>,
@@ -778,11 +770,11 @@ pub(crate) async fn grant_mapped(
                     g.auto_renew, g.renew_from, g.active,
                     exists (select 1 from tag_grants x where x.tenant_id = $1 and x.member_id = mm.member_id
                               and x.tag_id = g.tag_id and x.status in ('active', 'grace')) as held
-             from migration_members mm
+             from unnest($3::text[]) i (id)
+             join migration_members mm on mm.tenant_id = $1 and mm.run_id = $2 and mm.external_id = i.id
              join unnest($4::int[], $5::text[]) m (type_id, code) on m.type_id = mm.user_type
              join tags g on g.tenant_id = $1 and g.code = m.code
-             where mm.tenant_id = $1 and mm.run_id = $2 and ($3::int is null or mm.batch_no = $3)
-               and mm.rolled_back_at is null and mm.grant_id is null
+             where mm.rolled_back_at is null and mm.grant_id is null
            ), granted as (
              insert into tag_grants (tenant_id, member_id, tag_id, method, reason, starts_at, expires_at, term_days,
                                      grace_days, auto_renew, renew_from, status)
@@ -804,7 +796,7 @@ pub(crate) async fn grant_mapped(
            where mm.tenant_id = $1 and mm.run_id = r.run_id and mm.external_id = r.external_id"#,
         tenant_id,
         run_id,
-        batch_no,
+        ids,
         types,
         codes,
         now

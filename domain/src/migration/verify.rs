@@ -180,7 +180,7 @@ pub async fn catch_up(db: &PgPool, access: &Access) -> Result<CatchUp> {
                     &mut tx,
                     access.tenant_id,
                     row.run_id,
-                    None,
+                    std::slice::from_ref(&row.external_id),
                     &types,
                     &codes,
                     Utc::now(),
@@ -528,11 +528,16 @@ async fn apply_fixes(db: &PgPool, access: &Access, relevel_running: bool) -> Res
     for (run_id, version) in runs {
         let (_, mapping) = settings::at_version(&mut tx, access.tenant_id, version).await?;
         let (types, codes) = settings::mapping_arrays(&mapping);
+        let ids: Vec<String> = missing
+            .iter()
+            .filter(|m| m.run_id == run_id)
+            .map(|m| m.external_id.clone())
+            .collect();
         super::run::grant_mapped(
             &mut tx,
             access.tenant_id,
             run_id,
-            None,
+            &ids,
             &types,
             &codes,
             Utc::now(),
