@@ -19,7 +19,7 @@ test("at 390 px every page fits the screen and the menu folds", async ({ page })
   await expect(page).toHaveURL(/\/members$/);
 
   const member = await page.locator("a[href^='/members/']").first().getAttribute("href");
-  for (const path of ["/", "/members", member!, "/levels", "/tags", "/expiring", "/approvals", "/admins", "/webhooks", "/audit"]) {
+  for (const path of ["/", "/members", member!, "/levels", "/tags", "/expiring", "/approvals", "/admins", "/webhooks", "/audit", "/migration"]) {
     await page.goto(path);
     await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
     // Wide tables scroll inside their card: the page itself never scrolls sideways.

@@ -116,6 +116,7 @@ pub struct Texts {
     pub no_level: &'static str,
     pub as_of: &'static str,
     pub member_not_found: &'static str,
+    pub import_not_found: &'static str,
     pub colon: &'static str,
     pub period: &'static str,
 }
@@ -226,6 +227,9 @@ impl Texts {
             AppError::Conflict(Conflict::StaleVersion) => self.stale.to_owned(),
             AppError::NotFound { entity } if entity == "legacy_member" => {
                 self.member_not_found.to_owned()
+            }
+            AppError::NotFound { entity } if entity == "legacy_import" => {
+                self.import_not_found.to_owned()
             }
             other => other.message(shared),
         }
@@ -348,6 +352,7 @@ pub const EN: Texts = Texts {
     no_level: "no level covers this total",
     as_of: "as of",
     member_not_found: "No legacy member has this external ID.",
+    import_not_found: "There is no such import in this tenant.",
     colon: ": ",
     period: ".",
 };
@@ -448,6 +453,53 @@ pub const ZH: Texts = Texts {
     no_level: "没有等级覆盖此合计",
     as_of: "截至",
     member_not_found: "没有此外部 ID 的旧系统会员。",
+    import_not_found: "此租户中没有这次导入。",
     colon: "：",
     period: "。",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Problem;
+
+    #[test]
+    fn refusals_name_the_file_the_line_and_the_column() {
+        let not_utf8 = AppError::Invalid {
+            field: "members".into(),
+            problem: Problem::NotUtf8 { line: 7 },
+        };
+        assert_eq!(
+            EN.error(&not_utf8, Lang::En.texts()),
+            "Members file: not UTF-8 text (save it as UTF-8 and import again); first at line 7."
+        );
+        assert!(
+            ZH.error(&not_utf8, Lang::Zh.texts())
+                .starts_with("会员文件：")
+        );
+        let missing = AppError::Invalid {
+            field: "permissions".into(),
+            problem: Problem::Required,
+        };
+        assert_eq!(
+            EN.error(&missing, Lang::En.texts()),
+            "The file\u{2019}s header lacks the column permissions."
+        );
+        let header = AppError::Invalid {
+            field: "types".into(),
+            problem: Problem::Format,
+        };
+        assert!(
+            EN.error(&header, Lang::En.texts())
+                .ends_with("id,name,permissions,max_licenses.")
+        );
+        let coefficient = AppError::Invalid {
+            field: "per_license".into(),
+            problem: Problem::TooLarge { max: 1_000_000 },
+        };
+        assert_eq!(
+            EN.error(&coefficient, Lang::En.texts()),
+            "Points per license assignment: too large; at most 1000000."
+        );
+    }
+}

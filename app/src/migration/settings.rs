@@ -163,6 +163,9 @@ fn Editor(
     let rows = type_rows(summary.as_ref(), &[&saved_mapping, &mapping]);
     let form_ref = NodeRef::<leptos::html::Form>::new();
     let sample = ServerAction::<MigrationSample>::new();
+    // Browser tests wait for this before typing into the form (the sample follows input
+    // only once hydrated).
+    let ready = crate::components::use_ready();
     // Recomputes the sample from the form's current values (in the browser).
     let refresh = move || {
         #[cfg(feature = "hydrate")]
@@ -250,7 +253,7 @@ fn Editor(
                 </button>
             </div>
         </div>
-        <div class="mt-3" data-testid="sample" aria-live="polite">
+        <div class="mt-3" data-testid="sample" aria-live="polite" data-ready=move || ready.get().then_some("true")>
             {move || match sample.value().get().or_else(|| plain.clone()) {
                 Some(Ok(sample)) => view! { <SampleView sample lang t /> }.into_any(),
                 Some(Err(error)) => view! { <ProblemBox error /> }.into_any(),

@@ -21,28 +21,9 @@ pub use model::migration::legacy::{BAD_ROWS_LISTED, BadRow, ImportReport};
 /// Rows written per statement.
 pub const BATCH_ROWS: usize = 1000;
 
-/// What is imported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    UserTypes,
-    Members,
-}
-
-impl Kind {
-    fn columns(self) -> &'static [&'static str] {
-        match self {
-            Kind::UserTypes => &["id", "name", "permissions", "max_licenses"],
-            Kind::Members => &[
-                "external_id",
-                "user_type",
-                "registered_at",
-                "last_login_at",
-                "license_count",
-                "payment_total",
-            ],
-        }
-    }
-}
+/// What is imported (the user types or the members file; its header is
+/// [`Kind::columns`]).
+pub use model::migration::imports::ImportKind as Kind;
 
 /// One import in progress: push the file's bytes, then [`Import::finish`].
 pub struct Import {

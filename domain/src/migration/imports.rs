@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::import::{Import, Kind};
+use super::import::Import;
 use crate::{Access, Error, Problem, Result, Role};
 pub use model::migration::imports::{
     BAD_ROWS_IN_LIST, ImportKind, ImportRecord, RECENT_IMPORTS_MAX, UPLOAD_BYTES_MAX,
@@ -29,15 +29,6 @@ pub use model::migration::legacy::ImportReport;
 
 /// The longest file name kept (the `legacy_imports_file_name` constraint).
 pub const FILE_NAME_LENGTH_MAX: usize = 200;
-
-impl From<ImportKind> for Kind {
-    fn from(kind: ImportKind) -> Kind {
-        match kind {
-            ImportKind::UserTypes => Kind::UserTypes,
-            ImportKind::Members => Kind::Members,
-        }
-    }
-}
 
 /// An import read and written but not yet committed.
 pub struct Staged {
@@ -75,7 +66,7 @@ where
 {
     access.require(Role::TenantAdmin)?;
     let refused = |problem| Error::invalid(kind.field(), problem);
-    let mut import = Import::begin(db, access, now, kind.into()).await?;
+    let mut import = Import::begin(db, access, now, kind).await?;
     let mut utf8 = Utf8Check::default();
     let mut bytes = 0usize;
     while let Some(chunk) = body.next().await {
