@@ -597,6 +597,12 @@ async fn emergency_rollback_restores_legacy_answers_and_keeps_activity(db: PgPoo
     assert_eq!(blast.with_activity, 1);
     assert_eq!(blast.shortfall_members, 1);
     assert_eq!(blast.activity_examples.len(), 1);
+    // An emergency cancels a migration run that is going (here: a share started after
+    // the first run, with nothing left to do but not finished yet).
+    let going = run::start(&db, &admin, &Selection::Share(10), now())
+        .await
+        .unwrap();
+    assert_eq!(going.status, RunStatus::Running);
     // Emergency needs everyone.
     assert!(matches!(
         rollback::start(
@@ -612,11 +618,13 @@ async fn emergency_rollback_restores_legacy_answers_and_keeps_activity(db: PgPoo
     let started = rollback::start(&db, &admin, RollbackMode::Emergency, &Selection::All, now())
         .await
         .unwrap();
-    // The switch went back to legacy before the first batch.
+    // The switch went back to legacy before the first batch; the migration run ended.
     assert_eq!(
         routing::routing(&db, &admin).await.unwrap().mode,
         Model::Legacy
     );
+    let cancelled = run::detail(&db, &admin, going.run_id).await.unwrap().run;
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
     let done = run::drive(&db, admin.tenant_id, started.run_id, |_| {})
         .await
         .unwrap();

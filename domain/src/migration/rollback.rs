@@ -209,6 +209,35 @@ pub async fn start(
     access.require(Role::TenantAdmin)?;
     check_mode(mode, selection)?;
     let mut tx = db.begin().await?;
+    if mode == RollbackMode::Emergency {
+        // An emergency does not wait for a migration to be cancelled by hand: the
+        // active migration run (if any) is cancelled here, after its batch in flight
+        // (which holds the run row) commits.
+        let cancelled = sqlx::query_scalar!(
+            "update migration_runs set status = 'cancelled', finished_at = now(), updated_at = now()
+             where tenant_id = $1 and kind = 'migrate' and status in ('running', 'paused')
+             returning run_id",
+            access.tenant_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(run_id) = cancelled {
+            crate::access::audit::record(
+                &mut tx,
+                access,
+                crate::access::audit::Event {
+                    action: "migration.run.control",
+                    target_type: "migration_run",
+                    target_id: run_id.to_string(),
+                    before: None,
+                    after: Some(
+                        serde_json::json!({ "status": "cancelled", "why": "emergency rollback" }),
+                    ),
+                },
+            )
+            .await?;
+        }
+    }
     let switched = if mode == RollbackMode::Emergency {
         super::routing::set_mode(
             &mut tx,
