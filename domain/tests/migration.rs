@@ -67,11 +67,17 @@ async fn migrate(db: &PgPool, access: &Access, selection: Selection) -> run::Run
     done
 }
 
+/// The ledger's invariants and the overview's aggregates (members per level, moves,
+/// points per day) against the raw tables.
 async fn ledger_clean(db: &PgPool, tenant_id: Uuid) {
     let violations = domain::points::check::check(db, Some(tenant_id))
         .await
         .unwrap();
     assert!(violations.is_empty(), "{violations:?}");
+    let mismatches = domain::overview::check::check(db, Some(tenant_id))
+        .await
+        .unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}");
 }
 
 /// Legacy inputs of every member, by external id, with the user type.
@@ -268,8 +274,51 @@ async fn the_dry_run_writes_nothing_and_predicts_the_run(db: PgPool) {
 async fn a_run_migrates_everyone_once_and_again_changes_nothing(db: PgPool) {
     let f = fixture(&db, "acme", 1500).await;
     let admin = f.admin.access();
+    // One legacy member joined the new model before the migration and earned there.
+    let early = domain::members::create(
+        &db,
+        &admin,
+        domain::members::MemberInput {
+            external_id: "L000005".into(),
+            display_name: "Early Bird".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .member_id;
+    ledger::earn(
+        &db,
+        &admin,
+        ledger::Change {
+            member_id: early,
+            points: 1234,
+            category: "shop".into(),
+            subcategory: None,
+            reason: None,
+            source_type: None,
+            source_ref: None,
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
     let first = migrate(&db, &admin, Selection::All).await;
     assert_eq!((first.total, first.done, first.errors), (1500, 1499, 1));
+    // Their migration entries follow their own entry; their name is kept.
+    let (name, total, seq): (String, i64, i64) = sqlx::query_as(
+        "select display_name, total_points, ledger_seq from member_profiles where tenant_id = $1 and member_id = $2",
+    )
+    .bind(f.tenant.id())
+    .bind(early)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let rows = legacy_rows(&db, f.tenant.id()).await;
+    let parts = historical_points(&Formula::default(), &rows["L000005"].1, now());
+    assert_eq!(name, "Early Bird");
+    assert_eq!(total, 1234 + parts.iter().map(|p| p.1).sum::<i64>());
+    assert_eq!(seq, 1 + parts.iter().filter(|p| p.1 > 0).count() as i64);
     let detail = run::detail(&db, &admin, first.run_id).await.unwrap();
     assert_eq!(detail.errors[0].external_id, "L001013");
     assert_eq!(detail.errors[0].problem, "unknown_type");

@@ -631,43 +631,139 @@ async fn migrate_batch(
             members: Vec::new(),
         });
     }
-    // Profiles for members the new model does not know yet (named by their external
-    // id, at the level of 0 points; a profile created meanwhile by someone else is
-    // taken as it is).
-    sqlx::query!(
-        r#"with fresh as (
-             select l.external_id, gen_random_uuid() as member_id, l.registered_at, l.last_login_at, l.user_type
+    // Members the new model does not know yet (most of a migration): the profile is
+    // inserted with its final balances and level in the same statement as its entries,
+    // level move and record (named by the external id; a profile someone created
+    // meanwhile is left to the path below).
+    let fresh = sqlx::query!(
+        r#"with src as (
+             select l.external_id, gen_random_uuid() as member_id, l.registered_at, l.last_login_at, l.user_type,
+                    migration_parts($3, l.registered_at, l.last_login_at, l.license_count,
+                                    l.payment_total_cents, $4) as parts,
+                    legacy_member_digest(l.user_type, l.registered_at, l.last_login_at, l.license_count,
+                                         l.payment_total_cents) as digest
              from unnest($2::text[]) i (id)
              join legacy_members l on l.tenant_id = $1 and l.external_id = i.id
-             where not exists (select 1 from member_profiles p where p.tenant_id = $1 and p.external_id = l.external_id)
+             where not exists (select 1 from member_profiles p where p.tenant_id = $1 and p.external_id = i.id)
+           ), lv as (
+             select s.*, s.parts[1] + s.parts[2] + s.parts[3] + s.parts[4] as total,
+                    (s.parts[1] > 0)::int + (s.parts[2] > 0)::int + (s.parts[3] > 0)::int
+                      + (s.parts[4] > 0)::int as n,
+                    (select t.tier_id from level_tiers t
+                     where t.tenant_id = $1 and t.active
+                       and t.min_points <= s.parts[1] + s.parts[2] + s.parts[3] + s.parts[4]
+                       and (t.max_points is null or s.parts[1] + s.parts[2] + s.parts[3] + s.parts[4] <= t.max_points)
+                     order by t.sort_order limit 1) as tier,
+                    (select t.tier_id from level_tiers t
+                     where t.tenant_id = $1 and t.active and t.min_points <= 0
+                       and (t.max_points is null or 0 <= t.max_points)
+                     order by t.sort_order limit 1) as zero_tier
+             from src s
            ), profiles as (
              insert into member_profiles (tenant_id, member_id, external_id, display_name, registered_at,
-                                          last_login_at, legacy_user_type, level_tier_id, level_updated_at)
-             select $1, f.member_id, f.external_id, f.external_id, least(f.registered_at, now()), f.last_login_at,
-                    f.user_type,
-                    (select t.tier_id from level_tiers t where t.tenant_id = $1 and t.active and t.min_points <= 0
-                       and (t.max_points is null or 0 <= t.max_points) order by t.sort_order limit 1),
-                    now()
-             from fresh f
+                                          last_login_at, legacy_user_type, total_points, available_points,
+                                          ledger_seq, level_tier_id, level_updated_at)
+             select $1, member_id, external_id, external_id, least(registered_at, now()), last_login_at, user_type,
+                    total, total, n, tier, now()
+             from lv
              on conflict (tenant_id, external_id) do nothing
              returning member_id
+           ), people as (
+             insert into members (member_id) select member_id from profiles
+           ), made as (
+             select lv.* from lv join profiles p on p.member_id = lv.member_id
+           ), pieces as (
+             select m.member_id, k.ord, k.category, m.parts[k.ord] as points
+             from made m
+             cross join (values (1, 'registration'), (2, 'license_activity'), (3, 'activity'), (4, 'payment'))
+               k (ord, category)
+             where m.parts[k.ord] > 0
+           ), numbered as (
+             select x.member_id, x.category, x.points, row_number() over w as seq,
+                    sum(x.points) over w - x.points as before
+             from pieces x
+             window w as (partition by x.member_id order by x.ord)
+           ), entries as (
+             insert into points_ledger (tenant_id, member_id, seq, kind, category, points, available_before,
+                                        available_after, total_before, total_after, reason, source_type, source_ref)
+             select $1, member_id, seq, 'migration', category, points, before, before + points, before,
+                    before + points, 'Legacy migration', 'migration', $5::uuid::text
+             from numbered
+           ), moves as (
+             -- As for a member created with 0 points who then earned them.
+             insert into level_changes (tenant_id, member_id, from_tier_id, to_tier_id, cause, ledger_seq, total_points)
+             select $1, member_id, zero_tier, tier, 'points', n, total from made
+             where tier is distinct from zero_tier
            )
-           insert into members (member_id) select member_id from profiles"#,
+           insert into migration_members (tenant_id, run_id, external_id, member_id, batch_no, settings_version,
+                                          as_of, source_digest, user_type, parts)
+           select $1, $5, external_id, member_id, $6, $7, $4, digest, user_type, parts from made
+           returning external_id, member_id"#,
         tenant_id,
-        &todo
+        &todo,
+        formula,
+        run.as_of,
+        run_id,
+        batch_no,
+        run.settings_version
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    // Lock order step 2: the batch's profiles in member order.
-    let members = sqlx::query_scalar!(
+    let mut members: Vec<Uuid> = fresh.iter().map(|r| r.member_id).collect();
+    let mut done = fresh.len() as i64;
+    let made: std::collections::HashSet<&str> =
+        fresh.iter().map(|r| r.external_id.as_str()).collect();
+    let existing: Vec<String> = todo
+        .iter()
+        .filter(|id| !made.contains(id.as_str()))
+        .cloned()
+        .collect();
+    if !existing.is_empty() {
+        done += migrate_existing(
+            tx,
+            tenant_id,
+            run_id,
+            batch_no,
+            run,
+            &formula,
+            &existing,
+            &mut members,
+        )
+        .await?;
+    }
+    grant_mapped(tx, tenant_id, run_id, &todo, &types, &codes, run.as_of).await?;
+    Ok(Outcome {
+        done,
+        skipped,
+        errors: unknown.len() as i64,
+        members,
+    })
+}
+
+/// Migrates members who have a profile already (they joined the new model before their
+/// migration): entries after their own, balances and level from theirs.
+#[allow(clippy::too_many_arguments)]
+async fn migrate_existing(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    batch_no: i32,
+    run: &Locked,
+    formula: &serde_json::Value,
+    todo: &[String],
+    members: &mut Vec<Uuid>,
+) -> Result<i64> {
+    // Lock order step 2: the profiles in member order.
+    let locked = sqlx::query_scalar!(
         "select p.member_id from unnest($2::text[]) i (id)
          join member_profiles p on p.tenant_id = $1 and p.external_id = i.id
          order by p.member_id for no key update of p",
         tenant_id,
-        &todo
+        todo
     )
     .fetch_all(&mut *tx)
     .await?;
+    members.extend(locked);
     // One entry per non-zero part, balances and levels, level moves, and the records.
     let done = sqlx::query!(
         r#"with calc as (
@@ -733,7 +829,7 @@ async fn migrate_batch(
            select $1, $5, c.external_id, c.member_id, $6, $7, $4, c.digest, c.user_type, c.parts
            from calc c join updated u on u.member_id = c.member_id"#,
         tenant_id,
-        &todo,
+        todo,
         formula,
         run.as_of,
         run_id,
@@ -743,13 +839,7 @@ async fn migrate_batch(
     .execute(&mut *tx)
     .await?
     .rows_affected() as i64;
-    grant_mapped(tx, tenant_id, run_id, &todo, &types, &codes, run.as_of).await?;
-    Ok(Outcome {
-        done,
-        skipped,
-        errors: unknown.len() as i64,
-        members,
-    })
+    Ok(done)
 }
 
 /// Grants each of the run's records named by `ids` that has no grant yet the tag its
