@@ -36,7 +36,7 @@ test("an admin imports legacy CSV files and sees the report with its bad rows", 
     mimeType: "text/csv",
     buffer: Buffer.from(members),
   });
-  await form.getByRole("button").click();
+  await form.locator('button[type="submit"]').click();
 
   await expect(page).toHaveURL(/\/migration\?import=/);
   const report = page.getByTestId("this-import");
