@@ -51,6 +51,7 @@ use crate::licenses::{
 };
 use crate::members::{list::MembersPage, member::MemberPage};
 use crate::migration::page::MigrationPage;
+use crate::migration::run_page::MigrationRunPage;
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
@@ -169,4 +170,8 @@ lazy_page!(
 lazy_page!(
     /// `/migration`
     MigrationRoute => MigrationPage in migration via migration_view, preload_migration
+);
+lazy_page!(
+    /// `/migration/run`
+    MigrationRunRoute => MigrationRunPage in migration via migration_run_view, preload_migration_run
 );

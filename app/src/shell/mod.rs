@@ -62,6 +62,9 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         "/migration" => crate::migration::i18n::nav_label(
             use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
         ),
+        "/migration/run" => crate::migration::run_i18n::title(
+            use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
+        ),
         _ => return None,
     };
     Some(name)

@@ -10,10 +10,10 @@ use crate::error::{Checked, Invalid, Problem};
 
 /// The stored reports of legacy imports.
 pub mod imports;
-/// The console's live sample of the formula and mapping.
-pub mod sample;
 /// Routing, checkpoints, reports and runs.
 pub mod run;
+/// The console's live sample of the formula and mapping.
+pub mod sample;
 
 /// Upper bound of every coefficient and threshold (a typo of a few zeros is refused
 /// rather than migrated).
