@@ -91,6 +91,7 @@ mod tests {
             page_title(t, "/licenses/plans"),
             Some(t.licenses.plans_title)
         );
+        assert_eq!(page_title(t, "/migration/run"), Some("Migration run"));
         assert_eq!(page_title(t, "/nowhere"), None);
     }
 }
