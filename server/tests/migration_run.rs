@@ -284,13 +284,16 @@ async fn another_tenants_runs_are_not_found(db: PgPool) {
     assert_eq!(still["run"]["status"], "running");
 }
 
+/// A form, the status it gets, and the field its refusal names.
+type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn malformed_selections_are_4xx_naming_the_field(db: PgPool) {
     let acme = tenant(&db, "acme", 10).await;
     let router = console(db.clone());
     let mut boss = Client::signed_in(&router, &acme.boss.email, TEST_PASSWORD).await;
     let many = "a\n".repeat(200_001 /* SELECTION_MAX + 1 */);
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec![("selection", "share"), ("share", "0")],
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -482,6 +485,7 @@ async fn without_javascript_from_dry_run_to_rollback(db: PgPool) {
     let post = |name: &'static str, form: Vec<(&'static str, &'static str)>| (name, form);
 
     // The page, both languages, linked from and to /migration.
+    assert_eq!(boss.get(back).await.status, StatusCode::OK);
     let shown = page(&mut boss, back, "en").await;
     assert_eq!(shown.status, StatusCode::OK);
     assert!(

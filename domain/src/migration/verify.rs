@@ -42,7 +42,10 @@ async fn versions(
 }
 
 /// Versions as SQL arrays: (version, formula) and (version, user type, tag code).
-#[allow(clippy::type_complexity)]
+#[expect(
+    clippy::type_complexity,
+    reason = "two parallel SQL array sets, named by the doc comment"
+)]
 fn version_arrays(
     map: &HashMap<i32, (Formula, Mapping)>,
 ) -> Result<(
