@@ -91,7 +91,11 @@ mod tests {
             page_title(t, "/licenses/plans"),
             Some(t.licenses.plans_title)
         );
-        assert_eq!(page_title(t, "/migration/run"), Some("Migration run"));
+        // The migration pages' titles follow the page's language (the default here).
+        assert_eq!(
+            page_title(t, "/migration/run"),
+            Some(crate::migration::run_i18n::title(crate::i18n::Lang::Zh))
+        );
         assert_eq!(page_title(t, "/nowhere"), None);
     }
 }
