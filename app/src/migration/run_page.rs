@@ -127,7 +127,7 @@ fn ReadOnlyNote() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                (!allowed(session, Role::TenantAdmin).await).then(|| view! {
+                (!acts(session).await).then(|| view! {
                     <p class="mb-4 rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="run-read-only">
                         {t.read_only}
                     </p>
@@ -135,6 +135,21 @@ fn ReadOnlyNote() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Whether the signed-in admin may act here: a tenant admin of the active tenant, or a
+/// platform administrator (who acts as one everywhere, as `RequiresRole` says).
+async fn acts(session: Option<crate::components::SessionResource>) -> bool {
+    let platform = match session {
+        Some(session) => session
+            .0
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|info| info.is_platform_admin),
+        None => false,
+    };
+    platform || allowed(session, Role::TenantAdmin).await
 }
 
 /// Renders `children` for tenant admins only (presentation: the domain authorises).
@@ -146,7 +161,7 @@ pub(super) fn ForAdmins(children: ChildrenFn) -> impl IntoView {
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
-                    allowed(session, Role::TenantAdmin).await.then(|| children())
+                    acts(session).await.then(|| children())
                 })
             }}
         </Transition>
