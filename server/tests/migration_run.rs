@@ -474,6 +474,29 @@ async fn malformed_selections_are_4xx_naming_the_field(db: PgPool) {
     );
     let shown = page(&mut boss, &location, "zh-CN").await;
     assert!(shown.body.contains("比例：必须是 1 到 100 之间的整数。"));
+    let long_id = "x".repeat(129);
+    for (members, says) in [
+        (
+            long_id.as_str(),
+            "External IDs: each external ID has at most 128 characters.",
+        ),
+        (
+            "L1 a\u{1}b",
+            "External IDs: contains characters that are not allowed",
+        ),
+        ("", "External IDs: paste at least one external ID."),
+    ] {
+        let refused = boss
+            .submit_form(
+                "start_migration_run",
+                &[("selection", "members"), ("members", members)],
+                "/migration/run",
+            )
+            .await;
+        let location = refused.location().unwrap().to_owned();
+        let shown = page(&mut boss, &location, "en").await;
+        assert!(shown.body.contains(says), "{says}");
+    }
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
