@@ -61,8 +61,8 @@ use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
     LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
-    MembersRoute, MigrationRoute, OverviewRoute, PlansRoute, SignInRoute, TagsRoute, TenantsRoute,
-    WebhooksRoute,
+    MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute, SignInRoute,
+    TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -138,6 +138,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("licenses/report") view={Lazy::<LicenseReportRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/:id") view={Lazy::<LicenseRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("migration") view={Lazy::<MigrationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("migration/run") view={Lazy::<MigrationRunRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

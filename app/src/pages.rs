@@ -16,8 +16,8 @@
 //! the member page alone (the largest), the lists (members, tags, expiring grants),
 //! points (levels, approvals), administration (tenants, admins, audit, webhooks) and
 //! licenses (the list, plans, a license's page, the report; the member page's licenses
-//! section stays in `member`) and the migration page (its own chunk, with its own
-//! message catalogue).
+//! section stays in `member`) and the migration pages (`/migration` and its run console
+//! `/migration/run`: their own chunk, with their own message catalogues).
 //!
 //! This is what `#[lazy_route]` generates, with the chunk named by the group instead of
 //! by the page: the page's view function is a wasm_split split point (`wasm_split`
@@ -51,6 +51,7 @@ use crate::licenses::{
 };
 use crate::members::{list::MembersPage, member::MemberPage};
 use crate::migration::page::MigrationPage;
+use crate::migration::run_page::MigrationRunPage;
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
@@ -169,4 +170,8 @@ lazy_page!(
 lazy_page!(
     /// `/migration`
     MigrationRoute => MigrationPage in migration via migration_view, preload_migration
+);
+lazy_page!(
+    /// `/migration/run`
+    MigrationRunRoute => MigrationRunPage in migration via migration_run_view, preload_migration_run
 );

@@ -81,8 +81,11 @@ async fn ledger_clean(db: &PgPool, tenant_id: Uuid) {
 }
 
 /// Legacy inputs of every member, by external id, with the user type.
+/// A legacy member row as read back: id, type, registered, last login, licenses, payments.
+type LegacyRow = (String, i32, DateTime<Utc>, Option<DateTime<Utc>>, i32, i64);
+
 async fn legacy_rows(db: &PgPool, tenant_id: Uuid) -> HashMap<String, (i32, LegacyInputs)> {
-    let rows: Vec<(String, i32, DateTime<Utc>, Option<DateTime<Utc>>, i32, i64)> = sqlx::query_as(
+    let rows: Vec<LegacyRow> = sqlx::query_as(
         "select external_id, user_type, registered_at, last_login_at, license_count, payment_total_cents
          from legacy_members where tenant_id = $1",
     )

@@ -33,6 +33,7 @@ fn form_attacks() -> Vec<String> {
         "tier_id",
         "after",
         "import_id",
+        "run_id",
     ];
     let number_fields = [
         "points",
@@ -48,6 +49,7 @@ fn form_attacks() -> Vec<String> {
         "reminder_days",
         "based_on",
         "formula[per_license]",
+        "share",
     ];
     let text_fields = [
         "reason",
@@ -66,6 +68,12 @@ fn form_attacks() -> Vec<String> {
         "webhook_url",
         "next",
         "mapping[t1]",
+        "label",
+        "members",
+        "selection",
+        "mode",
+        "to",
+        "fix",
     ];
     let mut bodies = vec![
         String::new(),

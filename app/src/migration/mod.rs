@@ -16,5 +16,17 @@ pub mod i18n;
 pub mod legacy_data;
 /// The page: its sections in order.
 pub mod page;
+/// Server functions of the run console.
+pub mod run_api;
+/// The run console's form fields as posted (selections, the fix checkbox).
+#[cfg(feature = "ssr")]
+pub mod run_form;
+/// UI text of the run console (its own catalogue, in the migration chunk).
+pub mod run_i18n;
+/// `/migration/run`: the console of the migration's steps (switch, pre-flight and
+/// checkpoints, dry run, runs with live progress, validate and reconcile, rollback).
+pub mod run_page;
+/// The run console's reports: dry run, validation, reconciliation, rollback.
+pub mod run_reports;
 /// The mapping and formula editor and the live sample.
 pub mod settings;

@@ -18,6 +18,11 @@ pub fn MigrationPage() -> impl IntoView {
     let summary = crate::components::resource(|| (), |_| legacy_summary());
     view! {
         <PageTitle text=t.title />
+        <p class="mb-4 text-sm">
+            <a href="/migration/run" class="text-indigo-700 hover:underline" data-testid="to-migration-run">
+                {crate::migration::run_i18n::title(use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh))} " →"
+            </a>
+        </p>
         <UrlProblem />
         <LegacyData summary />
         <MappingAndFormula summary />

@@ -62,6 +62,9 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         "/migration" => crate::migration::i18n::nav_label(
             use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
         ),
+        "/migration/run" => crate::migration::run_i18n::title(
+            use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
+        ),
         _ => return None,
     };
     Some(name)
@@ -87,6 +90,11 @@ mod tests {
         assert_eq!(
             page_title(t, "/licenses/plans"),
             Some(t.licenses.plans_title)
+        );
+        // The migration pages' titles follow the page's language (the default here).
+        assert_eq!(
+            page_title(t, "/migration/run"),
+            Some(crate::migration::run_i18n::title(crate::i18n::Lang::Zh))
         );
         assert_eq!(page_title(t, "/nowhere"), None);
     }

@@ -14,7 +14,7 @@ use super::settings;
 use crate::points::ledger::{EntryKind, Origin, Posting, apply};
 use crate::tags::permissions::settle;
 use crate::{Access, Error, Result, Role};
-pub use model::migration::run::{Finding, Reconciliation, Validation};
+pub use model::migration::run::{CatchUp, Finding, Reconciliation, Validation};
 use model::migration::{Formula, LegacyInputs, Mapping, Part, historical_points};
 
 /// Members caught up per transaction.
@@ -42,7 +42,10 @@ async fn versions(
 }
 
 /// Versions as SQL arrays: (version, formula) and (version, user type, tag code).
-#[allow(clippy::type_complexity)]
+#[expect(
+    clippy::type_complexity,
+    reason = "two parallel SQL array sets, named by the doc comment"
+)]
 fn version_arrays(
     map: &HashMap<i32, (Formula, Mapping)>,
 ) -> Result<(
@@ -63,17 +66,6 @@ fn version_arrays(
         }
     }
     Ok((fv, ff, mv, mt, mc))
-}
-
-/// What catch-up did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CatchUp {
-    pub members: i64,
-    /// Net points added (negative: taken back) by the catch-up's entries.
-    pub points: i64,
-    /// Points a decrease could not take back (already spent).
-    pub shortfall: i64,
-    pub tags_changed: i64,
 }
 
 /// Catches up migrated members whose legacy row changed since their migration (tenant

@@ -367,6 +367,17 @@ impl Validation {
     }
 }
 
+/// What catch-up did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatchUp {
+    pub members: i64,
+    /// Net points added (negative: taken back) by the catch-up's entries.
+    pub points: i64,
+    /// Points a decrease could not take back (already spent).
+    pub shortfall: i64,
+    pub tags_changed: i64,
+}
+
 /// The reconciliation: the mapping recomputed on the legacy source against what the
 /// target holds, per member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
