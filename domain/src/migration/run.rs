@@ -742,7 +742,7 @@ async fn migrate_batch(
 
 /// Migrates members who have a profile already (they joined the new model before their
 /// migration): entries after their own, balances and level from theirs.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 async fn migrate_existing(
     tx: &mut PgConnection,
     tenant_id: Uuid,
