@@ -16,9 +16,13 @@ CARGO_LEPTOS_VERSION=0.3.10
 # (issue #11): a sixth chunk of pages (the licenses pages' cold load 496,034), the member
 # page's seats section (member page 475,916) and the licenses messages and errors in
 # the main module (259,104, +11,647 for every page). This is a regression against the
-# goal, recorded in docs/BENCHMARKS.md with where to take it back. Lower it as bytes
-# come off.
-WASM_BROTLI_LIMIT=500000
+# goal, recorded in docs/BENCHMARKS.md with where to take it back. Raised again, to
+# 560,000, with the legacy migration (issue #12): a seventh chunk (the migration pages'
+# cold load 553,192), and the main module up to 272,517 (+13,413: the two migration
+# pages' entries in the shell, their titles and server-function stubs, the migration
+# conflicts), which every page pays (licenses 523,445, member 503,143). Another
+# regression against the goal; lower it as bytes come off.
+WASM_BROTLI_LIMIT=560000
 WASM_BINDGEN_VERSION=0.2.130
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
