@@ -8,7 +8,7 @@
 //! feature module); `app` uses it directly in both builds.
 //!
 //! Arranged by feature, like `domain` and `app`: `access`, `licenses`, `members`, `migration`, `overview`, `points`,
-//! `tags`, `webhooks`.
+//! `rollout`, `tags`, `webhooks`.
 
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
@@ -28,6 +28,8 @@ pub mod migration;
 pub mod overview;
 /// Ledger entries, four-eyes requests, points settings, level tiers.
 pub mod points;
+/// Gray rollout: Unleash-compatible bucketing, cohorts and strata.
+pub mod rollout;
 /// The tag catalogue, grants, effective permissions and the quota rule.
 pub mod tags;
 /// Webhook settings, outbox events and deliveries.
