@@ -146,6 +146,18 @@ impl AppError {
                 ),
                 Conflict::MigrationRunActive => t.conflict_migration_run_active.into(),
                 Conflict::MigrationRunEnded => t.conflict_migration_run_ended.into(),
+                Conflict::RolloutActive => t.conflict_rollout_active.into(),
+                Conflict::RolloutEnded => t.conflict_rollout_ended.into(),
+                Conflict::RolloutBlocked(blockers) => format!(
+                    "{} {}{}",
+                    t.conflict_rollout_blocked,
+                    blockers
+                        .iter()
+                        .map(|b| blocker_text(b, t))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    t.period
+                ),
                 Conflict::NotOverQuota { held, quota } => format!(
                     "{} ({} {held}{}{} {quota}){}",
                     t.conflict_not_over_quota, t.held_label, t.comma, t.quota_label, t.period
@@ -230,6 +242,55 @@ fn field_label(field: &str, t: &Texts) -> Option<&'static str> {
 }
 
 /// A license validation code in the UI language.
+/// A decision's name in the reader's language.
+pub fn decision_name(decision: model::rollout::plan::DecisionKind, t: &Texts) -> &'static str {
+    use model::rollout::plan::DecisionKind;
+    match decision {
+        DecisionKind::Permission => t.decision_permission,
+        DecisionKind::Quota => t.decision_quota,
+        DecisionKind::Summary => t.decision_summary,
+    }
+}
+
+/// What stops a rollout's next stage, in the reader's language.
+pub fn blocker_text(blocker: &model::rollout::score::Blocker, t: &Texts) -> String {
+    use model::rollout::score::Blocker;
+    match blocker {
+        Blocker::NotRunning { reason } => match reason {
+            Some(reason) => format!("{} ({reason})", t.blocker_paused),
+            None => t.blocker_paused.into(),
+        },
+        Blocker::LastStage => t.blocker_last_stage.into(),
+        Blocker::Hold { until } => {
+            format!("{} {} UTC", t.blocker_hold, until.format("%Y-%m-%d %H:%M"))
+        }
+        Blocker::RunActive => t.blocker_run_active.into(),
+        Blocker::Sample {
+            decision,
+            have,
+            need,
+        } => format!(
+            "{}: {have} {} {need}",
+            decision_name(*decision, t),
+            t.blocker_sample
+        ),
+        Blocker::Score {
+            decision,
+            score_cp,
+            gate_cp,
+        } => format!(
+            "{}: {:.2} % {} {:.2} %",
+            decision_name(*decision, t),
+            *score_cp as f64 / 100.0,
+            t.blocker_score,
+            *gate_cp as f64 / 100.0
+        ),
+        Blocker::Approver { name } => {
+            format!("{} {}", t.blocker_approver, name.as_deref().unwrap_or("—"))
+        }
+    }
+}
+
 pub fn license_code(code: model::licenses::Code, t: &Texts) -> &'static str {
     use model::licenses::Code;
     match code {

@@ -26,6 +26,8 @@ pub mod migration;
 pub mod overview;
 /// Points: the ledger, its invariant check, four-eyes approvals, settings, level tiers.
 pub mod points;
+/// The gray rollout: cohorts, stages, per-decision routing, shadow comparison, gates.
+pub mod rollout;
 /// Tags: the catalogue, grants and their lifecycle, effective permissions and their cache.
 pub mod tags;
 /// Fixture builders for tests (`TestTenant::new(..).with_admin(..)`).

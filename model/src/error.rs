@@ -86,6 +86,12 @@ pub enum Conflict {
     /// The run has ended (completed, cancelled or failed): it cannot be paused,
     /// resumed or cancelled.
     MigrationRunEnded,
+    /// The tenant has a rollout going (running or paused) already.
+    RolloutActive,
+    /// The rollout has ended (completed or aborted).
+    RolloutEnded,
+    /// The next stage cannot be entered now; what stops it.
+    RolloutBlocked(Vec<crate::rollout::score::Blocker>),
 }
 
 /// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)

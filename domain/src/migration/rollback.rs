@@ -207,8 +207,25 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> Result<Run> {
     access.require(Role::TenantAdmin)?;
-    check_mode(mode, selection)?;
     let mut tx = db.begin().await?;
+    let (run_id, switched) = start_in(&mut tx, access, mode, selection, now).await?;
+    tx.commit().await?;
+    if switched {
+        crate::tags::permissions::settle(db, access.tenant_id).await?;
+    }
+    Ok(super::run::detail(db, access, run_id).await?.run)
+}
+
+/// [`start`] inside the caller's transaction (the rollout's abort): the run's id, and
+/// whether the switch moved (the caller settles after committing).
+pub(crate) async fn start_in(
+    tx: &mut PgConnection,
+    access: &Access,
+    mode: RollbackMode,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, bool)> {
+    check_mode(mode, selection)?;
     if mode == RollbackMode::Emergency {
         // An emergency does not wait for a migration to be cancelled by hand: the
         // active migration run (if any) is cancelled here, after its batch in flight
@@ -223,7 +240,7 @@ pub async fn start(
         .await?;
         if let Some(run_id) = cancelled {
             crate::access::audit::record(
-                &mut tx,
+                tx,
                 access,
                 crate::access::audit::Event {
                     action: "migration.run.control",
@@ -240,7 +257,7 @@ pub async fn start(
     }
     let switched = if mode == RollbackMode::Emergency {
         super::routing::set_mode(
-            &mut tx,
+            tx,
             access,
             super::routing::Model::Legacy,
             "emergency rollback",
@@ -250,7 +267,7 @@ pub async fn start(
         false
     };
     let run_id = create(
-        &mut tx,
+        tx,
         access,
         model::migration::run::RunKind::Rollback,
         Some(mode),
@@ -258,11 +275,7 @@ pub async fn start(
         now,
     )
     .await?;
-    tx.commit().await?;
-    if switched {
-        crate::tags::permissions::settle(db, access.tenant_id).await?;
-    }
-    Ok(super::run::detail(db, access, run_id).await?.run)
+    Ok((run_id, switched))
 }
 
 /// One rollback batch: the live records among `ids`.

@@ -20,6 +20,7 @@ use crate::tags::permissions::{PermissionCache, settle};
 use crate::{Access, Error, Result, Role};
 pub use model::migration::legacy::Answer;
 pub use model::migration::run::{Decision, Model, Routing};
+use model::rollout::plan::{DecisionKind, Mode};
 
 /// The tenant's switch (every role may read it). `Legacy` when never set.
 pub async fn routing(db: &PgPool, access: &Access) -> Result<Routing> {
@@ -116,6 +117,8 @@ pub async fn switch(db: &PgPool, access: &Access, mode: Model) -> Result<Routing
 /// Where a member's questions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// The model the tenant's switch and the member's migration give (before the
+    /// rollout's per-decision routing: see [`Route::model_for`]).
     pub model: Model,
     /// The member's profile in the new model, when they have one.
     pub member_id: Option<Uuid>,
@@ -123,9 +126,46 @@ pub struct Route {
     pub legacy: Option<Answer>,
     /// A live migration record.
     pub migrated: bool,
+    /// The tenant's active rollout, when there is one.
+    pub rollout: Option<RouteRollout>,
 }
 
-/// The route of a member by external id, with their legacy answer, in one query.
+/// What the routing needs of an active rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRollout {
+    pub rollout_id: Uuid,
+    pub group_id: String,
+    pub stage_no: i32,
+    pub modes: [Mode; 3],
+    pub sample_bp: i32,
+    /// The member's bucket when they are in the cohort.
+    pub bucket: Option<i16>,
+}
+
+impl Route {
+    /// The model that answers `decision`, and whether the other model is compared.
+    ///
+    /// Members the switch or their migration send to the legacy model stay there, and
+    /// members without a legacy row are native to the new model: neither is compared.
+    /// A migrated member while a rollout is active is routed by the decision's mode
+    /// (off and shadow: legacy, live: new; shadow and live compare). Without an active
+    /// rollout (never started, completed, aborted) a migrated member is answered by the
+    /// new model.
+    pub fn model_for(&self, decision: DecisionKind) -> (Model, bool) {
+        match (self.model, &self.legacy, &self.rollout) {
+            (Model::Legacy, _, _) => (Model::Legacy, false),
+            (Model::New, None, _) => (Model::New, false),
+            (Model::New, Some(_), Some(rollout)) => {
+                let mode = rollout.modes[decision.index()];
+                (mode.routed(), mode.compares())
+            }
+            (Model::New, Some(_), None) => (Model::New, false),
+        }
+    }
+}
+
+/// The route of a member by external id, with their legacy answer and the tenant's
+/// active rollout, in one query.
 pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Route> {
     let row = sqlx::query!(
         r#"select coalesce((select r.mode from migration_routing r where r.tenant_id = $1), 'legacy') as "mode!",
@@ -135,10 +175,17 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
                           where mm.tenant_id = $1 and mm.external_id = $2
                             and mm.rolled_back_at is null) as "migrated!",
                   l.user_type as "user_type?", t.type_id as "type_id?",
-                  t.permissions as "permissions?", t.max_licenses as "max_licenses?"
+                  t.permissions as "permissions?", t.max_licenses as "max_licenses?",
+                  ro.rollout_id as "rollout_id?", ro.group_id as "group_id?", ro.stage_no as "stage_no?",
+                  ro.permission_mode as "permission_mode?", ro.quota_mode as "quota_mode?",
+                  ro.summary_mode as "summary_mode?", ro.sample_bp as "sample_bp?",
+                  rm.bucket as "bucket?"
            from (select 1) one
            left join legacy_members l on l.tenant_id = $1 and l.external_id = $2
-           left join legacy_user_types t on t.tenant_id = l.tenant_id and t.type_id = l.user_type"#,
+           left join legacy_user_types t on t.tenant_id = l.tenant_id and t.type_id = l.user_type
+           left join rollouts ro on ro.tenant_id = $1 and ro.status in ('running', 'paused')
+           left join rollout_members rm on rm.tenant_id = $1 and rm.rollout_id = ro.rollout_id
+                                        and rm.external_id = $2"#,
         tenant_id,
         external_id
     )
@@ -157,17 +204,32 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         (Some(_), Model::New, true) => Model::New,
         (Some(_), _, _) => Model::Legacy,
     };
+    let parse = |m: Option<&str>| m.and_then(Mode::parse).unwrap_or(Mode::Off);
+    let rollout = row.rollout_id.map(|rollout_id| RouteRollout {
+        rollout_id,
+        group_id: row.group_id.clone().unwrap_or_default(),
+        stage_no: row.stage_no.unwrap_or(0),
+        modes: [
+            parse(row.permission_mode.as_deref()),
+            parse(row.quota_mode.as_deref()),
+            parse(row.summary_mode.as_deref()),
+        ],
+        sample_bp: row.sample_bp.unwrap_or(0),
+        bucket: row.bucket,
+    });
     Ok(Route {
         model,
         member_id: row.member_id,
         legacy,
         migrated: row.migrated,
+        rollout,
     })
 }
 
-/// The routed permission check (every role): whether the member has `key`, and their
-/// license quota, from the model that answers them now. An external id neither model
-/// knows is not found.
+/// The routed permission check without shadow comparison (every role): whether the
+/// member has `key`, and their license quota, each from the model that answers that
+/// decision now. An external id neither model knows is not found. The rollout's
+/// [`crate::rollout::decide`] is the same routing with the shadow comparison.
 pub async fn check(
     db: &PgPool,
     cache: &PermissionCache,
@@ -177,17 +239,21 @@ pub async fn check(
 ) -> Result<Decision> {
     access.require(Role::Viewer)?;
     let route = route(db, access.tenant_id, external_id).await?;
-    match (route.model, route.legacy, route.member_id) {
-        (Model::Legacy, Some(legacy), _) => Ok(Decision {
-            model: Model::Legacy,
-            allowed: legacy.has(key),
-            max_licenses: legacy.max_licenses,
-        }),
-        (_, _, Some(member_id)) => Ok(Decision {
-            model: Model::New,
-            allowed: cache.check(db, access, member_id, key).await?,
-            max_licenses: cache.max_licenses(db, access, member_id).await?,
-        }),
-        _ => Err(Error::not_found("member")),
-    }
+    let (permission, _) = route.model_for(DecisionKind::Permission);
+    let (quota, _) = route.model_for(DecisionKind::Quota);
+    let allowed = match (permission, &route.legacy, route.member_id) {
+        (Model::Legacy, Some(legacy), _) => legacy.has(key),
+        (_, _, Some(member_id)) => cache.check(db, access, member_id, key).await?,
+        _ => return Err(Error::not_found("member")),
+    };
+    let max_licenses = match (quota, &route.legacy, route.member_id) {
+        (Model::Legacy, Some(legacy), _) => legacy.max_licenses,
+        (_, _, Some(member_id)) => cache.max_licenses(db, access, member_id).await?,
+        _ => return Err(Error::not_found("member")),
+    };
+    Ok(Decision {
+        model: permission,
+        allowed,
+        max_licenses,
+    })
 }

@@ -8,3 +8,7 @@
 pub mod bucket;
 /// Strata, their mix and the per-stratum bucket thresholds of a stage.
 pub mod cohort;
+/// Rollouts, stages, decisions and their modes, answers, the dashboard's shapes.
+pub mod plan;
+/// The compatibility score, the gate to widen and the guardrails.
+pub mod score;
