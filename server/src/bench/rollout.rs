@@ -141,7 +141,14 @@ pub async fn run(
         ..access.clone()
     };
 
-    // Warm-up: every cohort member's permissions into the cache once.
+    // Warm-up with the comparison on, so that both models' answers are warm (the
+    // steady state of a rollout in shadow): every cohort member's compiled permissions
+    // in the cache, the route's pages in PostgreSQL's buffers.
+    sqlx::query("update rollouts set sample_bp = 10000 where tenant_id = $1 and rollout_id = $2")
+        .bind(tenant.tenant_id)
+        .bind(rollout.rollout_id)
+        .execute(db)
+        .await?;
     slice(
         db,
         &cache,
@@ -152,6 +159,14 @@ pub async fn run(
         clients,
         Duration::from_secs(3),
     )
+    .await?;
+    shadow.flush().await?;
+    let warm: i64 = sqlx::query_scalar(
+        "select count(*) from rollout_decisions where tenant_id = $1 and rollout_id = $2",
+    )
+    .bind(tenant.tenant_id)
+    .bind(rollout.rollout_id)
+    .fetch_one(db)
     .await?;
 
     let mut on = Vec::new();
@@ -184,13 +199,14 @@ pub async fn run(
     shadow.flush().await?;
     on.sort_unstable();
     off.sort_unstable();
-    let records: i64 = sqlx::query_scalar(
+    let records: i64 = sqlx::query_scalar::<_, i64>(
         "select count(*) from rollout_decisions where tenant_id = $1 and rollout_id = $2",
     )
     .bind(tenant.tenant_id)
     .bind(rollout.rollout_id)
     .fetch_one(db)
-    .await?;
+    .await?
+        - warm;
     let dropped: i64 = sqlx::query_scalar(
         "select coalesce(sum(dropped), 0)::bigint from rollout_traffic where tenant_id = $1 and rollout_id = $2",
     )
