@@ -273,6 +273,7 @@ pub(crate) async fn start_in(
         Some(mode),
         selection,
         now,
+        model::migration::run::SELECTION_MAX,
     )
     .await?;
     Ok((run_id, switched))

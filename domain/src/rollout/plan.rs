@@ -409,6 +409,7 @@ pub async fn advance(
                 None,
                 &Selection::Members(joined.clone()),
                 now,
+                usize::MAX,
             )
             .await?,
         )
@@ -526,6 +527,7 @@ pub async fn step_back(
                 Some(RollbackMode::Gradual),
                 &Selection::Members(migrated.clone()),
                 now,
+                usize::MAX,
             )
             .await?,
         )
