@@ -128,6 +128,10 @@ pub struct Route {
     pub migrated: bool,
     /// The tenant's active rollout, when there is one.
     pub rollout: Option<RouteRollout>,
+    /// The model versions: the mapping/formula version of the member's live migration
+    /// record, and the tenant's catalogue epoch.
+    pub settings_version: Option<i32>,
+    pub catalogue_epoch: Option<i64>,
 }
 
 /// What the routing needs of an active rollout.
@@ -179,7 +183,10 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
                   ro.rollout_id as "rollout_id?", ro.group_id as "group_id?", ro.stage_no as "stage_no?",
                   ro.permission_mode as "permission_mode?", ro.quota_mode as "quota_mode?",
                   ro.summary_mode as "summary_mode?", ro.sample_bp as "sample_bp?",
-                  rm.bucket as "bucket?"
+                  rm.bucket as "bucket?",
+                  (select mm.settings_version from migration_members mm
+                   where mm.tenant_id = $1 and mm.external_id = $2 and mm.rolled_back_at is null) as settings_version,
+                  (select e.epoch from tenant_cache_epochs e where e.tenant_id = $1) as catalogue_epoch
            from (select 1) one
            left join legacy_members l on l.tenant_id = $1 and l.external_id = $2
            left join legacy_user_types t on t.tenant_id = l.tenant_id and t.type_id = l.user_type
@@ -223,6 +230,8 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         legacy,
         migrated: row.migrated,
         rollout,
+        settings_version: row.settings_version,
+        catalogue_epoch: row.catalogue_epoch,
     })
 }
 
