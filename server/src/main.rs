@@ -73,6 +73,13 @@ impl Database {
 }
 
 async fn run(cli: Cli) -> Result<(), AnyError> {
+    // Pure commands need no database.
+    if let Some(Command::Rollout(tierdesk::config::RolloutCommand::Bucket { group, key })) =
+        &cli.command
+    {
+        println!("bucket={}", domain::rollout::bucket(group, key));
+        return Ok(());
+    }
     let database = Database::open(&cli).await?;
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli, &database).await,

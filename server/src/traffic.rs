@@ -206,12 +206,12 @@ pub async fn run(
     Ok(summary)
 }
 
-/// The demo's stream: every tenant with a running rollout gets `rps` decisions a
+/// The demo's stream: every tenant with an active (running or paused) rollout gets `rps` decisions a
 /// second, half of them on its cohort, until the process stops.
 pub async fn demo_loop(db: PgPool, cache: Arc<PermissionCache>, shadow: Arc<Shadow>, rps: u32) {
     loop {
         let tenants = sqlx::query_scalar::<_, Uuid>(
-            "select tenant_id from rollouts where status = 'running'",
+            "select tenant_id from rollouts where status in ('running', 'paused')",
         )
         .fetch_all(&db)
         .await
