@@ -773,7 +773,32 @@ pub async fn abort(
     )
     .execute(&mut *tx)
     .await?;
-    let run_id = crate::migration::rollback::start_in(
+    // A gradual rollback still going (a step back's) is superseded: the emergency
+    // rollback takes every migrated member, those it has not reached included. Without
+    // this the emergency run could not start (one active run per tenant).
+    let superseded = sqlx::query_scalar!(
+        "update migration_runs set status = 'cancelled', finished_at = now(), updated_at = now()
+         where tenant_id = $1 and kind = 'rollback' and status in ('running', 'paused')
+         returning run_id",
+        access.tenant_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(superseded) = superseded {
+        audit::record(
+            &mut tx,
+            access,
+            audit::Event {
+                action: "migration.run.control",
+                target_type: "migration_run",
+                target_id: superseded.to_string(),
+                before: None,
+                after: Some(json!({ "status": "cancelled", "why": "rollout aborted" })),
+            },
+        )
+        .await?;
+    }
+    let (run_id, _) = crate::migration::rollback::start_in(
         &mut tx,
         access,
         RollbackMode::Emergency,
