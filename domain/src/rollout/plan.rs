@@ -220,7 +220,7 @@ pub(crate) async fn blockers(
     let row = sqlx::query!(
         r#"select r.status, r.pause_reason, r.stage_no, r.gate_score::float8 as "gate_score!", r.min_sample,
                   r.permission_mode, r.quota_mode, r.summary_mode,
-                  c.entered_at as "entered_at?", c.hold_minutes as "hold_minutes?", c.run_id as "run_id?",
+                  c.entered_at as "entered_at?", c.hold_minutes as "hold_minutes?",
                   n.stage_no as "next?", n.approver as "approver?", a.display_name as "approver_name?"
            from rollouts r
            left join rollout_stages c on c.tenant_id = r.tenant_id and c.rollout_id = r.rollout_id
@@ -251,18 +251,17 @@ pub(crate) async fn blockers(
             blockers.push(Blocker::Hold { until });
         }
     }
-    if let Some(run_id) = row.run_id {
-        let active = sqlx::query_scalar!(
-            r#"select exists (select 1 from migration_runs where tenant_id = $1 and run_id = $2
-                              and status in ('running', 'paused')) as "active!""#,
-            tenant_id,
-            run_id
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if active {
-            blockers.push(Blocker::RunActive);
-        }
+    // The stage's run, or any other run of the tenant (a step back's rollback): the next
+    // stage's run cannot start while one is going (one active run per tenant).
+    let active = sqlx::query_scalar!(
+        r#"select exists (select 1 from migration_runs where tenant_id = $1
+                          and status in ('running', 'paused')) as "active!""#,
+        tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if active {
+        blockers.push(Blocker::RunActive);
     }
     if row.stage_no > 0 {
         let compared: Vec<DecisionKind> = DecisionKind::ALL
