@@ -726,15 +726,19 @@ pub async fn kill(db: &PgPool, access: &Access) -> Result<Option<Rollout>> {
     .await?;
     if let Some(rollout_id) = active {
         let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
-        set_paused(
-            &mut tx,
-            access,
-            rollout_id,
-            locked.stage_no,
-            "kill",
-            "kill switch",
-        )
-        .await?;
+        // Ended between the read above and the lock (an abort, a completion): it stays
+        // ended (pausing it would make it active again); the switch still flips.
+        if locked.status.is_active() {
+            set_paused(
+                &mut tx,
+                access,
+                rollout_id,
+                locked.stage_no,
+                "kill",
+                "kill switch",
+            )
+            .await?;
+        }
     }
     let switched = routing::set_mode(&mut tx, access, Model::Legacy, "kill switch").await?;
     tx.commit().await?;
