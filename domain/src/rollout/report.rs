@@ -15,7 +15,9 @@ pub use model::rollout::plan::{
 };
 use model::rollout::score::{Score, Tripped, guardrails};
 
-/// The scores of a stage per decision, over records since `since` (all when None).
+/// The scores of a stage per decision, over the records of the stage's latest entry
+/// (a stage entered again after a step back starts afresh: the answers that led to the
+/// step back are not those of the stage as it is now), and since `since` when given.
 /// Mismatches an unexpired accepted difference covers are counted apart.
 pub(crate) async fn scores(
     conn: &mut PgConnection,
@@ -36,6 +38,10 @@ pub(crate) async fn scores(
            from rollout_decisions d
            where d.tenant_id = $1 and d.rollout_id = $2 and d.stage_no = $3
              and ($4::timestamptz is null or d.decided_at >= $4)
+             and d.decided_at >= coalesce((select max(e.at) from rollout_events e
+                                           where e.tenant_id = $1 and e.rollout_id = $2
+                                             and e.action = 'advance' and e.to_stage = $3),
+                                          '-infinity')
            group by d.decision"#,
         tenant_id,
         rollout_id,
@@ -261,6 +267,10 @@ pub async fn dashboard(
                   (array_agg(distinct d.external_id))[1:5] as "examples!"
            from rollout_decisions d
            where d.tenant_id = $1 and d.rollout_id = $2 and d.stage_no = $3 and not d.agree
+             and d.decided_at >= coalesce((select max(e.at) from rollout_events e
+                                           where e.tenant_id = $1 and e.rollout_id = $2
+                                             and e.action = 'advance' and e.to_stage = $3),
+                                          '-infinity')
            group by 1, 2, 3 order by 4 desc limit 50"#,
         access.tenant_id,
         rollout_id,
