@@ -518,6 +518,179 @@ async fn each_decision_is_routed_by_its_mode(db: PgPool) {
         decide(&db, &cache, &shadow, &viewer, "nobody", &Question::Quota).await,
         Err(Error::NotFound { .. })
     ));
+    // Records: the live decision compared with the legacy answer (routed new), the
+    // shadow one (routed legacy), nothing for the decision that is off, nothing for
+    // members outside the migration.
+    shadow.flush().await.unwrap();
+    let recorded: Vec<(String, String, String)> = sqlx::query_as(
+        "select external_id, decision, routed from rollout_decisions where tenant_id = $1
+         order by external_id, decision",
+    )
+    .bind(f.id())
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        recorded,
+        vec![
+            (member.clone(), "permission".into(), "new".into()),
+            (member.clone(), "quota".into(), "legacy".into()),
+        ]
+    );
+    let traffic: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select decision, sum(legacy)::bigint, sum(new)::bigint from rollout_traffic where tenant_id = $1
+         group by decision order by decision",
+    )
+    .bind(f.id())
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    // The member, the outsider and the native member, one decision each (the plain
+    // permission check is not the rollout's entry point and is not counted).
+    assert_eq!(
+        traffic,
+        vec![
+            ("permission".into(), 1, 2),
+            ("quota".into(), 2, 1),
+            ("summary".into(), 2, 1),
+        ]
+    );
+}
+
+// 3b. Completing: the last stage entered, every decision live.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn completing_needs_the_last_stage_and_every_decision_live(db: PgPool) {
+    let f = fixture(&db, "acme", 200).await;
+    let admin = f.admin.access();
+    let (cache, shadow) = local(&db);
+    let r = plan::create(&db, &admin, &plan_with(&[50, 100]))
+        .await
+        .unwrap();
+    let id = r.rollout_id;
+    // Nothing compared: no gate.
+    plan::set_modes(&db, &admin, id, [Mode::Off; 3])
+        .await
+        .unwrap();
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    assert_eq!(
+        blocked(plan::complete(&db, &admin, id, now()).await),
+        vec![Blocker::RunActive, Blocker::LastStage]
+    );
+    drive_stage(&db, &r).await;
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    assert_eq!(r.percent(), 100);
+    drive_stage(&db, &r).await;
+    assert_eq!(cohort(&db, f.id(), id).await.len(), 200);
+    assert_eq!(
+        blocked(plan::advance(&db, &admin, id, now()).await),
+        vec![Blocker::LastStage]
+    );
+    // Every member in, but a decision not live yet.
+    plan::set_modes(&db, &admin, id, [Mode::Live, Mode::Live, Mode::Shadow])
+        .await
+        .unwrap();
+    assert_eq!(
+        blocked(plan::complete(&db, &admin, id, now()).await),
+        vec![Blocker::LastStage]
+    );
+    plan::set_modes(&db, &admin, id, [Mode::Live; 3])
+        .await
+        .unwrap();
+    let done = plan::complete(&db, &admin, id, now()).await.unwrap();
+    assert_eq!(done.status, RolloutStatus::Completed);
+    assert!(done.finished_at.is_some());
+    // Migrated members are answered by the new model, nothing compared.
+    assert_eq!(
+        models(&db, &cache, &shadow, &admin, "L000001").await,
+        [Model::New; 3]
+    );
+    shadow.flush().await.unwrap();
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from rollout_decisions where tenant_id = $1")
+            .bind(f.id())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(recorded, 0);
+    assert!(matches!(
+        plan::pause(&db, &admin, id, "").await,
+        Err(Error::Conflict(Conflict::RolloutEnded))
+    ));
+    // An approver must be one of the tenant's admins.
+    let mut bad = plan_with(&[50, 100]);
+    bad.stages[1].approver = Some(f.viewer.admin_id);
+    assert!(matches!(
+        plan::create(&db, &admin, &bad).await,
+        Err(Error::Invalid {
+            field: "approver",
+            ..
+        })
+    ));
+    let mut bad = plan_with(&[50, 90]);
+    bad.name = "x".into();
+    assert!(matches!(
+        plan::create(&db, &admin, &bad).await,
+        Err(Error::Invalid {
+            field: "stages",
+            ..
+        })
+    ));
+}
+
+// 3c. A new group id reshuffles later stages and keeps the cohort.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_new_group_id_reshuffles_later_stages_and_keeps_the_cohort(db: PgPool) {
+    let f = fixture(&db, "acme", 600).await;
+    let admin = f.admin.access();
+    let mut new = plan_with(&[10, 30, 100]);
+    new.strata = None;
+    new.group_id = Some("spring".into());
+    let r = plan::create(&db, &admin, &new).await.unwrap();
+    assert_eq!(r.group_id, "spring");
+    let id = r.rollout_id;
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    assert_eq!(r.current().unwrap().thresholds, Some(vec![10, 10, 10]));
+    drive_stage(&db, &r).await;
+    let first = cohort(&db, f.id(), id).await;
+    assert!(first.iter().all(|(key, (b, _, _))| *b <= 10
+        && i32::from(*b) == i32::from(domain::rollout::bucket("spring", key))));
+    let settings = plan::Settings {
+        group_id: "summer".into(),
+        sample_bp: 10_000,
+        gate_score: 95.0,
+        min_sample: 100,
+        guard_error_pct: 1.0,
+        guard_p99_ms: 500,
+    };
+    let r = plan::update_settings(&db, &admin, id, &settings)
+        .await
+        .unwrap();
+    assert_eq!(r.group_id, "summer");
+    pass_gate(&db, f.id(), &r).await;
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    drive_stage(&db, &r).await;
+    let second = cohort(&db, f.id(), id).await;
+    for (key, joined) in &first {
+        assert_eq!(second.get(key), Some(joined));
+    }
+    for (key, (b, stage, _)) in &second {
+        if *stage == 2 {
+            assert_eq!(
+                i32::from(*b),
+                i32::from(domain::rollout::bucket("summer", key))
+            );
+            assert!(*b <= 30);
+        }
+    }
+    let reason: Option<String> = sqlx::query_scalar(
+        "select reason from rollout_events where tenant_id = $1 and rollout_id = $2 and action = 'settings'",
+    )
+    .bind(f.id())
+    .bind(id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(reason.as_deref(), Some("group id spring → summer"));
 }
 
 async fn node(db: &PgPool) -> (PgPool, Arc<PermissionCache>) {
@@ -1067,6 +1240,77 @@ async fn the_gate_needs_the_sample_the_score_the_hold_and_the_approver(db: PgPoo
     assert_eq!(audited, 2);
 }
 
+// 6b. A stage entered again after a step back is scored afresh.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_stage_entered_again_is_scored_afresh(db: PgPool) {
+    let f = fixture(&db, "acme", 300).await;
+    let admin = f.admin.access();
+    let r = plan::create(&db, &admin, &plan_with(&[5, 20, 100]))
+        .await
+        .unwrap();
+    let id = r.rollout_id;
+    plan::set_modes(&db, &admin, id, [Mode::Shadow, Mode::Off, Mode::Off])
+        .await
+        .unwrap();
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    drive_stage(&db, &r).await;
+    records(&db, f.id(), id, 1, "permission", 100, None, None, 100).await;
+    let r = plan::advance(&db, &admin, id, now()).await.unwrap();
+    drive_stage(&db, &r).await;
+    // Stage 2 goes badly: 60 % agreement. Step back.
+    records(&db, f.id(), id, 2, "permission", 60, None, None, 100).await;
+    records(
+        &db,
+        f.id(),
+        id,
+        2,
+        "permission",
+        40,
+        Some("permission_missing"),
+        Some("sso"),
+        100,
+    )
+    .await;
+    assert!(matches!(
+        blocked(plan::advance(&db, &admin, id, now()).await)[..],
+        [Blocker::Score { score_cp: 6000, .. }]
+    ));
+    let back = plan::step_back(&db, &admin, id, now()).await.unwrap();
+    let rollback = run::active(&db, &admin).await.unwrap().unwrap();
+    run::drive(&db, f.id(), rollback.run_id, |_| {})
+        .await
+        .unwrap();
+    // Stage 1's score is still its own; entering stage 2 again starts from nothing.
+    let r = plan::advance(&db, &admin, back.rollout_id, now())
+        .await
+        .unwrap();
+    drive_stage(&db, &r).await;
+    assert_eq!(
+        blocked(plan::advance(&db, &admin, id, now()).await),
+        vec![Blocker::Sample {
+            decision: DecisionKind::Permission,
+            have: 0,
+            need: 100
+        }]
+    );
+    let dashboard = report::dashboard(&db, &f.viewer.access(), id, now())
+        .await
+        .unwrap();
+    assert!(
+        dashboard.mismatches.is_empty(),
+        "{:?}",
+        dashboard.mismatches
+    );
+    records(&db, f.id(), id, 2, "permission", 100, None, None, 100).await;
+    assert_eq!(
+        plan::advance(&db, &admin, id, now())
+            .await
+            .unwrap()
+            .stage_no,
+        3
+    );
+}
+
 // 7. Automatic pause on a guardrail.
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
@@ -1167,6 +1411,28 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(snapshots, 1);
+    // The job keeps at most record_cap records, the newest.
+    records(&db, f.id(), id, 1, "quota", 1500, None, None, 100).await;
+    sqlx::query("update rollouts set record_cap = 1000 where rollout_id = $1")
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let newest: i64 =
+        sqlx::query_scalar("select max(record_id) from rollout_decisions where rollout_id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    report::work(&db, Utc::now()).await.unwrap();
+    let (kept, oldest): (i64, i64) = sqlx::query_as(
+        "select count(*), min(record_id) from rollout_decisions where rollout_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((kept, oldest), (1000, newest - 999));
 }
 
 // 8. Stepping back a stage rolls back exactly the leaving members.
@@ -1258,6 +1524,56 @@ async fn stepping_back_rolls_back_exactly_the_leaving_members(db: PgPool) {
         .unwrap();
     drive_stage(&db, &again).await;
     assert_eq!(migrated(&db, f.id()).await, second);
+    ledger_clean(&db, f.id()).await;
+}
+
+// 8b. Stepping back while the stage's run is still going.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn stepping_back_mid_run_rolls_back_only_the_joiners_it_migrated(db: PgPool) {
+    let f = fixture(&db, "acme", 600).await;
+    let admin = f.admin.access();
+    let r = create(&db, &admin).await;
+    let r = plan::advance(&db, &admin, r.rollout_id, now())
+        .await
+        .unwrap();
+    drive_stage(&db, &r).await;
+    let first: HashSet<String> = cohort(&db, f.id(), r.rollout_id)
+        .await
+        .into_keys()
+        .collect();
+    pass_gate(&db, f.id(), &r).await;
+    let r = plan::advance(&db, &admin, r.rollout_id, now())
+        .await
+        .unwrap();
+    let run_id = r.current().unwrap().run_id.unwrap();
+    // One batch of 50 of the joiners, then the step back.
+    assert!(matches!(
+        run::step(&db, f.id(), run_id, 50, true).await.unwrap(),
+        run::Step::Batch { handled: 50, .. }
+    ));
+    let partly: HashSet<String> = migrated(&db, f.id())
+        .await
+        .difference(&first)
+        .cloned()
+        .collect();
+    assert_eq!(partly.len(), 50);
+    plan::step_back(&db, &admin, r.rollout_id, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        run::detail(&db, &admin, run_id).await.unwrap().run.status,
+        RunStatus::Cancelled
+    );
+    let rollback = run::active(&db, &admin)
+        .await
+        .unwrap()
+        .expect("a rollback run");
+    assert_eq!(rollback.total, 50);
+    run::drive(&db, f.id(), rollback.run_id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(rolled_back(&db, f.id()).await, partly);
+    assert_eq!(migrated(&db, f.id()).await, first);
     ledger_clean(&db, f.id()).await;
 }
 
@@ -1539,7 +1855,17 @@ async fn roles_and_tenants(db: PgPool) {
 async fn concurrent_advances_and_decisions(db: PgPool) {
     let f = fixture(&db, "acme", 1000).await;
     let admin = f.admin.access();
-    let r = create(&db, &admin).await;
+    // Two creates at once: one rollout, the other is told one is active.
+    let plan = plan_with(&[5, 20, 50, 100]);
+    let (a, b) = tokio::join!(
+        plan::create(&db, &admin, &plan),
+        plan::create(&db, &admin, &plan)
+    );
+    let r = match (a, b) {
+        (Ok(r), Err(Error::Conflict(Conflict::RolloutActive)))
+        | (Err(Error::Conflict(Conflict::RolloutActive)), Ok(r)) => r,
+        other => panic!("exactly one create succeeds: {other:?}"),
+    };
     let id = r.rollout_id;
     let (a, b) = tokio::join!(
         plan::advance(&db, &admin, id, now()),
