@@ -64,9 +64,20 @@ pub(crate) async fn scores(
         .collect())
 }
 
-/// The accepted differences of a rollout (every role).
+/// The accepted differences of a rollout (every role). Another tenant's rollout is not
+/// found.
 pub async fn accepted(db: &PgPool, access: &Access, rollout_id: Uuid) -> Result<Vec<Accepted>> {
     access.require(Role::Viewer)?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from rollouts where tenant_id = $1 and rollout_id = $2) as "exists!""#,
+        access.tenant_id,
+        rollout_id
+    )
+    .fetch_one(db)
+    .await?;
+    if !exists {
+        return Err(Error::not_found("rollout"));
+    }
     Ok(sqlx::query!(
         r#"select a.accepted_id, a.decision, a.kind, a.detail, a.owner, a.reason, a.expires_at,
                   ad.display_name as "created_by?", a.created_at
@@ -361,7 +372,7 @@ async fn counts(db: &PgPool, tenant_id: Uuid, rollout_id: Uuid) -> Result<(i64, 
 }
 
 /// "Why is this member in or out?" (every role): bucket, stage, stratum, and which
-/// model answers each decision right now.
+/// model answers each decision right now. An id neither model knows is not found.
 pub async fn member_route(
     db: &PgPool,
     access: &Access,
@@ -370,6 +381,11 @@ pub async fn member_route(
 ) -> Result<MemberRoute> {
     access.require(Role::Viewer)?;
     let route = routing::route(db, access.tenant_id, external_id).await?;
+    // Neither model knows the id (or it is another tenant's member): not found, as the
+    // routed decision answers, rather than "answered by the new model".
+    if route.legacy.is_none() && route.member_id.is_none() {
+        return Err(Error::not_found("member"));
+    }
     let switch = routing::routing(db, access).await?.mode;
     let models = DecisionKind::ALL.map(|d| route.model_for(d).0);
     let rollout = match plan::current(db, access).await? {
