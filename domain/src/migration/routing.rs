@@ -1,8 +1,9 @@
 //! Which model answers a member: the tenant-wide switch and the routed entry point.
 //!
 //! A member with a legacy row is answered by the legacy model unless the tenant's switch
-//! is `new` *and* the member has a live migration record; every other member (native to
-//! the new model) by the new model. [`check`] is the one routed entry point for
+//! is `new` *and* the member has a live migration record (and, while a gray rollout is
+//! active, is in its cohort, where each decision follows its mode: see
+//! [`Route::model_for`]); every other member (native to the new model) by the new model. [`check`] is the one routed entry point for
 //! permission questions (the gray rollout adds cohorts and shadow comparison to it, and
 //! the REST API calls it).
 //!
@@ -138,7 +139,7 @@ pub struct RouteRollout {
     pub stage_no: i32,
     pub modes: [Mode; 3],
     pub sample_bp: i32,
-    /// The member's bucket when they are in the cohort.
+    /// The member's bucket when they are in the cohort (None: not in the cohort).
     pub bucket: Option<i16>,
 }
 
@@ -147,18 +148,22 @@ impl Route {
     ///
     /// Members the switch or their migration send to the legacy model stay there, and
     /// members without a legacy row are native to the new model: neither is compared.
-    /// A migrated member while a rollout is active is routed by the decision's mode
-    /// (off and shadow: legacy, live: new; shadow and live compare). Without an active
-    /// rollout (never started, completed, aborted) a migrated member is answered by the
-    /// new model.
+    /// While a rollout is active, a migrated member of its cohort is routed by the
+    /// decision's mode (off and shadow: legacy, live: new; shadow and live compare),
+    /// and a migrated member outside the cohort (migrated by a run of their own before
+    /// or beside the rollout, or leaving the cohort by a step back while their rollback
+    /// is pending) is answered by the legacy model: a live decision reaches the
+    /// cohort and nobody else. Without an active rollout (never started, completed,
+    /// aborted) a migrated member is answered by the new model.
     pub fn model_for(&self, decision: DecisionKind) -> (Model, bool) {
         match (self.model, &self.legacy, &self.rollout) {
             (Model::Legacy, _, _) => (Model::Legacy, false),
             (Model::New, None, _) => (Model::New, false),
-            (Model::New, Some(_), Some(rollout)) => {
+            (Model::New, Some(_), Some(rollout)) if rollout.bucket.is_some() => {
                 let mode = rollout.modes[decision.index()];
                 (mode.routed(), mode.compares())
             }
+            (Model::New, Some(_), Some(_)) => (Model::Legacy, false),
             (Model::New, Some(_), None) => (Model::New, false),
         }
     }
