@@ -555,6 +555,31 @@ async fn each_decision_is_routed_by_its_mode(db: PgPool) {
             ("summary".into(), 2, 1),
         ]
     );
+    // A member migrated outside the rollout (a run of the migration console) is not in
+    // the cohort: the rollout's live decision does not reach them.
+    let done = run::start(
+        &db,
+        &admin,
+        &domain::migration::run::Selection::Members(vec![outsider.clone()]),
+        now(),
+    )
+    .await
+    .unwrap();
+    run::drive(&db, f.id(), done.run_id, |_| {}).await.unwrap();
+    assert!(migrated(&db, f.id()).await.contains(&outsider));
+    assert_eq!(
+        models(&db, &cache, &shadow, &viewer, &outsider).await,
+        [Model::Legacy; 3]
+    );
+    let checked = routing::check(&db, &cache, &viewer, &outsider, "license_request")
+        .await
+        .unwrap();
+    assert_eq!(checked.model, Model::Legacy);
+    let why = report::member_route(&db, &viewer, &outsider, now())
+        .await
+        .unwrap();
+    assert!(why.migrated);
+    assert_eq!(why.models, [Model::Legacy; 3]);
 }
 
 // 3b. Completing: the last stage entered, every decision live.
@@ -1471,6 +1496,19 @@ async fn stepping_back_rolls_back_exactly_the_leaving_members(db: PgPool) {
         .unwrap();
     assert_eq!(back.stage_no, 1);
     assert!(back.stages[1].thresholds.is_none() && back.stages[1].run_id.is_none());
+    // Leaving the cohort takes effect at once: still migrated (the rollback has not
+    // run), the leavers are answered by the legacy model; the stayers by their modes.
+    let leaver = joiners.iter().min().unwrap().clone();
+    assert!(migrated(&db, f.id()).await.contains(&leaver));
+    assert_eq!(
+        models(&db, &cache, &shadow, &admin, &leaver).await,
+        [Model::Legacy; 3]
+    );
+    let stayer = first.iter().min().unwrap().clone();
+    assert_eq!(
+        models(&db, &cache, &shadow, &admin, &stayer).await,
+        [Model::New; 3]
+    );
     let rollback = run::active(&db, &admin)
         .await
         .unwrap()
