@@ -1960,25 +1960,52 @@ async fn concurrent_advances_and_decisions(db: PgPool) {
         ids.sort();
         ids
     };
+    // The worker takes small batches (each holds its members' rows while it writes);
+    // the decisions run meanwhile.
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let worker = tokio::spawn({
-        let db = db.clone();
+        let (db, running) = (db.clone(), running.clone());
         let tenant_id = f.id();
-        async move { run::drive(&db, tenant_id, run_id, |_| {}).await }
+        async move {
+            let mut batches = 0;
+            loop {
+                match run::step(&db, tenant_id, run_id, 20, true).await {
+                    Ok(run::Step::Batch { .. }) => batches += 1,
+                    Ok(_) => break,
+                    Err(e) => panic!("{e:?}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            running.store(false, std::sync::atomic::Ordering::SeqCst);
+            batches
+        }
     });
     let mut tasks = Vec::new();
     for i in 0..200 {
-        let (db, cache, shadow, access) =
-            (db.clone(), cache.clone(), shadow.clone(), admin.clone());
+        let (db, cache, shadow, access, running) = (
+            db.clone(),
+            cache.clone(),
+            shadow.clone(),
+            admin.clone(),
+            running.clone(),
+        );
         let member = ids[(i * 7) % ids.len()].clone();
         let question = questions()[i % 3].clone();
         tasks.push(tokio::spawn(async move {
-            decide(&db, &cache, &shadow, &access, &member, &question).await
+            let routed = decide(&db, &cache, &shadow, &access, &member, &question).await;
+            (routed, running.load(std::sync::atomic::Ordering::SeqCst))
         }));
     }
+    let mut during = 0;
     for task in tasks {
-        task.await.unwrap().unwrap();
+        let (routed, while_running) = task.await.unwrap();
+        routed.unwrap();
+        during += usize::from(while_running);
     }
-    let done = worker.await.unwrap().unwrap();
+    let batches = worker.await.unwrap();
+    assert!(batches >= 5, "{batches} batches");
+    assert!(during > 0, "no decision overlapped the run");
+    let done = run::detail(&db, &admin, run_id).await.unwrap().run;
     assert_eq!(done.status, RunStatus::Completed);
     shadow.flush().await.unwrap();
     ledger_clean(&db, f.id()).await;
