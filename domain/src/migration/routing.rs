@@ -127,6 +127,9 @@ pub struct Route {
     pub legacy: Option<Answer>,
     /// A live migration record.
     pub migrated: bool,
+    /// The settings version (mapping and formula) of that record: the version of the
+    /// member's data in the new model, recorded with shadow comparisons.
+    pub settings_version: Option<i32>,
     /// The tenant's active rollout, when there is one.
     pub rollout: Option<RouteRollout>,
 }
@@ -176,9 +179,9 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         r#"select coalesce((select r.mode from migration_routing r where r.tenant_id = $1), 'legacy') as "mode!",
                   (select p.member_id from member_profiles p
                    where p.tenant_id = $1 and p.external_id = $2) as member_id,
-                  exists (select 1 from migration_members mm
-                          where mm.tenant_id = $1 and mm.external_id = $2
-                            and mm.rolled_back_at is null) as "migrated!",
+                  (select mm.settings_version from migration_members mm
+                   where mm.tenant_id = $1 and mm.external_id = $2
+                     and mm.rolled_back_at is null) as settings_version,
                   l.user_type as "user_type?", t.type_id as "type_id?",
                   t.permissions as "permissions?", t.max_licenses as "max_licenses?",
                   ro.rollout_id as "rollout_id?", ro.group_id as "group_id?", ro.stage_no as "stage_no?",
@@ -204,7 +207,8 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         max_licenses: row.max_licenses.map_or(0, i64::from),
     });
     let mode = Model::parse(&row.mode).unwrap_or(Model::Legacy);
-    let model = match (&legacy, mode, row.migrated) {
+    let migrated = row.settings_version.is_some();
+    let model = match (&legacy, mode, migrated) {
         (None, _, _) => Model::New,
         (Some(_), Model::New, true) => Model::New,
         (Some(_), _, _) => Model::Legacy,
@@ -226,7 +230,8 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         model,
         member_id: row.member_id,
         legacy,
-        migrated: row.migrated,
+        migrated,
+        settings_version: row.settings_version,
         rollout,
     })
 }

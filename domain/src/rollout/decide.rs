@@ -64,6 +64,8 @@ struct Record {
     kind: Option<String>,
     detail: Option<String>,
     error: Option<String>,
+    /// The member's migration settings version (the new model's data version).
+    settings_version: Option<i32>,
 }
 
 enum Message {
@@ -267,6 +269,7 @@ pub async fn decide(
                     shadow.hand_over(record(
                         access.tenant_id,
                         r,
+                        route.settings_version,
                         external_id,
                         question,
                         Model::New,
@@ -355,6 +358,7 @@ fn spawn_compare(
                 record(
                     access.tenant_id,
                     &rollout,
+                    route.settings_version,
                     &external_id,
                     &question,
                     Model::Legacy,
@@ -374,6 +378,7 @@ fn spawn_compare(
                 record(
                     access.tenant_id,
                     &rollout,
+                    route.settings_version,
                     &external_id,
                     &question,
                     Model::New,
@@ -396,6 +401,7 @@ fn spawn_compare(
 fn record(
     tenant_id: Uuid,
     rollout: &routing::RouteRollout,
+    settings_version: Option<i32>,
     external_id: &str,
     question: &Question,
     routed: Model,
@@ -454,6 +460,7 @@ fn record(
         kind,
         detail,
         error,
+        settings_version,
     }
 }
 
@@ -668,6 +675,7 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
     let mut kinds: Vec<Option<String>> = Vec::with_capacity(n);
     let mut details: Vec<Option<String>> = Vec::with_capacity(n);
     let mut errors: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut versions: Vec<Option<i32>> = Vec::with_capacity(n);
     for r in records {
         tenants.push(r.tenant_id);
         rollouts.push(r.rollout_id);
@@ -686,13 +694,16 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
         kinds.push(r.kind.clone());
         details.push(r.detail.clone());
         errors.push(r.error.as_ref().map(|e| e.chars().take(500).collect()));
+        versions.push(r.settings_version);
     }
     sqlx::query!(
         "insert into rollout_decisions (tenant_id, rollout_id, decided_at, decision, external_id, bucket, stage_no,
-                                        routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error)
+                                        routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error,
+                                        settings_version)
          select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::smallint[],
                               $7::integer[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::integer[],
-                              $13::integer[], $14::boolean[], $15::text[], $16::text[], $17::text[])",
+                              $13::integer[], $14::boolean[], $15::text[], $16::text[], $17::text[],
+                              $18::integer[])",
         &tenants,
         &rollouts,
         &at,
@@ -709,7 +720,8 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
         &agree,
         &kinds as &[Option<String>],
         &details as &[Option<String>],
-        &errors as &[Option<String>]
+        &errors as &[Option<String>],
+        &versions as &[Option<i32>]
     )
     .execute(db)
     .await?;
