@@ -1010,6 +1010,16 @@ async fn shadow_records_both_answers_and_never_changes_the_routed_one(db: PgPool
         }
     }
     assert_eq!(extra, vec![(odd.clone(), Some("beta.feature".to_owned()))]);
+    // Each record names the version of the member's new-model data (the migration's
+    // settings version: 0, the seed's defaults).
+    let versions: Vec<Option<i32>> = sqlx::query_scalar(
+        "select distinct settings_version from rollout_decisions where tenant_id = $1",
+    )
+    .bind(f.id())
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(versions, vec![Some(0)]);
     // The dashboard groups it.
     let dashboard = report::dashboard(&db, &viewer, r.rollout_id, now())
         .await
