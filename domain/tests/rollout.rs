@@ -1033,6 +1033,24 @@ async fn shadow_records_both_answers_and_never_changes_the_routed_one(db: PgPool
         (grouped.count, grouped.examples.clone()),
         (1, vec![odd.clone()])
     );
+    // The charts' minutes: every routed decision, every compared one, the timings.
+    let asked_total = (ids.len() * asked.len()) as i64;
+    let routed: i64 = dashboard.minutes.iter().map(|m| m.routed_legacy).sum();
+    let compared: i64 = dashboard.minutes.iter().map(|m| m.compared).sum();
+    assert_eq!((routed, compared), (asked_total, asked_total));
+    assert!(
+        dashboard
+            .minutes
+            .iter()
+            .filter(|m| m.compared > 0)
+            .all(|m| m.legacy_p99_us.is_some() && m.new_p99_us.is_some())
+    );
+    let score = dashboard
+        .scores
+        .iter()
+        .find(|s| s.decision == DecisionKind::Permission)
+        .unwrap();
+    assert_eq!(score.compared, 2 * ids.len() as i64);
 
     // Sample rate 0: no records, but the traffic is still counted.
     let settings = plan::Settings {
@@ -1371,14 +1389,14 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     )
     .await;
     assert!(
-        report::guard(&db, f.id(), id, Utc::now())
+        report::guard(&db, f.id(), id, now())
             .await
             .unwrap()
             .is_empty()
     );
     // A low score over enough answers.
     records(&db, f.id(), id, 1, "permission", 60, None, None, 100).await;
-    let tripped = report::guard(&db, f.id(), id, Utc::now()).await.unwrap();
+    let tripped = report::guard(&db, f.id(), id, now()).await.unwrap();
     assert_eq!(tripped.len(), 1, "{tripped:?}");
     let paused = plan::get(&db, &admin, id).await.unwrap();
     assert_eq!(paused.status, RolloutStatus::Paused);
@@ -1386,7 +1404,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     assert!(reason.contains("permission score 50.00 %"), "{reason}");
     // Paused: the guard does nothing more.
     assert!(
-        report::guard(&db, f.id(), id, Utc::now())
+        report::guard(&db, f.id(), id, now())
             .await
             .unwrap()
             .is_empty()
@@ -1394,7 +1412,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     // After a resume the older answers are not counted.
     plan::resume(&db, &admin, id).await.unwrap();
     assert!(
-        report::guard(&db, f.id(), id, Utc::now())
+        report::guard(&db, f.id(), id, now())
             .await
             .unwrap()
             .is_empty()
@@ -1406,7 +1424,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     // Errors above the limit.
     records(&db, f.id(), id, 1, "quota", 95, None, None, 100).await;
     records(&db, f.id(), id, 1, "quota", 5, Some("error"), None, 100).await;
-    report::guard(&db, f.id(), id, Utc::now()).await.unwrap();
+    report::guard(&db, f.id(), id, now()).await.unwrap();
     let paused = plan::get(&db, &admin, id).await.unwrap();
     assert_eq!(paused.status, RolloutStatus::Paused);
     let reason = paused.pause_reason.unwrap();
@@ -1414,7 +1432,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     plan::resume(&db, &admin, id).await.unwrap();
     // The new model's p99 above the limit (500 ms).
     records(&db, f.id(), id, 1, "summary", 100, None, None, 700_000).await;
-    report::guard(&db, f.id(), id, Utc::now()).await.unwrap();
+    report::guard(&db, f.id(), id, now()).await.unwrap();
     let paused = plan::get(&db, &admin, id).await.unwrap();
     assert_eq!(paused.status, RolloutStatus::Paused);
     let reason = paused.pause_reason.unwrap();
@@ -1436,7 +1454,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
     assert!(pauses.iter().all(|(actor, _)| actor.is_none()));
     // The job guards running rollouts and snapshots them.
     plan::resume(&db, &admin, id).await.unwrap();
-    report::work(&db, Utc::now()).await.unwrap();
+    report::work(&db, now()).await.unwrap();
     let snapshots: i64 = sqlx::query_scalar(
         "select count(*) from rollout_snapshots where tenant_id = $1 and rollout_id = $2",
     )
@@ -1459,7 +1477,7 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
             .fetch_one(&db)
             .await
             .unwrap();
-    report::work(&db, Utc::now()).await.unwrap();
+    report::work(&db, now()).await.unwrap();
     let (kept, oldest): (i64, i64) = sqlx::query_as(
         "select count(*), min(record_id) from rollout_decisions where rollout_id = $1",
     )
