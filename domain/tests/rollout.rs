@@ -1,7 +1,8 @@
 //! The gray rollout (issue #13) on a real database: widening keeps members, the
-//! stratified mix, routing per decision, the kill switch across two processes, shadow
-//! records, score and gate arithmetic, guardrails, stepping back, abort, roles and
-//! tenant isolation, and concurrency.
+//! stratified mix, routing per decision, completing, a new group id, the kill switch
+//! across two processes, shadow records, score and gate arithmetic (and a stage entered
+//! again scored afresh), guardrails, stepping back (also mid-run), abort (also over a
+//! step back), roles and tenant isolation, and concurrency.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -409,6 +410,21 @@ async fn a_stratified_stage_takes_the_seed_mix_and_a_minimum(db: PgPool) {
     // Stored strata agree with the definitions as of `now`.
     let rows = cohort(&db, f.id(), r.rollout_id).await;
     assert_eq!(rows.len() as i64, total);
+    let dates: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select external_id, registered_at, last_login_at from legacy_members where tenant_id = $1",
+    )
+    .bind(f.id())
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    for (id, registered, login) in dates {
+        if let Some((_, _, stratum)) = rows.get(&id) {
+            assert_eq!(
+                stratum,
+                Strata::default().stratum(registered, login, now()).as_str()
+            );
+        }
+    }
 
     // A tiny tenant still gets at least ten members at 5 %.
     let tiny = fixture(&db, "tiny", 15).await;
