@@ -698,7 +698,6 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
         kinds.push(r.kind.clone());
         details.push(r.detail.clone());
         errors.push(r.error.as_ref().map(|e| e.chars().take(500).collect()));
-        versions.push(r.settings_version);
     }
     sqlx::query!(
         "insert into rollout_decisions (tenant_id, rollout_id, decided_at, decision, external_id, bucket, stage_no,
