@@ -519,7 +519,8 @@ pub async fn guard(
 }
 
 /// The job of every server process: guard running rollouts, snapshot members per
-/// model once a minute, prune decision records beyond each rollout's cap.
+/// model once a minute, prune decision records beyond each rollout's cap. A rollout
+/// that fails is logged and the others still get their turn.
 pub async fn work(db: &PgPool, now: DateTime<Utc>) -> Result<()> {
     let active = sqlx::query!(
         "select tenant_id, rollout_id, status, record_cap, permission_mode, quota_mode, summary_mode
@@ -528,33 +529,70 @@ pub async fn work(db: &PgPool, now: DateTime<Utc>) -> Result<()> {
     .fetch_all(db)
     .await?;
     for r in active {
-        if r.status == "running" {
-            guard(db, r.tenant_id, r.rollout_id, now).await?;
+        let modes = [r.permission_mode, r.quota_mode, r.summary_mode];
+        let result = work_one(
+            db,
+            r.tenant_id,
+            r.rollout_id,
+            r.status == "running",
+            r.record_cap,
+            &modes,
+            now,
+        )
+        .await;
+        if let Err(error) = result {
+            tracing::error!(%error, tenant_id = %r.tenant_id, rollout_id = %r.rollout_id, "rollout job failed");
         }
-        let minute =
-            chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap_or(now);
-        let (legacy, cohort, migrated) = counts(db, r.tenant_id, r.rollout_id).await?;
+    }
+    Ok(())
+}
+
+async fn work_one(
+    db: &PgPool,
+    tenant_id: Uuid,
+    rollout_id: Uuid,
+    running: bool,
+    record_cap: i32,
+    modes: &[String; 3],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if running {
+        guard(db, tenant_id, rollout_id, now).await?;
+    }
+    let minute =
+        chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap_or(now);
+    let noted = sqlx::query_scalar!(
+        r#"select exists (select 1 from rollout_snapshots where tenant_id = $1 and rollout_id = $2 and at = $3) as "noted!""#,
+        tenant_id,
+        rollout_id,
+        minute
+    )
+    .fetch_one(db)
+    .await?;
+    if !noted {
+        let (legacy, cohort, migrated) = counts(db, tenant_id, rollout_id).await?;
         sqlx::query!(
             "insert into rollout_snapshots (tenant_id, rollout_id, at, legacy_members, cohort, migrated, modes)
              values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
-            r.tenant_id,
-            r.rollout_id,
+            tenant_id,
+            rollout_id,
             minute,
             legacy,
             cohort,
             migrated,
-            &[r.permission_mode, r.quota_mode, r.summary_mode]
+            modes
         )
         .execute(db)
         .await?;
+        // Pruning once a minute is enough: the cap bounds storage, not a sample.
         sqlx::query!(
             "delete from rollout_decisions where tenant_id = $1 and rollout_id = $2
                and record_id <= (select record_id from rollout_decisions
                                  where tenant_id = $1 and rollout_id = $2
                                  order by record_id desc offset $3 limit 1)",
-            r.tenant_id,
-            r.rollout_id,
-            i64::from(r.record_cap)
+            tenant_id,
+            rollout_id,
+            i64::from(record_cap)
         )
         .execute(db)
         .await?;
