@@ -1493,7 +1493,10 @@ async fn guardrails_pause_the_rollout_and_say_why(db: PgPool) {
             .fetch_one(&db)
             .await
             .unwrap();
-    report::work(&db, now()).await.unwrap();
+    // Pruning goes with the minute's snapshot: the next minute.
+    report::work(&db, now() + Duration::minutes(1))
+        .await
+        .unwrap();
     let (kept, oldest): (i64, i64) = sqlx::query_as(
         "select count(*), min(record_id) from rollout_decisions where rollout_id = $1",
     )
