@@ -2061,3 +2061,41 @@ async fn concurrent_advances_and_decisions(db: PgPool) {
         ids.iter().cloned().collect::<HashSet<_>>()
     );
 }
+
+// A retried or doubled advance (the same stage seen) moves once; a step back likewise.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_retried_move_moves_once(db: PgPool) {
+    let f = fixture(&db, "acme", 300).await;
+    let admin = f.admin.access();
+    let r = plan::create(&db, &admin, &plan_with(&[5, 20, 100]))
+        .await
+        .unwrap();
+    let first = plan::advance_from(&db, &admin, r.rollout_id, Some(0), now())
+        .await
+        .unwrap();
+    assert_eq!(first.stage_no, 1);
+    let again = plan::advance_from(&db, &admin, r.rollout_id, Some(0), now())
+        .await
+        .unwrap();
+    assert_eq!(again.stage_no, 1, "the retry answers the moved rollout");
+    assert!(matches!(
+        plan::advance_from(&db, &admin, r.rollout_id, Some(3), now()).await,
+        Err(Error::Conflict(Conflict::StaleVersion))
+    ));
+    let back = plan::step_back_from(&db, &admin, r.rollout_id, Some(1), now())
+        .await
+        .unwrap();
+    assert_eq!(back.stage_no, 0);
+    let back_again = plan::step_back_from(&db, &admin, r.rollout_id, Some(1), now())
+        .await
+        .unwrap();
+    assert_eq!(back_again.stage_no, 0);
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from rollout_events where rollout_id = $1 and action in ('advance', 'step_back')",
+    )
+    .bind(r.rollout_id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(events, 2);
+}

@@ -298,10 +298,33 @@ pub async fn advance(
     rollout_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Rollout> {
+    advance_from(db, access, rollout_id, None, now).await
+}
+
+/// [`advance`] from the stage the caller saw (`from_stage`): a retry, or a second
+/// click, after the move was made answers the rollout as it is now instead of moving
+/// again; a rollout moved elsewhere meanwhile answers `StaleVersion`.
+pub async fn advance_from(
+    db: &PgPool,
+    access: &Access,
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Rollout> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
     let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
     require_active(&locked)?;
+    match from_stage {
+        Some(from) if locked.stage_no == from + 1 => {
+            drop(tx);
+            return get(db, access, rollout_id).await;
+        }
+        Some(from) if locked.stage_no != from => {
+            return Err(Error::Conflict(Conflict::StaleVersion));
+        }
+        _ => {}
+    }
     let (blockers, scores) = blockers(
         &mut tx,
         access.tenant_id,
@@ -475,10 +498,32 @@ pub async fn step_back(
     rollout_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Rollout> {
+    step_back_from(db, access, rollout_id, None, now).await
+}
+
+/// [`step_back`] from the stage the caller saw: a retry after the step answers the
+/// rollout as it is; a rollout moved elsewhere meanwhile answers `StaleVersion`.
+pub async fn step_back_from(
+    db: &PgPool,
+    access: &Access,
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Rollout> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
     let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
     require_active(&locked)?;
+    match from_stage {
+        Some(from) if locked.stage_no == from - 1 => {
+            drop(tx);
+            return get(db, access, rollout_id).await;
+        }
+        Some(from) if locked.stage_no != from => {
+            return Err(Error::Conflict(Conflict::StaleVersion));
+        }
+        _ => {}
+    }
     if locked.stage_no == 0 {
         return Err(Error::Conflict(Conflict::RolloutBlocked(vec![
             Blocker::LastStage,
