@@ -141,9 +141,41 @@ pub async fn run(
         ..access.clone()
     };
 
-    // Warm-up with the comparison on, so that both models' answers are warm (the
-    // steady state of a rollout in shadow): every cohort member's compiled permissions
-    // in the cache, the route's pages in PostgreSQL's buffers.
+    // Warm-up, so that both models' answers are warm (the steady state of a rollout in
+    // shadow): every cohort member's compiled permissions in the cache, then a few
+    // seconds with the comparison on for the route's pages in PostgreSQL's buffers.
+    let member_ids: Vec<Uuid> = sqlx::query_scalar(
+        "select p.member_id from rollout_members rm
+         join member_profiles p on p.tenant_id = rm.tenant_id and p.external_id = rm.external_id
+         where rm.tenant_id = $1 and rm.rollout_id = $2",
+    )
+    .bind(tenant.tenant_id)
+    .bind(rollout.rollout_id)
+    .fetch_all(db)
+    .await?;
+    let member_ids = Arc::new(member_ids);
+    let mut warmers = Vec::new();
+    for part in 0..clients.max(1) {
+        let (db, cache, viewer, member_ids) = (
+            db.clone(),
+            cache.clone(),
+            viewer.clone(),
+            member_ids.clone(),
+        );
+        warmers.push(tokio::spawn(async move {
+            for member_id in member_ids.iter().skip(part).step_by(clients.max(1)) {
+                cache
+                    .check(&db, &viewer, *member_id, "license_request")
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for warmer in warmers {
+        warmer
+            .await
+            .map_err(|error| Error::Internal(format!("warm-up failed: {error}")))??;
+    }
     sqlx::query("update rollouts set sample_bp = 10000 where tenant_id = $1 and rollout_id = $2")
         .bind(tenant.tenant_id)
         .bind(rollout.rollout_id)
