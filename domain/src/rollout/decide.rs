@@ -652,82 +652,82 @@ async fn write(
     }
 }
 
+/// Writes records with `COPY … FROM STDIN` (text format): the cheapest way into the
+/// table, so the comparison costs the database as little as it can.
 async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
-    let json = |a: &Option<Answer>| {
-        a.as_ref()
-            .and_then(|a| serde_json::to_value(a).ok())
-            .unwrap_or(serde_json::Value::Null)
-    };
-    let n = records.len();
-    let mut tenants = Vec::with_capacity(n);
-    let mut rollouts = Vec::with_capacity(n);
-    let mut at = Vec::with_capacity(n);
-    let mut decisions = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
-    let mut buckets = Vec::with_capacity(n);
-    let mut stages = Vec::with_capacity(n);
-    let mut routed = Vec::with_capacity(n);
-    let mut questions: Vec<Option<String>> = Vec::with_capacity(n);
-    let mut legacy = Vec::with_capacity(n);
-    let mut new = Vec::with_capacity(n);
-    let mut legacy_us = Vec::with_capacity(n);
-    let mut new_us: Vec<Option<i32>> = Vec::with_capacity(n);
-    let mut agree = Vec::with_capacity(n);
-    let mut kinds: Vec<Option<String>> = Vec::with_capacity(n);
-    let mut details: Vec<Option<String>> = Vec::with_capacity(n);
-    let mut errors: Vec<Option<String>> = Vec::with_capacity(n);
-    let mut versions: Vec<Option<i32>> = Vec::with_capacity(n);
-    let mut epochs: Vec<Option<i64>> = Vec::with_capacity(n);
+    use sqlx::postgres::PgPoolCopyExt;
+    let mut buffer = String::with_capacity(records.len() * 256);
     for r in records {
-        versions.push(r.settings_version);
-        epochs.push(r.catalogue_epoch);
-        tenants.push(r.tenant_id);
-        rollouts.push(r.rollout_id);
-        at.push(r.decided_at);
-        decisions.push(r.decision.as_str().to_owned());
-        ids.push(r.external_id.clone());
-        buckets.push(r.bucket);
-        stages.push(r.stage_no);
-        routed.push(r.routed.as_str().to_owned());
-        questions.push(r.question.clone());
-        legacy.push(json(&r.legacy));
-        new.push(json(&r.new));
-        legacy_us.push(i32::try_from(r.legacy_us).unwrap_or(i32::MAX));
-        new_us.push(r.new_us.map(|us| i32::try_from(us).unwrap_or(i32::MAX)));
-        agree.push(r.kind.is_none());
-        kinds.push(r.kind.clone());
-        details.push(r.detail.clone());
-        errors.push(r.error.as_ref().map(|e| e.chars().take(500).collect()));
+        let json = |a: &Option<Answer>| a.as_ref().and_then(|a| serde_json::to_string(a).ok());
+        let fields: [Option<String>; 19] = [
+            Some(r.tenant_id.to_string()),
+            Some(r.rollout_id.to_string()),
+            Some(r.decided_at.to_rfc3339()),
+            Some(r.decision.as_str().to_owned()),
+            Some(r.external_id.clone()),
+            Some(r.bucket.to_string()),
+            Some(r.stage_no.to_string()),
+            Some(r.routed.as_str().to_owned()),
+            r.question.clone(),
+            json(&r.legacy),
+            json(&r.new),
+            Some(i32::try_from(r.legacy_us).unwrap_or(i32::MAX).to_string()),
+            r.new_us
+                .map(|us| i32::try_from(us).unwrap_or(i32::MAX).to_string()),
+            Some(if r.kind.is_none() { "t" } else { "f" }.to_owned()),
+            r.kind.clone(),
+            r.detail.clone(),
+            r.error.as_ref().map(|e| e.chars().take(500).collect()),
+            r.settings_version.map(|v| v.to_string()),
+            r.catalogue_epoch.map(|v| v.to_string()),
+        ];
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                buffer.push('\t');
+            }
+            match field {
+                None => buffer.push_str("\\N"),
+                Some(value) => copy_escape(&mut buffer, value),
+            }
+        }
+        buffer.push('\n');
     }
-    sqlx::query!(
-        "insert into rollout_decisions (tenant_id, rollout_id, decided_at, decision, external_id, bucket, stage_no,
-                                        routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error,
-                                        settings_version, catalogue_epoch)
-         select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::smallint[],
-                              $7::integer[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::integer[],
-                              $13::integer[], $14::boolean[], $15::text[], $16::text[], $17::text[],
-                              $18::integer[], $19::bigint[])",
-        &tenants,
-        &rollouts,
-        &at,
-        &decisions,
-        &ids,
-        &buckets,
-        &stages,
-        &routed,
-        &questions as &[Option<String>],
-        &legacy,
-        &new,
-        &legacy_us,
-        &new_us as &[Option<i32>],
-        &agree,
-        &kinds as &[Option<String>],
-        &details as &[Option<String>],
-        &errors as &[Option<String>],
-        &versions as &[Option<i32>],
-        &epochs as &[Option<i64>]
-    )
-    .execute(db)
-    .await?;
+    let mut copy = db
+        .copy_in_raw(
+            "copy rollout_decisions (tenant_id, rollout_id, decided_at, decision, external_id, bucket, stage_no,
+                                     routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error,
+                                     settings_version, catalogue_epoch) from stdin",
+        )
+        .await?;
+    if let Err(error) = copy.send(buffer.into_bytes()).await {
+        let _ = copy.abort("send failed").await;
+        return Err(error.into());
+    }
+    copy.finish().await?;
     Ok(())
+}
+
+/// A value in `COPY`'s text format: backslash, tab, newline and carriage return escaped
+/// (NUL cannot be in a `text` value; input refuses it before it gets here).
+fn copy_escape(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn copy_escapes_the_text_format() {
+        let mut out = String::new();
+        super::copy_escape(&mut out, "a\tb\nc\\d\re\0f");
+        assert_eq!(out, "a\\tb\\nc\\\\d\\ref");
+    }
 }
