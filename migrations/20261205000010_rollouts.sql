@@ -135,7 +135,10 @@ create table rollout_decisions (
     kind        text,
     detail      text,
     error       text,
+    -- The model versions: the mapping/formula version the member was migrated with, and
+    -- the tenant's catalogue epoch (bumped by every tier, tag or routing change).
     settings_version integer,
+    catalogue_epoch  bigint,
     constraint rollout_decisions_pkey primary key (tenant_id, rollout_id, record_id),
     constraint rollout_decisions_decision check (decision in ('permission', 'quota', 'summary')),
     constraint rollout_decisions_routed check (routed in ('legacy', 'new')),

@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// This process's permission cache (a node of the invalidation protocol).
     pub permissions: std::sync::Arc<domain::tags::permissions::PermissionCache>,
+    /// This process's shadow comparison (the rollout's decision records).
+    pub shadow: std::sync::Arc<domain::rollout::Shadow>,
     /// The clock for grant states and lifecycle decisions (a manual one in tests).
     pub clock: domain::clock::SharedClock,
     /// Which addresses tenants' webhooks may reach (public only unless the operator
@@ -37,6 +39,7 @@ impl AppState {
     ) -> Self {
         AppState {
             permissions: domain::tags::permissions::PermissionCache::new(clock.clone(), 1_000_000),
+            shadow: domain::rollout::Shadow::start(db.clone()),
             db,
             leptos_options,
             clock,

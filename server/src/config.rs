@@ -40,6 +40,16 @@ pub struct Cli {
           action = ArgAction::SetTrue, value_parser = parse_bool)]
     pub no_demo: bool,
 
+    /// With demo data, decisions a second simulated for every tenant with a running
+    /// rollout, so its dashboard is live (0: none) (serve).
+    #[arg(
+        long,
+        env = "TIERDESK_DEMO_TRAFFIC_RPS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub demo_traffic_rps: u32,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -95,6 +105,116 @@ pub enum Command {
     /// report and exits non-zero when it finds problems.
     #[command(subcommand)]
     Migration(MigrationCommand),
+    /// The gray rollout: bucketing, status and every move (acting as a tenant admin).
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+    /// Simulated clients, for demos and rehearsals.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Prints a member's Unleash bucket: `bucket=<n>` (1–100; in a stage of P % iff n ≤ P).
+    Bucket {
+        /// The bucketing group (a rollout's group id; by default its id).
+        #[arg(long)]
+        group: String,
+        /// The member's key (their external id).
+        #[arg(long)]
+        key: String,
+    },
+    /// The tenant's rollout: stages, modes, scores, what stops the next stage.
+    Status {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Creates a rollout (default stages 5,20,50,100, stratified, every decision in shadow).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "Gray rollout")]
+        name: String,
+        /// Stage percentages, increasing, ending at 100.
+        #[arg(long, value_delimiter = ',', default_value = "5,20,50,100")]
+        stages: Vec<u8>,
+        /// Hold time of every stage, minutes.
+        #[arg(long, default_value_t = 0)]
+        hold_minutes: i32,
+        /// Plain Unleash buckets instead of seed 000's stratified mix.
+        #[arg(long)]
+        unstratified: bool,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        min_sample: i32,
+        /// Share of decisions compared, percent.
+        #[arg(long, default_value_t = 100.0)]
+        sample: f64,
+    },
+    /// Enters the next stage (refused with the reasons when the gate is closed).
+    Advance {
+        #[arg(long)]
+        tenant: String,
+        /// Wait for the stage's migration run and work it here.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Steps back a stage, rolling back the members who joined at it.
+    StepBack {
+        #[arg(long)]
+        tenant: String,
+    },
+    Pause {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    Resume {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// The kill switch: every decision of every member to the legacy model, now.
+    Kill {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Emergency rollback of every migrated member; the rollout ends.
+    Abort {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Routes a decision for the cohort: off, shadow or live.
+    Mode {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["permission", "quota", "summary"])]
+        decision: String,
+        #[arg(long, value_parser = ["off", "shadow", "live"])]
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Routed decisions of random members at a rate (the realistic mix: 60 %
+    /// permission checks, 25 % license quota, 15 % summary), through the one routed
+    /// entry point, with the rollout's shadow comparison.
+    Traffic {
+        #[arg(long)]
+        tenant: String,
+        /// Decisions per second.
+        #[arg(long, default_value_t = 50)]
+        rps: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Share of decisions asked of cohort members (0–1).
+        #[arg(long, default_value_t = 0.5)]
+        cohort_share: f64,
+    },
 }
 
 /// Which members a migration step takes (one of the three).
@@ -262,6 +382,19 @@ pub enum CheckCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Routed decisions with the shadow comparison on (100 %) and off after a 20 %
+    /// cohort is migrated; last line `shadow_overhead_p99_ratio=<r> routed_check_p99_us=<n>`.
+    Rollout {
+        /// Legacy members to generate.
+        #[arg(long, default_value_t = 100_000)]
+        members: i64,
+        /// Seconds measured with the comparison on, and as many off.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
     /// The legacy migration on a large tenant (pre-flight, dry run, run, validate +
     /// reconcile, emergency rollback) while a client checks permissions; last line
     /// `migration_total_s=<n> check_p99_during_ms=<n> check_errors=<n>`.

@@ -92,6 +92,8 @@ const LICENSE_BATCH_EVERY: Duration = Duration::from_secs(2);
 const MIGRATION_EVERY: Duration = Duration::from_secs(1);
 /// How long a migration worker works before it looks again (other runs get a turn).
 const MIGRATION_BUDGET: Duration = Duration::from_secs(10);
+/// How often running rollouts' guardrails are checked (and members per model noted).
+const ROLLOUT_EVERY: Duration = Duration::from_secs(5);
 
 /// Spawns the jobs on the current runtime.
 pub fn start(state: &AppState, settings: Settings) {
@@ -107,6 +109,22 @@ pub fn start(state: &AppState, settings: Settings) {
                 Ok(_) => {}
                 Err(_) if db.is_closed() => return,
                 Err(error) => tracing::error!(%error, "migration batch failed"),
+            }
+        }
+    });
+    // Gray rollouts: the guardrails of running rollouts (pausing one that trips, with
+    // the reason), a snapshot of members per model a minute, decision records pruned
+    // to each rollout's cap. Every process runs it; a guardrail pause is idempotent.
+    let db = state.db.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(ROLLOUT_EVERY);
+        loop {
+            ticker.tick().await;
+            match domain::rollout::report::work(&db, clock.now()).await {
+                Ok(()) => {}
+                Err(_) if db.is_closed() => return,
+                Err(error) => tracing::error!(%error, "rollout job failed"),
             }
         }
     });

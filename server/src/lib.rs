@@ -21,8 +21,12 @@ pub mod jobs;
 /// `tierdesk migration …`: the legacy migration's steps as commands.
 pub mod migration_cli;
 /// The HTTP router: console pages, server functions, health, language switch.
+/// `tierdesk rollout …` and `tierdesk simulate traffic`.
+pub mod rollout_cli;
 pub mod router;
 /// tower-sessions store in PostgreSQL.
 pub mod session_store;
 /// Logging setup.
 pub mod telemetry;
+/// Simulated decision traffic (the CLI, the demo, the benchmark).
+pub mod traffic;

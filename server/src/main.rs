@@ -14,6 +14,7 @@ use tierdesk::config::{BenchCommand, CheckCommand, Cli, Command, LegacyCommand, 
 use tierdesk::embedded::EmbeddedPostgres;
 use tierdesk::jobs;
 use tierdesk::migration_cli;
+use tierdesk::rollout_cli;
 use tierdesk::router::{RouterOptions, router};
 use tierdesk::session_store::PgSessionStore;
 use tierdesk::telemetry;
@@ -72,6 +73,13 @@ impl Database {
 }
 
 async fn run(cli: Cli) -> Result<(), AnyError> {
+    // Pure commands need no database.
+    if let Some(Command::Rollout(tierdesk::config::RolloutCommand::Bucket { group, key })) =
+        &cli.command
+    {
+        println!("bucket={}", domain::rollout::bucket(group, key));
+        return Ok(());
+    }
     let database = Database::open(&cli).await?;
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli, &database).await,
@@ -204,6 +212,25 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
                 Err("problems found (see above)".into())
             }
         }
+        Some(Command::Rollout(command)) => {
+            if rollout_cli::execute(&database.pool, command).await? {
+                Ok(())
+            } else {
+                Err("refused (see above)".into())
+            }
+        }
+        Some(Command::Simulate(command)) => {
+            if rollout_cli::simulate(&database.pool, command).await? {
+                Ok(())
+            } else {
+                Err("some decisions failed (see above)".into())
+            }
+        }
+        Some(Command::Bench(BenchCommand::Rollout {
+            members,
+            seconds,
+            clients,
+        })) => bench_rollout(&database.pool, *members, *seconds, *clients).await,
         Some(Command::Bench(BenchCommand::Migration { members })) => {
             bench_migration(&database.pool, *members).await
         }
@@ -684,6 +711,47 @@ async fn bench_migration(db: &PgPool, members: i64) -> Result<(), AnyError> {
     Ok(())
 }
 
+async fn bench_rollout(
+    db: &PgPool,
+    members: i64,
+    seconds: u64,
+    clients: usize,
+) -> Result<(), AnyError> {
+    println!(
+        "rollout benchmark: {members} legacy members, {clients} clients, {seconds} s with the shadow comparison on and {seconds} s off"
+    );
+    let report = tierdesk::bench::rollout::run(db, members, seconds, clients).await?;
+    let q = tierdesk::bench::quantile;
+    println!("tenant: {}", report.slug);
+    println!(
+        "cohort (20 %) migrated: {} members in {:.1} s",
+        report.cohort, report.migrate_seconds
+    );
+    for (label, samples) in [("shadow off", &report.off), ("shadow on ", &report.on)] {
+        println!(
+            "{label}: {} decisions, {:.0} /s, p50 {} us, p99 {} us, max {} us",
+            samples.len(),
+            samples.len() as f64 / report.seconds_each,
+            q(samples, 0.5),
+            q(samples, 0.99),
+            samples.last().copied().unwrap_or(0)
+        );
+    }
+    println!(
+        "decision records written: {}, dropped: {}",
+        report.records, report.dropped
+    );
+    if let Some(kib) = report.peak_rss_kib {
+        println!("peak resident memory: {} MiB", kib / 1024);
+    }
+    println!(
+        "shadow_overhead_p99_ratio={:.3} routed_check_p99_us={}",
+        report.ratio(),
+        q(&report.off, 0.99)
+    );
+    Ok(())
+}
+
 async fn bench_licenses(
     db: &PgPool,
     licenses: i64,
@@ -824,6 +892,18 @@ async fn serve(cli: &Cli, database: &Database) -> Result<(), AnyError> {
         format!("tierdesk serve {address} pid {}", std::process::id()),
     );
     jobs::start(&state, jobs_settings);
+    if cli.demo_traffic_rps > 0
+        && domain::access::tenants::by_slug(&db, domain::demo::DEMO_TENANT_SLUG)
+            .await
+            .is_ok()
+    {
+        tokio::spawn(tierdesk::traffic::demo_loop(
+            db.clone(),
+            state.permissions.clone(),
+            state.shadow.clone(),
+            cli.demo_traffic_rps,
+        ));
+    }
     let permissions = state.permissions.clone();
     let app = router(
         state,

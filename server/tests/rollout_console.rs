@@ -743,7 +743,11 @@ async fn from_creation_to_the_kill_switch(db: PgPool) {
 
     // Advance to 5 %: the stage's migration run takes the cohort.
     let advanced = boss
-        .submit_form("advance_rollout", &[("rollout_id", id.as_str())], back)
+        .submit_form(
+            "advance_rollout",
+            &[("rollout_id", id.as_str()), ("from_stage", "0")],
+            back,
+        )
         .await;
     assert!(
         advanced
@@ -752,6 +756,15 @@ async fn from_creation_to_the_kill_switch(db: PgPool) {
             .contains("done=advance_rollout"),
         "{advanced:?}"
     );
+    // A second click from the same page does not move again.
+    let again = boss
+        .call_fn(
+            "advance_rollout",
+            &[("rollout_id", id.as_str()), ("from_stage", "0")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json()["stage_no"], 1);
     let dashboard = boss.call_fn("current_rollout", &[]).await.json();
     assert_eq!(dashboard["rollout"]["stage_no"], 1);
     let run_id: Uuid = dashboard["rollout"]["stages"][0]["run_id"]

@@ -38,17 +38,32 @@ pub async fn create_rollout(rollout: RolloutForm) -> Result<Rollout, AppError> {
 }
 
 /// Enters the next stage (its approver, or any tenant admin); refused with its blockers.
+/// `from_stage` is the stage the page showed: a second click (or a retry) after the
+/// move answers the rollout as it is instead of moving twice.
 #[server(endpoint = "advance_rollout")]
-pub async fn advance_rollout(rollout_id: Uuid) -> Result<Rollout, AppError> {
+pub async fn advance_rollout(
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+) -> Result<Rollout, AppError> {
     let access = access().await?;
-    Ok(domain::rollout::plan::advance(&db()?, &access, rollout_id, now()?).await?)
+    Ok(
+        domain::rollout::plan::advance_from(&db()?, &access, rollout_id, from_stage, now()?)
+            .await?,
+    )
 }
 
 /// Steps back a stage: the members who joined at it are rolled back (tenant admins).
+/// `from_stage` as for [`advance_rollout`].
 #[server(endpoint = "step_back_rollout")]
-pub async fn step_back_rollout(rollout_id: Uuid) -> Result<Rollout, AppError> {
+pub async fn step_back_rollout(
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+) -> Result<Rollout, AppError> {
     let access = access().await?;
-    Ok(domain::rollout::plan::step_back(&db()?, &access, rollout_id, now()?).await?)
+    Ok(
+        domain::rollout::plan::step_back_from(&db()?, &access, rollout_id, from_stage, now()?)
+            .await?,
+    )
 }
 
 /// Pauses with a reason (tenant admins).

@@ -387,6 +387,7 @@ fn Status(dashboard: Dashboard, actions: Actions) -> impl IntoView {
         })
         .collect_view();
     let last_stage = next.is_none();
+    let stage_no = rollout.stage_no;
     let all_live = rollout.modes.iter().all(|m| *m == Mode::Live);
     let paused = rollout.status == RolloutStatus::Paused;
     let run = dashboard.run.clone();
@@ -429,22 +430,22 @@ fn Status(dashboard: Dashboard, actions: Actions) -> impl IntoView {
                     <div class="mt-3 flex flex-wrap gap-2">
                         {(!last_stage).then(|| { let id = id.clone(); view! {
                             <ActionForm action=actions.advance attr:class="group" attr:aria-busy=move || actions.advance.pending().get().then_some("true")>
-                                {move_button(id.clone(), "advance", t.advance, "advance")}
+                                {move_button(id.clone(), Some(stage_no), "advance", t.advance, "advance")}
                             </ActionForm>
                         }})}
                         {(rollout.stage_no > 0).then(|| { let id = id.clone(); view! {
                             <ActionForm action=actions.step_back attr:class="group" attr:aria-busy=move || actions.step_back.pending().get().then_some("true")>
-                                {move_button(id.clone(), "step_back", t.step_back, "step-back")}
+                                {move_button(id.clone(), Some(stage_no), "step_back", t.step_back, "step-back")}
                             </ActionForm>
                         }})}
                         {paused.then(|| { let id = id.clone(); view! {
                             <ActionForm action=actions.resume attr:class="group" attr:aria-busy=move || actions.resume.pending().get().then_some("true")>
-                                {move_button(id.clone(), "resume", t.resume, "resume")}
+                                {move_button(id.clone(), None, "resume", t.resume, "resume")}
                             </ActionForm>
                         }})}
                         {(last_stage && all_live).then(|| { let id = id.clone(); view! {
                             <ActionForm action=actions.complete attr:class="group" attr:aria-busy=move || actions.complete.pending().get().then_some("true")>
-                                {move_button(id.clone(), "complete", t.complete, "complete")}
+                                {move_button(id.clone(), None, "complete", t.complete, "complete")}
                             </ActionForm>
                         }})}
                     </div>
@@ -474,14 +475,18 @@ fn blocker_code(blocker: &model::rollout::score::Blocker) -> (&'static str, &'st
 }
 
 /// A move without text: the rollout's id and one button.
+/// The stage shown goes with advance and step back (`from_stage`), so a second click
+/// does not move twice.
 fn move_button(
     rollout_id: String,
+    from_stage: Option<i32>,
     action: &'static str,
     label: &'static str,
     testid: &'static str,
 ) -> impl IntoView {
     view! {
         <input type="hidden" name="rollout_id" value=rollout_id />
+        {from_stage.map(|stage| view! { <input type="hidden" name="from_stage" value=stage.to_string() /> })}
         <button type="submit" class=BUTTON_SMALL data-testid=testid data-action=action>{label}</button>
     }
 }

@@ -21,15 +21,22 @@ pub const EXAMPLES: i64 = 20;
 
 /// A selection as SQL parameters: kind, listed ids, share.
 pub(crate) fn selection_params(selection: &Selection) -> Result<(&'static str, Vec<String>, i32)> {
+    selection_params_within(selection, model::migration::run::SELECTION_MAX)
+}
+
+/// [`selection_params`] with another bound on listed members (the rollout lists a
+/// stage's joiners, which it read from the legacy table itself: any number).
+pub(crate) fn selection_params_within(
+    selection: &Selection,
+    max: usize,
+) -> Result<(&'static str, Vec<String>, i32)> {
     Ok(match selection {
         Selection::All => ("all", Vec::new(), 100),
         Selection::Members(ids) => {
-            if ids.len() > model::migration::run::SELECTION_MAX {
+            if ids.len() > max {
                 return Err(Error::invalid(
                     "members",
-                    crate::Problem::TooLarge {
-                        max: model::migration::run::SELECTION_MAX as i64,
-                    },
+                    crate::Problem::TooLarge { max: max as i64 },
                 ));
             }
             let mut clean = Vec::with_capacity(ids.len());

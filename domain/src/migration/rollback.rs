@@ -227,12 +227,13 @@ pub(crate) async fn start_in(
 ) -> Result<(Uuid, bool)> {
     check_mode(mode, selection)?;
     if mode == RollbackMode::Emergency {
-        // An emergency does not wait for a migration to be cancelled by hand: the
-        // active migration run (if any) is cancelled here, after its batch in flight
-        // (which holds the run row) commits.
+        // An emergency does not wait for a run to be cancelled by hand: the active run
+        // (a migration, or a gradual rollback, whose members the emergency takes too)
+        // is cancelled here, after its batch in flight (which holds the run row)
+        // commits.
         let cancelled = sqlx::query_scalar!(
             "update migration_runs set status = 'cancelled', finished_at = now(), updated_at = now()
-             where tenant_id = $1 and kind = 'migrate' and status in ('running', 'paused')
+             where tenant_id = $1 and status in ('running', 'paused')
              returning run_id",
             access.tenant_id
         )
@@ -273,6 +274,7 @@ pub(crate) async fn start_in(
         Some(mode),
         selection,
         now,
+        model::migration::run::SELECTION_MAX,
     )
     .await?;
     Ok((run_id, switched))

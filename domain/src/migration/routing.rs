@@ -1,8 +1,9 @@
 //! Which model answers a member: the tenant-wide switch and the routed entry point.
 //!
 //! A member with a legacy row is answered by the legacy model unless the tenant's switch
-//! is `new` *and* the member has a live migration record; every other member (native to
-//! the new model) by the new model. [`check`] is the one routed entry point for
+//! is `new` *and* the member has a live migration record (and, while a gray rollout is
+//! active, is in its cohort, where each decision follows its mode: see
+//! [`Route::model_for`]); every other member (native to the new model) by the new model. [`check`] is the one routed entry point for
 //! permission questions (the gray rollout adds cohorts and shadow comparison to it, and
 //! the REST API calls it).
 //!
@@ -126,8 +127,14 @@ pub struct Route {
     pub legacy: Option<Answer>,
     /// A live migration record.
     pub migrated: bool,
+    /// The settings version (mapping and formula) of that record: the version of the
+    /// member's data in the new model, recorded with shadow comparisons.
+    pub settings_version: Option<i32>,
     /// The tenant's active rollout, when there is one.
     pub rollout: Option<RouteRollout>,
+    /// The tenant's catalogue epoch (bumped by every tier, tag or routing change): the
+    /// new model's version, recorded with shadow comparisons.
+    pub catalogue_epoch: Option<i64>,
 }
 
 /// What the routing needs of an active rollout.
@@ -138,7 +145,7 @@ pub struct RouteRollout {
     pub stage_no: i32,
     pub modes: [Mode; 3],
     pub sample_bp: i32,
-    /// The member's bucket when they are in the cohort.
+    /// The member's bucket when they are in the cohort (None: not in the cohort).
     pub bucket: Option<i16>,
 }
 
@@ -147,18 +154,22 @@ impl Route {
     ///
     /// Members the switch or their migration send to the legacy model stay there, and
     /// members without a legacy row are native to the new model: neither is compared.
-    /// A migrated member while a rollout is active is routed by the decision's mode
-    /// (off and shadow: legacy, live: new; shadow and live compare). Without an active
-    /// rollout (never started, completed, aborted) a migrated member is answered by the
-    /// new model.
+    /// While a rollout is active, a migrated member of its cohort is routed by the
+    /// decision's mode (off and shadow: legacy, live: new; shadow and live compare),
+    /// and a migrated member outside the cohort (migrated by a run of their own before
+    /// or beside the rollout, or leaving the cohort by a step back while their rollback
+    /// is pending) is answered by the legacy model: a live decision reaches the
+    /// cohort and nobody else. Without an active rollout (never started, completed,
+    /// aborted) a migrated member is answered by the new model.
     pub fn model_for(&self, decision: DecisionKind) -> (Model, bool) {
         match (self.model, &self.legacy, &self.rollout) {
             (Model::Legacy, _, _) => (Model::Legacy, false),
             (Model::New, None, _) => (Model::New, false),
-            (Model::New, Some(_), Some(rollout)) => {
+            (Model::New, Some(_), Some(rollout)) if rollout.bucket.is_some() => {
                 let mode = rollout.modes[decision.index()];
                 (mode.routed(), mode.compares())
             }
+            (Model::New, Some(_), Some(_)) => (Model::Legacy, false),
             (Model::New, Some(_), None) => (Model::New, false),
         }
     }
@@ -171,15 +182,16 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         r#"select coalesce((select r.mode from migration_routing r where r.tenant_id = $1), 'legacy') as "mode!",
                   (select p.member_id from member_profiles p
                    where p.tenant_id = $1 and p.external_id = $2) as member_id,
-                  exists (select 1 from migration_members mm
-                          where mm.tenant_id = $1 and mm.external_id = $2
-                            and mm.rolled_back_at is null) as "migrated!",
+                  (select mm.settings_version from migration_members mm
+                   where mm.tenant_id = $1 and mm.external_id = $2
+                     and mm.rolled_back_at is null) as settings_version,
                   l.user_type as "user_type?", t.type_id as "type_id?",
                   t.permissions as "permissions?", t.max_licenses as "max_licenses?",
                   ro.rollout_id as "rollout_id?", ro.group_id as "group_id?", ro.stage_no as "stage_no?",
                   ro.permission_mode as "permission_mode?", ro.quota_mode as "quota_mode?",
                   ro.summary_mode as "summary_mode?", ro.sample_bp as "sample_bp?",
-                  rm.bucket as "bucket?"
+                  rm.bucket as "bucket?",
+                  (select e.epoch from tenant_cache_epochs e where e.tenant_id = $1) as catalogue_epoch
            from (select 1) one
            left join legacy_members l on l.tenant_id = $1 and l.external_id = $2
            left join legacy_user_types t on t.tenant_id = l.tenant_id and t.type_id = l.user_type
@@ -199,7 +211,8 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         max_licenses: row.max_licenses.map_or(0, i64::from),
     });
     let mode = Model::parse(&row.mode).unwrap_or(Model::Legacy);
-    let model = match (&legacy, mode, row.migrated) {
+    let migrated = row.settings_version.is_some();
+    let model = match (&legacy, mode, migrated) {
         (None, _, _) => Model::New,
         (Some(_), Model::New, true) => Model::New,
         (Some(_), _, _) => Model::Legacy,
@@ -221,8 +234,10 @@ pub async fn route(db: &PgPool, tenant_id: Uuid, external_id: &str) -> Result<Ro
         model,
         member_id: row.member_id,
         legacy,
-        migrated: row.migrated,
+        migrated,
+        settings_version: row.settings_version,
         rollout,
+        catalogue_epoch: row.catalogue_epoch,
     })
 }
 

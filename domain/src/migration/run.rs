@@ -26,7 +26,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::analysis::selection_params;
+use super::analysis::selection_params_within;
 use super::settings;
 use crate::access::audit;
 use crate::tags::permissions::settle;
@@ -61,8 +61,9 @@ pub(crate) async fn create(
     rollback_mode: Option<RollbackMode>,
     selection: &Selection,
     now: DateTime<Utc>,
+    max_listed: usize,
 ) -> Result<Uuid> {
-    let (selection_kind, ids, share) = selection_params(selection)?;
+    let (selection_kind, ids, share) = selection_params_within(selection, max_listed)?;
     let version = sqlx::query_scalar!(
         r#"select coalesce(max(version), 0) as "version!" from migration_settings where tenant_id = $1"#,
         access.tenant_id
@@ -185,7 +186,16 @@ pub async fn start(
 ) -> Result<Run> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
-    let run_id = create(&mut tx, access, RunKind::Migrate, None, selection, now).await?;
+    let run_id = create(
+        &mut tx,
+        access,
+        RunKind::Migrate,
+        None,
+        selection,
+        now,
+        model::migration::run::SELECTION_MAX,
+    )
+    .await?;
     tx.commit().await?;
     get_run(db, access.tenant_id, run_id).await
 }

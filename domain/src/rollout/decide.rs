@@ -64,6 +64,8 @@ struct Record {
     kind: Option<String>,
     detail: Option<String>,
     error: Option<String>,
+    settings_version: Option<i32>,
+    catalogue_epoch: Option<i64>,
 }
 
 enum Message {
@@ -266,6 +268,7 @@ pub async fn decide(
                 {
                     shadow.hand_over(record(
                         access.tenant_id,
+                        (route.settings_version, route.catalogue_epoch),
                         r,
                         external_id,
                         question,
@@ -354,6 +357,7 @@ fn spawn_compare(
                 let new_us = micros(started.elapsed());
                 record(
                     access.tenant_id,
+                    (route.settings_version, route.catalogue_epoch),
                     &rollout,
                     &external_id,
                     &question,
@@ -373,6 +377,7 @@ fn spawn_compare(
                 let new = routed.ok_or_else(|| Error::Internal("no routed answer".into()));
                 record(
                     access.tenant_id,
+                    (route.settings_version, route.catalogue_epoch),
                     &rollout,
                     &external_id,
                     &question,
@@ -395,6 +400,7 @@ fn spawn_compare(
 #[expect(clippy::too_many_arguments, reason = "the record's whole context")]
 fn record(
     tenant_id: Uuid,
+    versions: (Option<i32>, Option<i64>),
     rollout: &routing::RouteRollout,
     external_id: &str,
     question: &Question,
@@ -454,6 +460,8 @@ fn record(
         kind,
         detail,
         error,
+        settings_version: versions.0,
+        catalogue_epoch: versions.1,
     }
 }
 
@@ -668,7 +676,11 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
     let mut kinds: Vec<Option<String>> = Vec::with_capacity(n);
     let mut details: Vec<Option<String>> = Vec::with_capacity(n);
     let mut errors: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut versions: Vec<Option<i32>> = Vec::with_capacity(n);
+    let mut epochs: Vec<Option<i64>> = Vec::with_capacity(n);
     for r in records {
+        versions.push(r.settings_version);
+        epochs.push(r.catalogue_epoch);
         tenants.push(r.tenant_id);
         rollouts.push(r.rollout_id);
         at.push(r.decided_at);
@@ -689,10 +701,12 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
     }
     sqlx::query!(
         "insert into rollout_decisions (tenant_id, rollout_id, decided_at, decision, external_id, bucket, stage_no,
-                                        routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error)
+                                        routed, question, legacy, new, legacy_us, new_us, agree, kind, detail, error,
+                                        settings_version, catalogue_epoch)
          select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::smallint[],
                               $7::integer[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::integer[],
-                              $13::integer[], $14::boolean[], $15::text[], $16::text[], $17::text[])",
+                              $13::integer[], $14::boolean[], $15::text[], $16::text[], $17::text[],
+                              $18::integer[], $19::bigint[])",
         &tenants,
         &rollouts,
         &at,
@@ -709,7 +723,9 @@ async fn insert_records(db: &PgPool, records: &[Record]) -> Result<()> {
         &agree,
         &kinds as &[Option<String>],
         &details as &[Option<String>],
-        &errors as &[Option<String>]
+        &errors as &[Option<String>],
+        &versions as &[Option<i32>],
+        &epochs as &[Option<i64>]
     )
     .execute(db)
     .await?;

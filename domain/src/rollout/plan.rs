@@ -220,7 +220,7 @@ pub(crate) async fn blockers(
     let row = sqlx::query!(
         r#"select r.status, r.pause_reason, r.stage_no, r.gate_score::float8 as "gate_score!", r.min_sample,
                   r.permission_mode, r.quota_mode, r.summary_mode,
-                  c.entered_at as "entered_at?", c.hold_minutes as "hold_minutes?", c.run_id as "run_id?",
+                  c.entered_at as "entered_at?", c.hold_minutes as "hold_minutes?",
                   n.stage_no as "next?", n.approver as "approver?", a.display_name as "approver_name?"
            from rollouts r
            left join rollout_stages c on c.tenant_id = r.tenant_id and c.rollout_id = r.rollout_id
@@ -251,18 +251,17 @@ pub(crate) async fn blockers(
             blockers.push(Blocker::Hold { until });
         }
     }
-    if let Some(run_id) = row.run_id {
-        let active = sqlx::query_scalar!(
-            r#"select exists (select 1 from migration_runs where tenant_id = $1 and run_id = $2
-                              and status in ('running', 'paused')) as "active!""#,
-            tenant_id,
-            run_id
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if active {
-            blockers.push(Blocker::RunActive);
-        }
+    // The stage's run, or any other run of the tenant (a step back's rollback): the next
+    // stage's run cannot start while one is going (one active run per tenant).
+    let active = sqlx::query_scalar!(
+        r#"select exists (select 1 from migration_runs where tenant_id = $1
+                          and status in ('running', 'paused')) as "active!""#,
+        tenant_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if active {
+        blockers.push(Blocker::RunActive);
     }
     if row.stage_no > 0 {
         let compared: Vec<DecisionKind> = DecisionKind::ALL
@@ -299,10 +298,33 @@ pub async fn advance(
     rollout_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Rollout> {
+    advance_from(db, access, rollout_id, None, now).await
+}
+
+/// [`advance`] from the stage the caller saw (`from_stage`): a retry, or a second
+/// click, after the move was made answers the rollout as it is now instead of moving
+/// again; a rollout moved elsewhere meanwhile answers `StaleVersion`.
+pub async fn advance_from(
+    db: &PgPool,
+    access: &Access,
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Rollout> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
     let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
     require_active(&locked)?;
+    match from_stage {
+        Some(from) if locked.stage_no == from + 1 => {
+            drop(tx);
+            return get(db, access, rollout_id).await;
+        }
+        Some(from) if locked.stage_no != from => {
+            return Err(Error::Conflict(Conflict::StaleVersion));
+        }
+        _ => {}
+    }
     let (blockers, scores) = blockers(
         &mut tx,
         access.tenant_id,
@@ -409,6 +431,7 @@ pub async fn advance(
                 None,
                 &Selection::Members(joined.clone()),
                 now,
+                usize::MAX,
             )
             .await?,
         )
@@ -475,10 +498,32 @@ pub async fn step_back(
     rollout_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Rollout> {
+    step_back_from(db, access, rollout_id, None, now).await
+}
+
+/// [`step_back`] from the stage the caller saw: a retry after the step answers the
+/// rollout as it is; a rollout moved elsewhere meanwhile answers `StaleVersion`.
+pub async fn step_back_from(
+    db: &PgPool,
+    access: &Access,
+    rollout_id: Uuid,
+    from_stage: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<Rollout> {
     access.require(Role::TenantAdmin)?;
     let mut tx = db.begin().await?;
     let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
     require_active(&locked)?;
+    match from_stage {
+        Some(from) if locked.stage_no == from - 1 => {
+            drop(tx);
+            return get(db, access, rollout_id).await;
+        }
+        Some(from) if locked.stage_no != from => {
+            return Err(Error::Conflict(Conflict::StaleVersion));
+        }
+        _ => {}
+    }
     if locked.stage_no == 0 {
         return Err(Error::Conflict(Conflict::RolloutBlocked(vec![
             Blocker::LastStage,
@@ -526,6 +571,7 @@ pub async fn step_back(
                 Some(RollbackMode::Gradual),
                 &Selection::Members(migrated.clone()),
                 now,
+                usize::MAX,
             )
             .await?,
         )
@@ -727,15 +773,19 @@ pub async fn kill(db: &PgPool, access: &Access) -> Result<Option<Rollout>> {
     .await?;
     if let Some(rollout_id) = active {
         let locked = lock(&mut tx, access.tenant_id, rollout_id).await?;
-        set_paused(
-            &mut tx,
-            access,
-            rollout_id,
-            locked.stage_no,
-            "kill",
-            "kill switch",
-        )
-        .await?;
+        // Ended between the read above and the lock (an abort, a completion): it stays
+        // ended (pausing it would make it active again); the switch still flips.
+        if locked.status.is_active() {
+            set_paused(
+                &mut tx,
+                access,
+                rollout_id,
+                locked.stage_no,
+                "kill",
+                "kill switch",
+            )
+            .await?;
+        }
     }
     let switched = routing::set_mode(&mut tx, access, Model::Legacy, "kill switch").await?;
     tx.commit().await?;
@@ -773,7 +823,32 @@ pub async fn abort(
     )
     .execute(&mut *tx)
     .await?;
-    let run_id = crate::migration::rollback::start_in(
+    // A gradual rollback still going (a step back's) is superseded: the emergency
+    // rollback takes every migrated member, those it has not reached included. Without
+    // this the emergency run could not start (one active run per tenant).
+    let superseded = sqlx::query_scalar!(
+        "update migration_runs set status = 'cancelled', finished_at = now(), updated_at = now()
+         where tenant_id = $1 and kind = 'rollback' and status in ('running', 'paused')
+         returning run_id",
+        access.tenant_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(superseded) = superseded {
+        audit::record(
+            &mut tx,
+            access,
+            audit::Event {
+                action: "migration.run.control",
+                target_type: "migration_run",
+                target_id: superseded.to_string(),
+                before: None,
+                after: Some(json!({ "status": "cancelled", "why": "rollout aborted" })),
+            },
+        )
+        .await?;
+    }
+    let (run_id, _) = crate::migration::rollback::start_in(
         &mut tx,
         access,
         RollbackMode::Emergency,

@@ -15,7 +15,9 @@ pub use model::rollout::plan::{
 };
 use model::rollout::score::{Score, Tripped, guardrails};
 
-/// The scores of a stage per decision, over records since `since` (all when None).
+/// The scores of a stage per decision, over the records of the stage's latest entry
+/// (a stage entered again after a step back starts afresh: the answers that led to the
+/// step back are not those of the stage as it is now), and since `since` when given.
 /// Mismatches an unexpired accepted difference covers are counted apart.
 pub(crate) async fn scores(
     conn: &mut PgConnection,
@@ -36,6 +38,10 @@ pub(crate) async fn scores(
            from rollout_decisions d
            where d.tenant_id = $1 and d.rollout_id = $2 and d.stage_no = $3
              and ($4::timestamptz is null or d.decided_at >= $4)
+             and d.decided_at >= coalesce((select max(e.at) from rollout_events e
+                                           where e.tenant_id = $1 and e.rollout_id = $2
+                                             and e.action = 'advance' and e.to_stage = $3),
+                                          '-infinity')
            group by d.decision"#,
         tenant_id,
         rollout_id,
@@ -58,9 +64,20 @@ pub(crate) async fn scores(
         .collect())
 }
 
-/// The accepted differences of a rollout (every role).
+/// The accepted differences of a rollout (every role). Another tenant's rollout is not
+/// found.
 pub async fn accepted(db: &PgPool, access: &Access, rollout_id: Uuid) -> Result<Vec<Accepted>> {
     access.require(Role::Viewer)?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from rollouts where tenant_id = $1 and rollout_id = $2) as "exists!""#,
+        access.tenant_id,
+        rollout_id
+    )
+    .fetch_one(db)
+    .await?;
+    if !exists {
+        return Err(Error::not_found("rollout"));
+    }
     Ok(sqlx::query!(
         r#"select a.accepted_id, a.decision, a.kind, a.detail, a.owner, a.reason, a.expires_at,
                   ad.display_name as "created_by?", a.created_at
@@ -261,6 +278,10 @@ pub async fn dashboard(
                   (array_agg(distinct d.external_id))[1:5] as "examples!"
            from rollout_decisions d
            where d.tenant_id = $1 and d.rollout_id = $2 and d.stage_no = $3 and not d.agree
+             and d.decided_at >= coalesce((select max(e.at) from rollout_events e
+                                           where e.tenant_id = $1 and e.rollout_id = $2
+                                             and e.action = 'advance' and e.to_stage = $3),
+                                          '-infinity')
            group by 1, 2, 3 order by 4 desc limit 50"#,
         access.tenant_id,
         rollout_id,
@@ -364,7 +385,7 @@ async fn counts(db: &PgPool, tenant_id: Uuid, rollout_id: Uuid) -> Result<(i64, 
 }
 
 /// "Why is this member in or out?" (every role): bucket, stage, stratum, and which
-/// model answers each decision right now.
+/// model answers each decision right now. An id neither model knows is not found.
 pub async fn member_route(
     db: &PgPool,
     access: &Access,
@@ -373,6 +394,11 @@ pub async fn member_route(
 ) -> Result<MemberRoute> {
     access.require(Role::Viewer)?;
     let route = routing::route(db, access.tenant_id, external_id).await?;
+    // Neither model knows the id (or it is another tenant's member): not found, as the
+    // routed decision answers, rather than "answered by the new model".
+    if route.legacy.is_none() && route.member_id.is_none() {
+        return Err(Error::not_found("member"));
+    }
     let switch = routing::routing(db, access).await?.mode;
     let models = DecisionKind::ALL.map(|d| route.model_for(d).0);
     let rollout = match plan::current(db, access).await? {
@@ -506,7 +532,8 @@ pub async fn guard(
 }
 
 /// The job of every server process: guard running rollouts, snapshot members per
-/// model once a minute, prune decision records beyond each rollout's cap.
+/// model once a minute, prune decision records beyond each rollout's cap. A rollout
+/// that fails is logged and the others still get their turn.
 pub async fn work(db: &PgPool, now: DateTime<Utc>) -> Result<()> {
     let active = sqlx::query!(
         "select tenant_id, rollout_id, status, record_cap, permission_mode, quota_mode, summary_mode
@@ -515,33 +542,70 @@ pub async fn work(db: &PgPool, now: DateTime<Utc>) -> Result<()> {
     .fetch_all(db)
     .await?;
     for r in active {
-        if r.status == "running" {
-            guard(db, r.tenant_id, r.rollout_id, now).await?;
+        let modes = [r.permission_mode, r.quota_mode, r.summary_mode];
+        let result = work_one(
+            db,
+            r.tenant_id,
+            r.rollout_id,
+            r.status == "running",
+            r.record_cap,
+            &modes,
+            now,
+        )
+        .await;
+        if let Err(error) = result {
+            tracing::error!(%error, tenant_id = %r.tenant_id, rollout_id = %r.rollout_id, "rollout job failed");
         }
-        let minute =
-            chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap_or(now);
-        let (legacy, cohort, migrated) = counts(db, r.tenant_id, r.rollout_id).await?;
+    }
+    Ok(())
+}
+
+async fn work_one(
+    db: &PgPool,
+    tenant_id: Uuid,
+    rollout_id: Uuid,
+    running: bool,
+    record_cap: i32,
+    modes: &[String; 3],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if running {
+        guard(db, tenant_id, rollout_id, now).await?;
+    }
+    let minute =
+        chrono::DurationRound::duration_trunc(now, chrono::Duration::minutes(1)).unwrap_or(now);
+    let noted = sqlx::query_scalar!(
+        r#"select exists (select 1 from rollout_snapshots where tenant_id = $1 and rollout_id = $2 and at = $3) as "noted!""#,
+        tenant_id,
+        rollout_id,
+        minute
+    )
+    .fetch_one(db)
+    .await?;
+    if !noted {
+        let (legacy, cohort, migrated) = counts(db, tenant_id, rollout_id).await?;
         sqlx::query!(
             "insert into rollout_snapshots (tenant_id, rollout_id, at, legacy_members, cohort, migrated, modes)
              values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
-            r.tenant_id,
-            r.rollout_id,
+            tenant_id,
+            rollout_id,
             minute,
             legacy,
             cohort,
             migrated,
-            &[r.permission_mode, r.quota_mode, r.summary_mode]
+            modes
         )
         .execute(db)
         .await?;
+        // Pruning once a minute is enough: the cap bounds storage, not a sample.
         sqlx::query!(
             "delete from rollout_decisions where tenant_id = $1 and rollout_id = $2
                and record_id <= (select record_id from rollout_decisions
                                  where tenant_id = $1 and rollout_id = $2
                                  order by record_id desc offset $3 limit 1)",
-            r.tenant_id,
-            r.rollout_id,
-            i64::from(r.record_cap)
+            tenant_id,
+            rollout_id,
+            i64::from(record_cap)
         )
         .execute(db)
         .await?;

@@ -103,7 +103,8 @@ pub enum Blocker {
     LastStage,
     /// The current stage's hold time has not passed.
     Hold { until: DateTime<Utc> },
-    /// The current stage's migration run is still going.
+    /// A migration or rollback run of the tenant is still going (the current stage's,
+    /// or a step back's rollback): the next stage's run could not start.
     RunActive,
     /// Too few compared answers for a decision that is compared.
     Sample {

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 pub mod licenses;
 /// `tierdesk bench migration`: the legacy migration at scale with a permission checker.
 pub mod migration;
+/// The rollout's shadow comparison overhead.
+pub mod rollout;
 
 use domain::members::{Sort, SortColumn};
 use domain::points::ledger::{self, Change};
@@ -476,6 +478,14 @@ async fn time_checks(
 }
 
 /// Latencies of the benchmark's writers over one window, in microseconds.
+/// The `q` quantile of sorted samples (0 when there are none).
+pub fn quantile(sorted: &[u64], q: f64) -> u64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0).max(0.0) * q) as usize)
+        .copied()
+        .unwrap_or(0)
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Latencies {
     pub count: usize,
