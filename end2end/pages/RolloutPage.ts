@@ -79,11 +79,24 @@ export class RolloutPage {
     await expect(this.blockers().locator('li[data-kind="run_active"]')).toHaveCount(0, { timeout: 60_000 });
   }
 
-  /** The decisions whose score is under the gate now. */
+  /** The decisions compared at the current stage whose score is under the gate. */
   async failingDecisions(): Promise<Decision[]> {
-    const items = this.blockers().locator('li[data-kind="score"]');
-    const decisions = await items.evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-decision")));
-    return decisions.filter((d): d is Decision => d !== null);
+    const stage = (await this.stage().getAttribute("data-stage")) as string;
+    const rows = this.page.locator(`[data-testid="scores"] tr[data-stage="${stage}"][data-passes="false"]`);
+    const decisions = await rows.evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-decision")));
+    const compared = await this.page
+      .getByTestId("modes")
+      .locator("[data-decision]")
+      .evaluateAll((nodes) =>
+        nodes.filter((node) => node.getAttribute("data-mode") !== "off").map((node) => node.getAttribute("data-decision")),
+      );
+    return decisions.filter((d): d is Decision => d !== null && compared.includes(d));
+  }
+
+  async resumeIfPaused() {
+    if ((await this.status().getAttribute("data-status")) !== "paused") return;
+    await this.page.getByTestId("resume").click();
+    await expect(this.status()).toHaveAttribute("data-status", "running");
   }
 
   async setModes(modes: Partial<Record<Decision, "off" | "shadow" | "live">>) {

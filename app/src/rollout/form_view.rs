@@ -14,6 +14,12 @@ use crate::components::BUTTON;
 use model::rollout::cohort::Strata;
 use model::rollout::plan::{DecisionKind, NewRollout, Rollout};
 
+/// The tenant's admins (the approver options), read once by the page: a resource made
+/// where the page's others are, so the browser finds its data in the same order as the
+/// server wrote it.
+pub type Admins =
+    crate::components::Data<Result<Vec<model::access::admins::Member>, crate::error::AppError>>;
+
 /// Spare stage rows beyond the default plan's four (empty rows are skipped).
 const SPARE_STAGES: usize = 2;
 
@@ -40,9 +46,8 @@ fn Input(
 
 /// The create form: the seed's plan filled in (5/20/50/100 %, stratified, gate 95).
 #[component]
-pub fn CreateForm(action: ServerAction<CreateRollout>) -> impl IntoView {
+pub fn CreateForm(action: ServerAction<CreateRollout>, admins: Admins) -> impl IntoView {
     let t = use_rollout_texts();
-    let admins = crate::components::resource(|| (), |_| crate::access::api::list_admins());
     let plan = NewRollout::default();
     let strata = plan.strata.clone().unwrap_or_default();
     view! {

@@ -115,6 +115,19 @@ pub fn RolloutPage() -> impl IntoView {
         move || (actions.version(), state.get()),
         |_| current_rollout(),
     );
+    // The approver options of the create form, asked for by tenant admins only (the
+    // others see no form, and a refusal would set the page's status).
+    let session = use_session();
+    let admins: super::form_view::Admins = crate::components::resource(
+        || (),
+        move |_| async move {
+            if acts(session).await {
+                crate::access::api::list_admins().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
     // In the browser only: schedule the next poll after each answer, and refresh the
     // forms when the polled state moved.
     Effect::new(move |_| {
@@ -170,7 +183,7 @@ pub fn RolloutPage() -> impl IntoView {
                     }
                     Ok(_) => view! {
                         <ForAdmins>
-                            <super::form_view::CreateForm action=actions.create />
+                            <super::form_view::CreateForm action=actions.create admins />
                         </ForAdmins>
                     }.into_any(),
                     Err(_) => ().into_any(),
