@@ -48,6 +48,8 @@ pub mod overview;
 pub mod pages;
 /// Points: approvals, the threshold, level tiers.
 pub mod points;
+/// The gray rollout: its console with the dashboard, and the member page's panel.
+pub mod rollout;
 /// The console around the features: layout, not found.
 pub mod shell;
 /// Tags: the catalogue, member tags and permissions, expiring grants.
@@ -61,8 +63,8 @@ use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
     LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
-    MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute, SignInRoute,
-    TagsRoute, TenantsRoute, WebhooksRoute,
+    MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute, RolloutRoute,
+    SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -139,6 +141,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("licenses/:id") view={Lazy::<LicenseRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("migration") view={Lazy::<MigrationRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("migration/run") view={Lazy::<MigrationRunRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("rollout") view={Lazy::<RolloutRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -6,7 +6,7 @@
 //! (`scripts/setup.sh`, `build_release`).
 //!
 //! Pages are grouped into chunks (`start`, `member`, `lists`, `points`, `admin`,
-//! `licenses`, `migration`) rather than one chunk per page. The splitter puts code that several
+//! `licenses`, `migration`, `rollout`) rather than one chunk per page. The splitter puts code that several
 //! chunks use, and the main module does not, into shared chunks of its own, one per
 //! combination of chunks that use it: with one chunk per page that made 160 shared files, most of a few
 //! hundred bytes, and a cold load of /members took 79 WASM files (a request each; see
@@ -17,7 +17,8 @@
 //! points (levels, approvals), administration (tenants, admins, audit, webhooks) and
 //! licenses (the list, plans, a license's page, the report; the member page's licenses
 //! section stays in `member`) and the migration pages (`/migration` and its run console
-//! `/migration/run`: their own chunk, with their own message catalogues).
+//! `/migration/run`: their own chunk, with their own message catalogues) and the rollout
+//! console (`/rollout`, its own chunk; the member page's rollout panel stays in `member`).
 //!
 //! This is what `#[lazy_route]` generates, with the chunk named by the group instead of
 //! by the page: the page's view function is a wasm_split split point (`wasm_split`
@@ -54,6 +55,7 @@ use crate::migration::page::MigrationPage;
 use crate::migration::run_page::MigrationRunPage;
 use crate::overview::page::OverviewPage;
 use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
+use crate::rollout::page::RolloutPage;
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
 use crate::webhooks::settings::WebhooksPage;
 
@@ -174,4 +176,8 @@ lazy_page!(
 lazy_page!(
     /// `/migration/run`
     MigrationRunRoute => MigrationRunPage in migration via migration_run_view, preload_migration_run
+);
+lazy_page!(
+    /// `/rollout`
+    RolloutRoute => RolloutPage in rollout via rollout_view, preload_rollout
 );

@@ -192,6 +192,7 @@ fn MemberSections(
     view! {
         <MemberTags />
         <crate::licenses::member_licenses::MemberLicensesSection />
+        <crate::rollout::member_panel::MemberRolloutPanel external_id=member.external_id.clone() />
         <ActionResult value=move || reverse.value().get() success=t.members.reversed />
         <Card>
             <h2 class="mb-3 font-semibold">{t.members.ledger}</h2>

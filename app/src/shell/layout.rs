@@ -97,9 +97,11 @@ pub fn Layout() -> impl IntoView {
                             {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.shell.nav_tenants}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/admins" attr:class=nav_link>{t.shell.nav_admins}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/webhooks" attr:class=nav_link>{t.shell.nav_webhooks}</A> })}
-                            // Tenant admins migrate; every role may read the page.
+                            // Tenant admins migrate and roll out; every role may read these pages.
                             {role.is_some().then(|| view! {
-                                <A href="/migration" attr:class=nav_link>{crate::migration::i18n::nav_label(use_context::<Lang>().unwrap_or(Lang::Zh))}</A>
+                                <A href="/migration" exact=true attr:class=nav_link>{crate::migration::i18n::nav_label(use_context::<Lang>().unwrap_or(Lang::Zh))}</A>
+                                <A href="/migration/run" attr:class=nav_link>{crate::migration::run_i18n::title(use_context::<Lang>().unwrap_or(Lang::Zh))}</A>
+                                <A href="/rollout" attr:class=nav_link>{crate::rollout::i18n::title(use_context::<Lang>().unwrap_or(Lang::Zh))}</A>
                             })}
                             {can(Role::Support).then(|| view! { <A href="/audit" attr:class=nav_link>{t.shell.nav_audit}</A> })}
                         }

@@ -65,6 +65,9 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         "/migration/run" => crate::migration::run_i18n::title(
             use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
         ),
+        "/rollout" => crate::rollout::i18n::title(
+            use_context::<crate::i18n::Lang>().unwrap_or(crate::i18n::Lang::Zh),
+        ),
         _ => return None,
     };
     Some(name)
@@ -95,6 +98,10 @@ mod tests {
         assert_eq!(
             page_title(t, "/migration/run"),
             Some(crate::migration::run_i18n::title(crate::i18n::Lang::Zh))
+        );
+        assert_eq!(
+            page_title(t, "/rollout"),
+            Some(crate::rollout::i18n::title(crate::i18n::Lang::Zh))
         );
         assert_eq!(page_title(t, "/nowhere"), None);
     }

@@ -354,6 +354,19 @@ pub async fn dashboard(
     })
 }
 
+/// The dashboard of the tenant's active rollout, else of its latest; None before its
+/// first (every role: the console opens on it and polls it).
+pub async fn current_dashboard(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+) -> Result<Option<Dashboard>> {
+    match plan::current(db, access).await? {
+        Some(rollout) => Ok(Some(dashboard(db, access, rollout.rollout_id, now).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Legacy members, the cohort, and the cohort's migrated members.
 async fn counts(db: &PgPool, tenant_id: Uuid, rollout_id: Uuid) -> Result<(i64, i64, i64)> {
     let row = sqlx::query!(
