@@ -148,6 +148,7 @@ impl AppError {
                 Conflict::MigrationRunEnded => t.conflict_migration_run_ended.into(),
                 Conflict::RolloutActive => t.conflict_rollout_active.into(),
                 Conflict::RolloutEnded => t.conflict_rollout_ended.into(),
+                Conflict::ApiKeyEnded => t.conflict_api_key_ended.into(),
                 Conflict::RolloutBlocked(blockers) => format!(
                     "{} {}{}",
                     t.conflict_rollout_blocked,

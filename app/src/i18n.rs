@@ -237,6 +237,7 @@ pub struct Texts {
     pub conflict_migration_run_ended: &'static str,
     pub conflict_rollout_active: &'static str,
     pub conflict_rollout_ended: &'static str,
+    pub conflict_api_key_ended: &'static str,
     pub conflict_rollout_blocked: &'static str,
     pub blocker_paused: &'static str,
     pub blocker_last_stage: &'static str,
@@ -256,6 +257,7 @@ pub struct Texts {
     pub tags: crate::tags::i18n::Texts,
     pub licenses: crate::licenses::i18n::Texts,
     pub webhooks: crate::webhooks::i18n::Texts,
+    pub api_keys: crate::api_keys::i18n::Texts,
     pub shell: crate::shell::i18n::Texts,
 }
 
@@ -386,6 +388,7 @@ pub const EN: Texts = Texts {
     conflict_migration_run_ended: "This run has ended: it can no longer be paused, resumed or cancelled",
     conflict_rollout_active: "A rollout is already going (running or paused): finish or abort it first",
     conflict_rollout_ended: "This rollout has ended (completed or aborted)",
+    conflict_api_key_ended: "This API key is revoked or past its grace period; create a new key",
     conflict_rollout_blocked: "The next stage cannot be entered yet:",
     blocker_paused: "the rollout is paused",
     blocker_last_stage: "there is no further stage (or not every decision is live)",
@@ -404,6 +407,7 @@ pub const EN: Texts = Texts {
     tags: crate::tags::i18n::EN,
     licenses: crate::licenses::i18n::EN,
     webhooks: crate::webhooks::i18n::EN,
+    api_keys: crate::api_keys::i18n::EN,
     shell: crate::shell::i18n::EN,
 };
 
@@ -534,6 +538,7 @@ pub const ZH: Texts = Texts {
     conflict_migration_run_ended: "该任务已结束，无法再暂停、继续或取消",
     conflict_rollout_active: "已有一个灰度发布在进行（运行中或已暂停）：请先完成或中止它",
     conflict_rollout_ended: "该灰度发布已结束（已完成或已中止）",
+    conflict_api_key_ended: "该 API 密钥已吊销或已过宽限期，请创建新密钥",
     conflict_rollout_blocked: "暂时无法进入下一阶段：",
     blocker_paused: "灰度发布已暂停",
     blocker_last_stage: "没有后续阶段（或并非所有决策都已上线）",
@@ -552,6 +557,7 @@ pub const ZH: Texts = Texts {
     tags: crate::tags::i18n::ZH,
     licenses: crate::licenses::i18n::ZH,
     webhooks: crate::webhooks::i18n::ZH,
+    api_keys: crate::api_keys::i18n::ZH,
     shell: crate::shell::i18n::ZH,
 };
 

@@ -58,13 +58,15 @@ pub mod tags;
 pub mod time;
 /// Webhooks: settings, outbox, deliveries.
 pub mod webhooks;
+/// API keys of the tenant's backend (the REST API's credentials).
+pub mod api_keys;
 
 use i18n::{Lang, detect_lang};
 use pages::{
     AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
     LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
     MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute, RolloutRoute,
-    SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
+    SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute, ApiKeysRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 
@@ -133,6 +135,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("expiring") view={Lazy::<ExpiringRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/batch") view={Lazy::<LicenseBatchesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses/batch/:id") view={Lazy::<LicenseBatchRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("licenses") view={Lazy::<LicensesRoute>::new()} ssr=SsrMode::Async />

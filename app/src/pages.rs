@@ -58,6 +58,7 @@ use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
 use crate::rollout::page::RolloutPage;
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
 use crate::webhooks::settings::WebhooksPage;
+use crate::api_keys::page::ApiKeysPage;
 
 /// Declares `$route`, the lazy route that shows the page component `$page`; its code
 /// goes into the WASM chunk `$chunk` (through the split point `$view`, with `$preload`
@@ -144,6 +145,10 @@ lazy_page!(
 lazy_page!(
     /// `/webhooks`
     WebhooksRoute => WebhooksPage in admin via webhooks_view, preload_webhooks
+);
+lazy_page!(
+    /// `/api-keys`
+    ApiKeysRoute => ApiKeysPage in admin via api_keys_view, preload_api_keys
 );
 lazy_page!(
     /// `/licenses`

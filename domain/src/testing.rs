@@ -23,6 +23,7 @@ impl TestAdmin {
     pub fn principal(&self) -> Principal {
         Principal {
             admin_id: Some(self.admin_id),
+            api_key_id: None,
             label: self.email.clone(),
             is_platform_admin: self.is_platform_admin,
         }

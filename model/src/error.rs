@@ -92,6 +92,8 @@ pub enum Conflict {
     RolloutEnded,
     /// The next stage cannot be entered now; what stops it.
     RolloutBlocked(Vec<crate::rollout::score::Blocker>),
+    /// The API key is revoked or past its grace: it cannot be rotated.
+    ApiKeyEnded,
 }
 
 /// A field that breaks a rule: what pure checks (input normalisation, parsing of codes)

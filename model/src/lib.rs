@@ -7,9 +7,11 @@
 //! as well as for the server. `domain` builds on it (and re-exports each type from its
 //! feature module); `app` uses it directly in both builds.
 //!
-//! Arranged by feature, like `domain` and `app`: `access`, `licenses`, `members`, `migration`, `overview`, `points`,
+//! Arranged by feature, like `domain` and `app`: `access`, `api`, `licenses`, `members`, `migration`, `overview`, `points`,
 //! `rollout`, `tags`, `webhooks`.
 
+/// API keys of tenant backends and their secrets' format.
+pub mod api;
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
 /// CSV both ways: rows for downloads (formula-safe) and a streaming reader for uploads.

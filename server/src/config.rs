@@ -111,6 +111,44 @@ pub enum Command {
     /// Simulated clients, for demos and rehearsals.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// The REST API: its OpenAPI document and API keys.
+    #[command(subcommand)]
+    Api(ApiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Prints the OpenAPI 3.1 document generated from the code (no database needed).
+    Openapi,
+    /// Creates an API key in a tenant and prints its secret (shown once).
+    CreateKey {
+        /// Slug of the tenant.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// read or write.
+        #[arg(long, default_value = "write")]
+        scope: String,
+        /// Requests per second (default: the server's default).
+        #[arg(long)]
+        rate: Option<i32>,
+        /// Burst (default: the server's default).
+        #[arg(long)]
+        burst: Option<i32>,
+    },
+    /// Lists a tenant's API keys (never their secrets).
+    Keys {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revokes an API key: every server process refuses it once this returns.
+    RevokeKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        key_id: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,6 +51,11 @@ pub async fn requests(request: Request, next: Next) -> Response {
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    if request.uri().path().starts_with(crate::api::PREFIX) {
+        // The REST API reads its own bodies (with the same limit) and answers its
+        // refusals as problem documents.
+        return next.run(request).await;
+    }
     let is_server_fn = request.uri().path().starts_with("/api/");
     let announced = request
         .headers()

@@ -4,6 +4,10 @@
 //! Reading order: `main.rs` (commands) → [`config`] → [`embedded`] (the default
 //! database) → [`router`] (HTTP: middleware, routes) → [`session_store`], [`csrf`].
 
+/// The REST API v1 for tenant backends (`/api/v1`).
+pub mod api;
+/// `tierdesk api …`: the OpenAPI document and API keys from the command line.
+pub mod api_cli;
 /// Benchmarks (`tierdesk bench …`).
 pub mod bench;
 /// `Cache-Control` per kind of response (hashed assets, files, server functions, pages).

@@ -80,6 +80,10 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         println!("bucket={}", domain::rollout::bucket(group, key));
         return Ok(());
     }
+    if let Some(Command::Api(tierdesk::config::ApiCommand::Openapi)) = &cli.command {
+        println!("{}", tierdesk::api::document().to_pretty_json()?);
+        return Ok(());
+    }
     let database = Database::open(&cli).await?;
     let result = match &cli.command {
         None | Some(Command::Serve) => serve(&cli, &database).await,
@@ -219,6 +223,7 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
                 Err("refused (see above)".into())
             }
         }
+        Some(Command::Api(command)) => tierdesk::api_cli::execute(&database.pool, command).await,
         Some(Command::Simulate(command)) => {
             if rollout_cli::simulate(&database.pool, command).await? {
                 Ok(())

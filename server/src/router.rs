@@ -2,7 +2,8 @@
 //! `x-request-id`), tracing span per request, response compression (brotli or gzip, as
 //! the client accepts; the static files are served precompressed instead), request
 //! guard (body limit, NUL, writes in their own task: [`crate::guard`]), client address,
-//! sessions, `Cache-Control` ([`crate::caching`]), CSRF check.
+//! sessions, `Cache-Control` ([`crate::caching`]), CSRF check. The REST API
+//! ([`crate::api`], `/api/v1`) passes the first four only.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -64,7 +65,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         let state = state.clone();
         move || provide_context(state.clone())
     };
-    Router::new()
+    let console = Router::new()
         .route("/healthz", get(healthz))
         .route("/lang/{code}", get(set_language))
         .route("/export/audit.csv", get(audit_export))
@@ -88,7 +89,10 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .layer(middleware::from_fn(csrf::require_same_origin))
         .layer(middleware::from_fn(crate::caching::headers))
         .layer(sessions)
-        .layer(middleware::from_fn(client_address))
+        .layer(middleware::from_fn(client_address));
+    // The REST API has none of the console's session, CSRF and caching middleware.
+    crate::api::router(state.clone())
+        .merge(console)
         .layer(middleware::from_fn(crate::guard::requests))
         .layer(compression())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

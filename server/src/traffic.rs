@@ -120,6 +120,7 @@ pub fn access(tenant_id: Uuid) -> Access {
     Access {
         principal: Principal {
             admin_id: None,
+            api_key_id: None,
             label: "simulator".into(),
             is_platform_admin: false,
         },

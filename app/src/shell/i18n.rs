@@ -24,6 +24,7 @@ pub struct Texts {
     pub nav_tags: &'static str,
     pub nav_expiring: &'static str,
     pub nav_webhooks: &'static str,
+    pub nav_api_keys: &'static str,
     pub menu: &'static str,
     pub pending_count_title: &'static str,
 }
@@ -49,6 +50,7 @@ pub const EN: Texts = Texts {
     nav_tags: "Tags",
     nav_expiring: "Expiring soon",
     nav_webhooks: "Webhooks",
+    nav_api_keys: "API keys",
     menu: "Menu",
     pending_count_title: "Requests waiting for approval",
 };
@@ -74,6 +76,7 @@ pub const ZH: Texts = Texts {
     nav_tags: "标签",
     nav_expiring: "即将到期",
     nav_webhooks: "Webhook",
+    nav_api_keys: "API 密钥",
     menu: "菜单",
     pending_count_title: "待审批的申请",
 };

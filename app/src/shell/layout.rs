@@ -97,6 +97,7 @@ pub fn Layout() -> impl IntoView {
                             {platform.then(|| view! { <A href="/tenants" attr:class=nav_link>{t.shell.nav_tenants}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/admins" attr:class=nav_link>{t.shell.nav_admins}</A> })}
                             {can(Role::TenantAdmin).then(|| view! { <A href="/webhooks" attr:class=nav_link>{t.shell.nav_webhooks}</A> })}
+                            {can(Role::TenantAdmin).then(|| view! { <A href="/api-keys" attr:class=nav_link>{t.shell.nav_api_keys}</A> })}
                             // Tenant admins migrate and roll out; every role may read these pages.
                             {role.is_some().then(|| view! {
                                 <A href="/migration" exact=true attr:class=nav_link>{crate::migration::i18n::nav_label(use_context::<Lang>().unwrap_or(Lang::Zh))}</A>

@@ -48,6 +48,7 @@ fn page_title(t: &'static Texts, path: &str) -> Option<&'static str> {
         "/tags" => t.tags.tags_title,
         "/expiring" => t.tags.expiring_title,
         "/webhooks" => t.webhooks.webhooks_title,
+        "/api-keys" => t.api_keys.title,
         "/licenses" => t.licenses.licenses_title,
         "/licenses/plans" => t.licenses.plans_title,
         "/licenses/report" => t.licenses.report_title,

@@ -89,6 +89,7 @@ pub async fn sign_in(
     }
     let principal = Principal {
         admin_id: Some(account.admin_id),
+        api_key_id: None,
         label: email.clone(),
         is_platform_admin: account.is_platform_admin,
     };
@@ -198,6 +199,7 @@ pub async fn principal(db: &PgPool, admin_id: Uuid) -> Result<Principal> {
     .ok_or(Error::Unauthenticated)?;
     Ok(Principal {
         admin_id: Some(admin_id),
+        api_key_id: None,
         label: account.email,
         is_platform_admin: account.is_platform_admin,
     })

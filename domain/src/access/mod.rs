@@ -23,6 +23,8 @@ use crate::{Error, Result};
 pub struct Principal {
     /// `None` for the command line.
     pub admin_id: Option<Uuid>,
+    /// The API key a tenant backend calls with (`None` for admins and the command line).
+    pub api_key_id: Option<Uuid>,
     /// The email of the admin (or "cli"), kept in audit rows.
     pub label: String,
     pub is_platform_admin: bool,
@@ -34,6 +36,7 @@ impl Principal {
     pub fn cli() -> Self {
         Principal {
             admin_id: None,
+            api_key_id: None,
             label: "cli".into(),
             is_platform_admin: true,
         }

@@ -705,6 +705,7 @@ pub async fn run_applying(db: &PgPool, now: DateTime<Utc>, chunk: i64) -> Result
     let principal = match (claimed.apply_started_by, claimed.email) {
         (Some(admin_id), Some(email)) => Principal {
             admin_id: Some(admin_id),
+            api_key_id: None,
             label: email,
             is_platform_admin: false,
         },

@@ -9,7 +9,7 @@ use crate::{Access, Conflict, Error, Problem, Result, Role, access::audit};
 use model::members::clean;
 pub use model::members::{
     COUNT_MAX, EXTERNAL_ID_LENGTH_MAX, Member, MemberEdit, MemberInput, PAGE_SIZE_MAX, Page,
-    SEARCH_LENGTH_MAX, Search, Sort, SortColumn,
+    SEARCH_LENGTH_MAX, Search, Sort, SortColumn, Summary,
 };
 
 /// Creates a member (a new identity and its profile in the caller's tenant) at the
@@ -127,6 +127,107 @@ pub async fn get(db: &PgPool, access: &Access, member_id: Uuid) -> Result<Member
     .fetch_optional(db)
     .await?
     .ok_or(Error::not_found("member"))
+}
+
+/// The member with this external id in the caller's tenant.
+pub async fn find(db: &PgPool, access: &Access, external_id: &str) -> Result<Member> {
+    let member_id = id_of(db, access, external_id).await?;
+    get(db, access, member_id).await
+}
+
+/// The id of the member with this external id in the caller's tenant (how the REST
+/// API, which names members by external id, reaches the functions that take ids).
+pub async fn id_of(db: &PgPool, access: &Access, external_id: &str) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    sqlx::query_scalar!(
+        "select member_id from member_profiles where tenant_id = $1 and external_id = $2",
+        access.tenant_id,
+        external_id.trim()
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::not_found("member"))
+}
+
+/// Creates the member with `input.external_id`, or updates their name, email, dates
+/// and legacy user type (fields left out keep their values) — the tenant backend's
+/// way to keep its users in step. Answers the member and whether it was created. Two
+/// concurrent upserts of a new external id create one member (the other updates it).
+pub async fn upsert(db: &PgPool, access: &Access, input: MemberInput) -> Result<(Member, bool)> {
+    access.require(Role::Support)?;
+    let clean = clean(&input)?;
+    for _ in 0..2 {
+        let mut tx = db.begin().await?;
+        let before = sqlx::query!(
+            "select member_id, display_name, email from member_profiles
+             where tenant_id = $1 and external_id = $2 for update",
+            access.tenant_id,
+            clean.external_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(before) = before else {
+            tx.rollback().await?;
+            match create(db, access, input.clone()).await {
+                Ok(member) => return Ok((member, true)),
+                Err(Error::Conflict(Conflict::MemberExternalIdTaken)) => continue,
+                Err(error) => return Err(error),
+            }
+        };
+        sqlx::query!(
+            "update member_profiles
+             set display_name = $3, email = $4,
+                 registered_at = coalesce($5, registered_at),
+                 last_login_at = coalesce($6, last_login_at),
+                 legacy_user_type = coalesce($7, legacy_user_type),
+                 row_version = row_version + 1, updated_at = now()
+             where tenant_id = $1 and member_id = $2",
+            access.tenant_id,
+            before.member_id,
+            clean.display_name,
+            clean.email,
+            input.registered_at,
+            input.last_login_at,
+            input.legacy_user_type
+        )
+        .execute(&mut *tx)
+        .await?;
+        let event = audit::Event {
+            action: "member.upsert",
+            target_type: "member",
+            target_id: before.member_id.to_string(),
+            before: Some(json!({ "display_name": before.display_name, "email": before.email })),
+            after: Some(json!({
+                "display_name": clean.display_name, "email": clean.email,
+                "registered_at": input.registered_at, "last_login_at": input.last_login_at,
+                "legacy_user_type": input.legacy_user_type,
+            })),
+        };
+        audit::record(&mut tx, access, event).await?;
+        tx.commit().await?;
+        return Ok((get(db, access, before.member_id).await?, false));
+    }
+    Err(Error::Conflict(Conflict::StaleVersion))
+}
+
+/// A member's profile, effective permissions and quotas with sources, tag grants and
+/// licenses, by external id (every role).
+pub async fn summary(
+    db: &PgPool,
+    access: &Access,
+    now: chrono::DateTime<chrono::Utc>,
+    external_id: &str,
+) -> Result<Summary> {
+    let member = find(db, access, external_id).await?;
+    let effective = crate::tags::permissions::compute(db, access.tenant_id, member.member_id, now).await?;
+    let grants = crate::tags::grants::for_member(db, access, now, member.member_id).await?;
+    let licenses = crate::licenses::seats::member_licenses(db, access, now, member.member_id).await?;
+    Ok(Summary {
+        member,
+        effective,
+        grants,
+        licenses,
+    })
 }
 
 /// Not found unless the member has a profile in the caller's tenant.

@@ -20,7 +20,11 @@ pub(crate) async fn request(
     posting: &Posting,
     hash: &str,
 ) -> Result<Request> {
-    let requested_by = access.principal.admin_id.ok_or(Error::Forbidden)?;
+    let requested_by = access.principal.admin_id;
+    let requested_by_key = access.principal.api_key_id;
+    if requested_by.is_none() && requested_by_key.is_none() {
+        return Err(Error::Forbidden);
+    }
     let reason = posting.reason.clone().unwrap_or_default();
     let points = posting.available_delta;
     let mut tx = db.begin().await?;
@@ -29,8 +33,10 @@ pub(crate) async fn request(
              select available_points from member_profiles where tenant_id = $1 and member_id = $2
            ), filed as (
              insert into adjustment_requests
-               (tenant_id, member_id, points, reason, requested_by, idempotency_key, request_hash)
-             select $1, $2, $3, $4, $5, $6, $7 from member
+               (tenant_id, member_id, points, reason, requested_by, idempotency_key, request_hash,
+                requested_by_key, requested_by_label)
+             select $1, $2, $3, $4, $5, $6, $7, $8, case when $8::uuid is null then null else $9 end
+             from member
              where member.available_points + $3 >= 0
              on conflict (tenant_id, idempotency_key) do nothing
              returning request_id
@@ -43,7 +49,9 @@ pub(crate) async fn request(
         reason,
         requested_by,
         posting.idempotency_key,
-        hash
+        hash,
+        requested_by_key,
+        access.principal.label
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -104,11 +112,11 @@ async fn find(db: &PgPool, tenant_id: Uuid, request_id: Uuid) -> Result<Request>
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  r.points, r.reason, coalesce(a.email, r.requested_by_label) as "requested_by!", r.status, r.created_at,
                   d.email as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
-           join admins a on a.admin_id = r.requested_by
+           left join admins a on a.admin_id = r.requested_by
            left join admins d on d.admin_id = r.decided_by
            where r.tenant_id = $1 and r.request_id = $2"#,
         tenant_id,
@@ -128,11 +136,11 @@ pub async fn pending(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  r.points, r.reason, coalesce(a.email, r.requested_by_label) as "requested_by!", r.status, r.created_at,
                   d.email as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
-           join admins a on a.admin_id = r.requested_by
+           left join admins a on a.admin_id = r.requested_by
            left join admins d on d.admin_id = r.decided_by
            where r.tenant_id = $1 and r.status = 'pending'
            order by r.created_at
@@ -153,11 +161,11 @@ pub async fn decided(db: &PgPool, access: &Access) -> Result<Vec<Request>> {
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  r.points, r.reason, coalesce(a.email, r.requested_by_label) as "requested_by!", r.status, r.created_at,
                   d.email as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
-           join admins a on a.admin_id = r.requested_by
+           left join admins a on a.admin_id = r.requested_by
            left join admins d on d.admin_id = r.decided_by
            where r.tenant_id = $1 and r.status <> 'pending'
            order by r.decided_at desc
@@ -183,11 +191,11 @@ pub async fn pending_for_member(
         Request,
         r#"select r.request_id, r.member_id, p.external_id as member_external_id, p.display_name as member_name,
                   p.available_points as member_available,
-                  r.points, r.reason, a.email as requested_by, r.status, r.created_at,
+                  r.points, r.reason, coalesce(a.email, r.requested_by_label) as "requested_by!", r.status, r.created_at,
                   null::text as "decided_by?", r.decided_at
            from adjustment_requests r
            join member_profiles p on p.tenant_id = r.tenant_id and p.member_id = r.member_id
-           join admins a on a.admin_id = r.requested_by
+           left join admins a on a.admin_id = r.requested_by
            where r.tenant_id = $1 and r.member_id = $2 and r.status = 'pending'
            order by r.created_at
            limit $3"#,
@@ -229,7 +237,7 @@ pub async fn withdraw(db: &PgPool, access: &Access, request_id: Uuid) -> Result<
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::not_found("request"))?;
-    if row.requested_by != me {
+    if row.requested_by != Some(me) {
         return Err(Error::Forbidden);
     }
     match row.status.as_str() {
@@ -277,7 +285,11 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
         reason: Some(request.reason.clone()),
         source_type: Some("adjustment_request".into()),
         source_ref: Some(request_id.to_string()),
-        origin: Origin::Admin(request.requested_by),
+        origin: match (request.requested_by, request.requested_by_key) {
+            (Some(admin_id), _) => Origin::Admin(admin_id),
+            (None, Some(key_id)) => Origin::Client(key_id.to_string()),
+            (None, None) => Origin::System,
+        },
         manual: true,
         // No key: the request row (locked, then decided) makes approval happen once,
         // and a key here would be one a client could take first.
@@ -331,7 +343,8 @@ struct Pending {
     member_id: Uuid,
     points: i64,
     reason: String,
-    requested_by: Uuid,
+    requested_by: Option<Uuid>,
+    requested_by_key: Option<Uuid>,
 }
 
 async fn lock_pending(
@@ -341,7 +354,7 @@ async fn lock_pending(
     approver: Uuid,
 ) -> Result<Pending> {
     let row = sqlx::query!(
-        "select member_id, points, reason, requested_by, status from adjustment_requests
+        "select member_id, points, reason, requested_by, requested_by_key, status from adjustment_requests
          where tenant_id = $1 and request_id = $2 for update",
         tenant_id,
         request_id
@@ -352,7 +365,7 @@ async fn lock_pending(
     if row.status != "pending" {
         return Err(Error::Conflict(Conflict::AlreadyDecided));
     }
-    if row.requested_by == approver {
+    if row.requested_by == Some(approver) {
         return Err(Error::Conflict(Conflict::OwnRequest));
     }
     Ok(Pending {
@@ -360,6 +373,7 @@ async fn lock_pending(
         points: row.points,
         reason: row.reason,
         requested_by: row.requested_by,
+        requested_by_key: row.requested_by_key,
     })
 }
 

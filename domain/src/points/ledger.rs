@@ -67,10 +67,11 @@ impl Posting {
 }
 
 fn origin_of(access: &Access) -> Origin {
-    access
-        .principal
-        .admin_id
-        .map_or(Origin::System, Origin::Admin)
+    match (access.principal.admin_id, access.principal.api_key_id) {
+        (Some(admin_id), _) => Origin::Admin(admin_id),
+        (None, Some(key_id)) => Origin::Client(key_id.to_string()),
+        (None, None) => Origin::System,
+    }
 }
 
 /// Adds earned points (raises the lifetime total and the level with it).

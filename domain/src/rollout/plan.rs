@@ -1300,6 +1300,7 @@ pub(crate) async fn auto_pause(
     let system = Access {
         principal: crate::access::Principal {
             admin_id: None,
+            api_key_id: None,
             label: "guardrail".into(),
             is_platform_admin: false,
         },

@@ -36,6 +36,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
+use crate::api::keys::KeyRecord;
 use crate::clock::SharedClock;
 use crate::{Access, Error, Result, Role};
 pub use model::tags::permissions::{
@@ -204,6 +205,9 @@ impl From<&Effective> for Compiled {
 pub struct PermissionCache {
     node_id: Uuid,
     entries: quick_cache::sync::Cache<(Uuid, Uuid), Arc<Compiled>>,
+    /// API keys by the SHA-256 of their secret (`crate::api::keys`), under the same
+    /// protocol: a key change invalidates its tenant.
+    keys: quick_cache::sync::Cache<[u8; 32], Arc<KeyRecord>>,
     clock: SharedClock,
     /// Bumped by every invalidation; a fill that saw it move is not cached.
     generation: AtomicU64,
@@ -236,6 +240,7 @@ impl PermissionCache {
             // S3-FIFO, sharded, no maintenance work on the read path (a cached check
             // never pays for someone else's bookkeeping).
             entries: quick_cache::sync::Cache::new(usize::try_from(capacity).unwrap_or(usize::MAX)),
+            keys: quick_cache::sync::Cache::new(10_000),
             clock,
             generation: AtomicU64::new(0),
             fill_lock: Mutex::new(()),
@@ -274,6 +279,32 @@ impl PermissionCache {
         let _fill = lock(&self.fill_lock);
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.clear();
+        self.keys.clear();
+    }
+
+    /// A cached API key (only while this node serves from its caches).
+    pub fn cached_key(&self, digest: &[u8; 32]) -> Option<Arc<KeyRecord>> {
+        if !self.serving() {
+            return None;
+        }
+        self.keys.get(digest)
+    }
+
+    /// The generation to pass to [`Self::remember_key`]: read it before the key.
+    pub fn key_generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches a key read from the database, unless an invalidation arrived since
+    /// `generation` was read (it may concern this key).
+    pub fn remember_key(&self, digest: [u8; 32], key: Arc<KeyRecord>, generation: u64) {
+        if !self.serving() {
+            return;
+        }
+        let _fill = lock(&self.fill_lock);
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.keys.insert(digest, key);
+        }
     }
 
     /// Leaves the protocol on a clean shutdown, so writers do not wait for this node's
@@ -348,7 +379,10 @@ impl PermissionCache {
                     self.entries.remove(&(tenant_id, *member_id));
                 }
             }
-            None => self.entries.retain(|key, _| key.0 != tenant_id),
+            None => {
+                self.entries.retain(|key, _| key.0 != tenant_id);
+                self.keys.retain(|_, key| key.tenant_id != tenant_id);
+            }
         }
     }
 
@@ -603,4 +637,16 @@ pub async fn settle(db: &PgPool, tenant_id: Uuid) -> Result<()> {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(StdDuration::from_millis(20));
     }
+}
+
+/// How many server processes are live nodes now (at least 1: the caller's own).
+pub async fn live_nodes(db: &PgPool) -> Result<i64> {
+    let count = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from cache_nodes
+           where heartbeat_at > now() - make_interval(secs => $1)"#,
+        LEASE.as_secs_f64()
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(count.max(1))
 }

@@ -31,6 +31,17 @@ pub struct Member {
     pub row_version: i64,
 }
 
+/// Everything about a member a tenant backend asks for at once: the profile with
+/// points and level, effective permissions and quotas with their sources, tag grants,
+/// and licenses within the quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub member: Member,
+    pub effective: crate::tags::permissions::Effective,
+    pub grants: Vec<crate::tags::grants::Grant>,
+    pub licenses: crate::licenses::MemberLicenses,
+}
+
 /// The editable fields of a profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInput {
