@@ -21,8 +21,13 @@ CARGO_LEPTOS_VERSION=0.3.10
 # cold load 553,192), and the main module up to 272,517 (+13,413: the two migration
 # pages' entries in the shell, their titles and server-function stubs, the migration
 # conflicts), which every page pays (licenses 523,445, member 503,143). Another
-# regression against the goal; lower it as bytes come off.
-WASM_BROTLI_LIMIT=560000
+# regression against the goal; lower it as bytes come off. Raised again, to 600,000,
+# with the gray rollout (issue #13): an eighth chunk (the rollout page's cold load
+# 534,551), the main module up to 292,305 (+19,788: the rollout's nav entry, title,
+# blockers and conflicts, the member page's rollout panel stubs) and more shared chunks
+# between eight groups, so the migration pages' cold load is 587,249 (licenses 552,953,
+# member 542,973). Where to take it back is in docs/BENCHMARKS.md ("The gray rollout").
+WASM_BROTLI_LIMIT=600000
 WASM_BINDGEN_VERSION=0.2.130
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
