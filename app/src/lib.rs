@@ -17,6 +17,8 @@ use leptos_router::{Lazy, SsrMode, path};
 
 /// Access: sign-in, tenants, admins and invitations, the audit log.
 pub mod access;
+/// API keys of the tenant's backend (the REST API's credentials).
+pub mod api_keys;
 /// The build assets' URLs (content-hashed in release builds), for the shell.
 pub mod assets;
 /// SVG line and bar charts rendered on the server, with their numbers as tables.
@@ -58,15 +60,13 @@ pub mod tags;
 pub mod time;
 /// Webhooks: settings, outbox, deliveries.
 pub mod webhooks;
-/// API keys of the tenant's backend (the REST API's credentials).
-pub mod api_keys;
 
 use i18n::{Lang, detect_lang};
 use pages::{
-    AdminsRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute, LicenseBatchRoute,
-    LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute, MemberRoute,
-    MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute, RolloutRoute,
-    SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute, ApiKeysRoute,
+    AdminsRoute, ApiKeysRoute, ApprovalsRoute, AuditRoute, ExpiringRoute, LevelsRoute,
+    LicenseBatchRoute, LicenseBatchesRoute, LicenseReportRoute, LicenseRoute, LicensesRoute,
+    MemberRoute, MembersRoute, MigrationRoute, MigrationRunRoute, OverviewRoute, PlansRoute,
+    RolloutRoute, SignInRoute, TagsRoute, TenantsRoute, WebhooksRoute,
 };
 use shell::{layout::Layout, not_found::NotFound};
 

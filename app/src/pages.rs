@@ -46,6 +46,7 @@ use leptos_router::LazyRoute;
 use crate::access::{
     admins::AdminsPage, audit::AuditPage, sign_in::SignInPage, tenants::TenantsPage,
 };
+use crate::api_keys::page::ApiKeysPage;
 use crate::licenses::batch::{BatchPage, BatchUploadPage};
 use crate::licenses::{
     detail::LicenseDetailPage, list::LicensesPage, plans::PlansPage, report::ReportPage,
@@ -58,7 +59,6 @@ use crate::points::{approvals::ApprovalsPage, levels::LevelsPage};
 use crate::rollout::page::RolloutPage;
 use crate::tags::{catalogue::TagsPage, expiring::ExpiringPage};
 use crate::webhooks::settings::WebhooksPage;
-use crate::api_keys::page::ApiKeysPage;
 
 /// Declares `$route`, the lazy route that shows the page component `$page`; its code
 /// goes into the WASM chunk `$chunk` (through the split point `$view`, with `$preload`

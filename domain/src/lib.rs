@@ -5,10 +5,10 @@
 //! once, so that the console, the REST API and the CLI cannot disagree. Nothing in this
 //! crate knows about HTTP, sessions or Leptos.
 
-/// The REST API's keys and idempotency store.
-pub mod api;
 /// Who acts where (access checks), sign-in, admin accounts, tenants, the audit log.
 pub mod access;
+/// The REST API's keys and idempotency store.
+pub mod api;
 /// Time as a dependency (system clock, manual clock for tests).
 pub mod clock;
 /// Pool creation, migrations and health checks.

@@ -10,10 +10,10 @@
 //! Arranged by feature, like `domain` and `app`: `access`, `api`, `licenses`, `members`, `migration`, `overview`, `points`,
 //! `rollout`, `tags`, `webhooks`.
 
-/// API keys of tenant backends and their secrets' format.
-pub mod api;
 /// Roles, the session as the console shows it, tenants, admin accounts, the audit log.
 pub mod access;
+/// API keys of tenant backends and their secrets' format.
+pub mod api;
 /// CSV both ways: rows for downloads (formula-safe) and a streaming reader for uploads.
 pub mod csv;
 /// Problems, conflicts and [`Invalid`], the refusal of a pure check.

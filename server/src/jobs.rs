@@ -255,7 +255,9 @@ pub fn start(state: &AppState, settings: Settings) {
             }
             match domain::api::idempotency::prune(&db).await {
                 Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "stored API responses past retention removed"),
+                Ok(removed) => {
+                    tracing::info!(removed, "stored API responses past retention removed")
+                }
                 Err(_) if db.is_closed() => return,
                 Err(error) => tracing::error!(%error, "pruning stored API responses failed"),
             }

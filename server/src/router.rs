@@ -77,15 +77,19 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         )
         .route(
             crate::guard::LEGACY_UPLOAD_PATH,
-            post(upload_legacy)
-                .layer(DefaultBodyLimit::max(crate::guard::LEGACY_UPLOAD_LIMIT_BYTES)),
+            post(upload_legacy).layer(DefaultBodyLimit::max(
+                crate::guard::LEGACY_UPLOAD_LIMIT_BYTES,
+            )),
         )
         .route("/api/{*name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos_options = state.leptos_options.clone();
             move || shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(middleware::from_fn(csrf::require_same_origin))
         .layer(middleware::from_fn(crate::caching::headers))
         .layer(sessions)

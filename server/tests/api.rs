@@ -30,7 +30,9 @@ async fn tenant(db: &PgPool, slug: &str) -> Tenant {
     levels::install(&mut conn, tenant.id(), &levels::default_tiers())
         .await
         .unwrap();
-    domain::demo::seed_tags(&mut conn, tenant.id()).await.unwrap();
+    domain::demo::seed_tags(&mut conn, tenant.id())
+        .await
+        .unwrap();
     drop(conn);
     Tenant {
         boss: tenant.with_admin(db, "boss", Role::TenantAdmin).await,
@@ -132,13 +134,29 @@ async fn a_backend_keeps_members_and_points_and_every_call_names_its_key(db: PgP
     assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_eq!(anonymous.headers[header::WWW_AUTHENTICATE], "Bearer");
     let forged = format!("{}0", &secret[..secret.len() - 1]);
-    let wrong = call(&router, Method::GET, "/members/u1", Some(&forged), None, None).await;
+    let wrong = call(
+        &router,
+        Method::GET,
+        "/members/u1",
+        Some(&forged),
+        None,
+        None,
+    )
+    .await;
     assert_problem(&wrong, StatusCode::UNAUTHORIZED, "unauthenticated");
 
     let missing = call(&router, Method::GET, "/members/u1", s, None, None).await;
     assert_problem(&missing, StatusCode::NOT_FOUND, "member_not_found");
 
-    let created = call(&router, Method::POST, "/members", s, Some(member("u1")), None).await;
+    let created = call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(member("u1")),
+        None,
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["external_id"], "u1");
     assert_eq!(created.json()["points"]["available"], 0);
@@ -168,7 +186,11 @@ async fn a_backend_keeps_members_and_points_and_every_call_names_its_key(db: PgP
     assert_eq!(entry["points"], 1500);
     assert_eq!(entry["kind"], "earn");
     let key_id = keys::list(&db, &acme.boss.access()).await.unwrap()[0].key_id;
-    assert_eq!(entry["client_id"], key_id.to_string(), "the entry names the key");
+    assert_eq!(
+        entry["client_id"],
+        key_id.to_string(),
+        "the entry names the key"
+    );
 
     let spent = call(
         &router,
@@ -188,7 +210,15 @@ async fn a_backend_keeps_members_and_points_and_every_call_names_its_key(db: PgP
     assert!(summary["member"]["level"]["code"].is_string(), "{summary}");
     assert!(summary["quotas"].is_array());
 
-    let ledger = call(&router, Method::GET, "/members/u1/ledger?limit=1", s, None, None).await;
+    let ledger = call(
+        &router,
+        Method::GET,
+        "/members/u1/ledger?limit=1",
+        s,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ledger.status, StatusCode::OK, "{}", ledger.body);
     assert_eq!(ledger.json()["entries"].as_array().unwrap().len(), 1);
 
@@ -203,7 +233,15 @@ async fn a_backend_keeps_members_and_points_and_every_call_names_its_key(db: PgP
 
     // A read-only key reads and never writes.
     let reader = key(&db, &acme.boss, Scope::Read, None).await;
-    let read = call(&router, Method::GET, "/members/u1", Some(&reader), None, None).await;
+    let read = call(
+        &router,
+        Method::GET,
+        "/members/u1",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(read.status, StatusCode::OK);
     let before = ledger_rows(&db).await;
     let refused = call(
@@ -226,7 +264,15 @@ async fn a_key_never_reaches_another_tenant(db: PgPool) {
     let router = console(db.clone());
     let a = key(&db, &acme.boss, Scope::Write, None).await;
     let b = key(&db, &beta.boss, Scope::Write, None).await;
-    let created = call(&router, Method::POST, "/members", Some(&b), Some(member("shared")), None).await;
+    let created = call(
+        &router,
+        Method::POST,
+        "/members",
+        Some(&b),
+        Some(member("shared")),
+        None,
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let b_member_id = created.json()["id"].as_str().unwrap().to_owned();
     let before = ledger_rows(&db).await;
@@ -240,13 +286,24 @@ async fn a_key_never_reaches_another_tenant(db: PgPool) {
         &format!("/members/{b_member_id}"),
     ] {
         let response = call(&router, Method::GET, path, Some(&a), None, None).await;
-        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}: {}", response.body);
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            response.body
+        );
     }
     for (path, body) in [
         ("/points/earn", json!({"member": "shared", "points": 10})),
         ("/points/spend", json!({"member": "shared", "points": 1})),
-        ("/points/adjust", json!({"member": "shared", "points": 5, "reason": "x"})),
-        ("/points/reverse", json!({"member": "shared", "seq": 1, "reason": "x"})),
+        (
+            "/points/adjust",
+            json!({"member": "shared", "points": 5, "reason": "x"}),
+        ),
+        (
+            "/points/reverse",
+            json!({"member": "shared", "seq": 1, "reason": "x"}),
+        ),
     ] {
         let response = call(&router, Method::POST, path, Some(&a), Some(body), None).await;
         assert_problem(&response, StatusCode::NOT_FOUND, "member_not_found");
@@ -264,14 +321,30 @@ async fn a_key_never_reaches_another_tenant(db: PgPool) {
     assert_eq!(ledger_rows(&db).await, before, "nothing posted in beta");
 
     // A's upsert of the same external id makes A's own member, not B's.
-    let own = call(&router, Method::POST, "/members", Some(&a), Some(member("shared")), None).await;
+    let own = call(
+        &router,
+        Method::POST,
+        "/members",
+        Some(&a),
+        Some(member("shared")),
+        None,
+    )
+    .await;
     assert_eq!(own.status, StatusCode::CREATED);
     assert_ne!(own.json()["id"], b_member_id);
 
     // A secret naming tenant B with A's random part is no key at all.
     let (_, random) = domain::api::keys::parse_secret(&a).unwrap();
     let spliced = format!("tdk_{}_{random}", beta.tenant.id().simple());
-    let response = call(&router, Method::GET, "/members/shared", Some(&spliced), None, None).await;
+    let response = call(
+        &router,
+        Method::GET,
+        "/members/shared",
+        Some(&spliced),
+        None,
+        None,
+    )
+    .await;
     assert_problem(&response, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 
@@ -281,12 +354,36 @@ async fn idempotency_keys_replay_refuse_mismatches_and_allow_one_effect(db: PgPo
     let router = console(db.clone());
     let secret = key(&db, &acme.boss, Scope::Write, None).await;
     let s = Some(secret.as_str());
-    call(&router, Method::POST, "/members", s, Some(member("u1")), None).await;
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(member("u1")),
+        None,
+    )
+    .await;
     let body = json!({"member": "u1", "points": 10});
 
-    let first = call(&router, Method::POST, "/points/earn", s, Some(body.clone()), Some("k-1")).await;
+    let first = call(
+        &router,
+        Method::POST,
+        "/points/earn",
+        s,
+        Some(body.clone()),
+        Some("k-1"),
+    )
+    .await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let again = call(&router, Method::POST, "/points/earn", s, Some(body.clone()), Some("k-1")).await;
+    let again = call(
+        &router,
+        Method::POST,
+        "/points/earn",
+        s,
+        Some(body.clone()),
+        Some("k-1"),
+    )
+    .await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body, "the same response");
     assert_eq!(again.headers["idempotent-replayed"], "true");
@@ -301,13 +398,33 @@ async fn idempotency_keys_replay_refuse_mismatches_and_allow_one_effect(db: PgPo
         Some("k-1"),
     )
     .await;
-    assert_problem(&other, StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_problem(
+        &other,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    );
 
     // A refusal is replayed as well (it was the answer).
     let poor = json!({"member": "u1", "points": 1_000_000});
-    let refused = call(&router, Method::POST, "/points/spend", s, Some(poor.clone()), Some("k-2")).await;
+    let refused = call(
+        &router,
+        Method::POST,
+        "/points/spend",
+        s,
+        Some(poor.clone()),
+        Some("k-2"),
+    )
+    .await;
     assert_problem(&refused, StatusCode::CONFLICT, "insufficient_points");
-    let refused_again = call(&router, Method::POST, "/points/spend", s, Some(poor), Some("k-2")).await;
+    let refused_again = call(
+        &router,
+        Method::POST,
+        "/points/spend",
+        s,
+        Some(poor),
+        Some("k-2"),
+    )
+    .await;
     assert_eq!(refused_again.body, refused.body);
 
     // Pending approval is replayed too, without filing a second request.
@@ -315,10 +432,26 @@ async fn idempotency_keys_replay_refuse_mismatches_and_allow_one_effect(db: PgPo
         .await
         .unwrap();
     let big = json!({"member": "u1", "points": 500, "reason": "goodwill"});
-    let pending = call(&router, Method::POST, "/points/adjust", s, Some(big.clone()), Some("k-3")).await;
+    let pending = call(
+        &router,
+        Method::POST,
+        "/points/adjust",
+        s,
+        Some(big.clone()),
+        Some("k-3"),
+    )
+    .await;
     assert_eq!(pending.status, StatusCode::ACCEPTED, "{}", pending.body);
     assert_eq!(pending.json()["status"], "pending_approval");
-    let pending_again = call(&router, Method::POST, "/points/adjust", s, Some(big), Some("k-3")).await;
+    let pending_again = call(
+        &router,
+        Method::POST,
+        "/points/adjust",
+        s,
+        Some(big),
+        Some("k-3"),
+    )
+    .await;
     assert_eq!(pending_again.body, pending.body);
     let requests: i64 = sqlx::query_scalar("select count(*) from adjustment_requests")
         .fetch_one(&db)
@@ -327,7 +460,15 @@ async fn idempotency_keys_replay_refuse_mismatches_and_allow_one_effect(db: PgPo
     assert_eq!(requests, 1);
 
     // A bad key header is a 400.
-    let bad = call(&router, Method::POST, "/points/earn", s, Some(body.clone()), Some("a b")).await;
+    let bad = call(
+        &router,
+        Method::POST,
+        "/points/earn",
+        s,
+        Some(body.clone()),
+        Some("a b"),
+    )
+    .await;
     assert_problem(&bad, StatusCode::BAD_REQUEST, "invalid_idempotency_key");
 
     // 50 concurrent identical requests: one effect; the others replay or are told the
@@ -336,14 +477,27 @@ async fn idempotency_keys_replay_refuse_mismatches_and_allow_one_effect(db: PgPo
     for _ in 0..50 {
         let (router, secret, body) = (router.clone(), secret.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            call(&router, Method::POST, "/points/earn", Some(&secret), Some(body), Some("k-50")).await
+            call(
+                &router,
+                Method::POST,
+                "/points/earn",
+                Some(&secret),
+                Some(body),
+                Some("k-50"),
+            )
+            .await
         }));
     }
     let mut statuses = Vec::new();
     for task in tasks {
         statuses.push(task.await.unwrap().status);
     }
-    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&StatusCode::CREATED));
     assert_eq!(ledger_rows(&db).await, rows + 1, "one effect");
 }
@@ -354,7 +508,15 @@ async fn bad_input_is_a_problem_document_and_changes_nothing(db: PgPool) {
     let router = console(db.clone());
     let secret = key(&db, &acme.boss, Scope::Write, None).await;
     let s = Some(secret.as_str());
-    call(&router, Method::POST, "/members", s, Some(member("u1")), None).await;
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(member("u1")),
+        None,
+    )
+    .await;
     let before = (ledger_rows(&db).await, support::audit_rows(&db).await);
 
     let send = |body: &'static [u8], content_type: &'static str| {
@@ -366,23 +528,77 @@ async fn bad_input_is_a_problem_document_and_changes_nothing(db: PgPool) {
             .body(Body::from(body))
             .unwrap()
     };
-    assert_problem(&raw(&router, send(b"{", "application/json")).await, StatusCode::BAD_REQUEST, "malformed_json");
     assert_problem(
-        &raw(&router, send(b"{\"member\":\"u1\",\"points\":1}", "text/plain")).await,
+        &raw(&router, send(b"{", "application/json")).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    );
+    assert_problem(
+        &raw(
+            &router,
+            send(b"{\"member\":\"u1\",\"points\":1}", "text/plain"),
+        )
+        .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     );
-    let unknown = raw(&router, send(b"{\"member\":\"u1\",\"points\":1,\"pionts\":2}", "application/json")).await;
+    let unknown = raw(
+        &router,
+        send(
+            b"{\"member\":\"u1\",\"points\":1,\"pionts\":2}",
+            "application/json",
+        ),
+    )
+    .await;
     assert_problem(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     assert_eq!(unknown.json()["field"], "pionts");
-    let wrong_type = raw(&router, send(b"{\"member\":\"u1\",\"points\":\"ten\"}", "application/json")).await;
-    assert_problem(&wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    let zero = raw(&router, send(b"{\"member\":\"u1\",\"points\":0}", "application/json")).await;
-    assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", zero.body);
+    let wrong_type = raw(
+        &router,
+        send(
+            b"{\"member\":\"u1\",\"points\":\"ten\"}",
+            "application/json",
+        ),
+    )
+    .await;
+    assert_problem(
+        &wrong_type,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+    let zero = raw(
+        &router,
+        send(b"{\"member\":\"u1\",\"points\":0}", "application/json"),
+    )
+    .await;
+    assert_eq!(
+        zero.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        zero.body
+    );
     assert_eq!(zero.json()["field"], "points");
-    let huge = raw(&router, send(b"{\"member\":\"u1\",\"points\":9223372036854775807}", "application/json")).await;
-    assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", huge.body);
-    let nul = raw(&router, send(b"{\"member\":\"u1\",\"points\":1,\"category\":\"a\\u0000b\"}", "application/json")).await;
+    let huge = raw(
+        &router,
+        send(
+            b"{\"member\":\"u1\",\"points\":9223372036854775807}",
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(
+        huge.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        huge.body
+    );
+    let nul = raw(
+        &router,
+        send(
+            b"{\"member\":\"u1\",\"points\":1,\"category\":\"a\\u0000b\"}",
+            "application/json",
+        ),
+    )
+    .await;
     assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nul.body);
     let big = vec![b' '; 2 * 1024 * 1024];
     let oversize = Request::builder()
@@ -392,20 +608,67 @@ async fn bad_input_is_a_problem_document_and_changes_nothing(db: PgPool) {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(big))
         .unwrap();
-    assert_problem(&raw(&router, oversize).await, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
-    let no_member = call(&router, Method::POST, "/members", s, Some(json!({"external_id": "", "display_name": "x"})), None).await;
+    assert_problem(
+        &raw(&router, oversize).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
+    let no_member = call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(json!({"external_id": "", "display_name": "x"})),
+        None,
+    )
+    .await;
     assert_problem(&no_member, StatusCode::UNPROCESSABLE_ENTITY, "required");
-    let limit = call(&router, Method::GET, "/members/u1/ledger?limit=0", s, None, None).await;
+    let limit = call(
+        &router,
+        Method::GET,
+        "/members/u1/ledger?limit=0",
+        s,
+        None,
+        None,
+    )
+    .await;
     assert_eq!(limit.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let cursor = call(&router, Method::GET, "/members/u1/ledger?cursor=x", s, None, None).await;
+    let cursor = call(
+        &router,
+        Method::GET,
+        "/members/u1/ledger?cursor=x",
+        s,
+        None,
+        None,
+    )
+    .await;
     assert_problem(&cursor, StatusCode::BAD_REQUEST, "invalid_query");
     let route = call(&router, Method::GET, "/nothing-here", s, None, None).await;
     assert_problem(&route, StatusCode::NOT_FOUND, "route_not_found");
     let method = call(&router, Method::DELETE, "/members/u1", s, None, None).await;
-    assert_problem(&method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-    let empty_batch = call(&router, Method::POST, "/points/batch", s, Some(json!({"changes": []})), None).await;
-    assert_problem(&empty_batch, StatusCode::UNPROCESSABLE_ENTITY, "invalid_batch_size");
-    assert_eq!((ledger_rows(&db).await, support::audit_rows(&db).await), before);
+    assert_problem(
+        &method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    let empty_batch = call(
+        &router,
+        Method::POST,
+        "/points/batch",
+        s,
+        Some(json!({"changes": []})),
+        None,
+    )
+    .await;
+    assert_problem(
+        &empty_batch,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_batch_size",
+    );
+    assert_eq!(
+        (ledger_rows(&db).await, support::audit_rows(&db).await),
+        before
+    );
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -457,8 +720,13 @@ async fn batches_report_each_change_and_a_bad_one_does_not_sink_the_rest(db: PgP
         .collect();
     assert_eq!(statuses, [201, 409, 404, 201, 201]);
     assert_eq!(result["posted"], 3);
-    assert_eq!(result["results"][1]["problem"]["code"], "insufficient_points");
-    let a = call(&router, Method::GET, "/members/a", s, None, None).await.json();
+    assert_eq!(
+        result["results"][1]["problem"]["code"],
+        "insufficient_points"
+    );
+    let a = call(&router, Method::GET, "/members/a", s, None, None)
+        .await
+        .json();
     assert_eq!(a["points"]["available"], 90);
     let again = call(
         &router,
@@ -471,7 +739,12 @@ async fn batches_report_each_change_and_a_bad_one_does_not_sink_the_rest(db: PgP
     .await;
     // Another body under the same key is refused; the ledger is checked clean.
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(domain::points::check::check(&db, None).await.unwrap().is_empty());
+    assert!(
+        domain::points::check::check(&db, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn result_body_of(response: &TestResponse) -> Value {
@@ -513,7 +786,9 @@ async fn revocation_and_rotation_reach_every_process(db: PgPool) {
                 .site_root("target/site")
                 .build();
             let state = AppState::new(db.clone(), options, domain::clock::system());
-            state.permissions.start(db.clone(), format!("test process {i}"));
+            state
+                .permissions
+                .start(db.clone(), format!("test process {i}"));
             tierdesk::router::router(state, tierdesk::router::RouterOptions::default())
         })
         .collect();
@@ -522,7 +797,11 @@ async fn revocation_and_rotation_reach_every_process(db: PgPool) {
     let secret = key(&db, &acme.boss, Scope::Write, None).await;
     for router in &routers {
         let response = call(router, Method::GET, "/members/x", Some(&secret), None, None).await;
-        assert_eq!(response.status, StatusCode::NOT_FOUND, "known (and now cached)");
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "known (and now cached)"
+        );
     }
     let access = acme.boss.access();
     let key_id = keys::list(&db, &access).await.unwrap()[0].key_id;
@@ -536,9 +815,19 @@ async fn revocation_and_rotation_reach_every_process(db: PgPool) {
         }
     }
     // Rotating the new key with no grace stops it at once, everywhere.
-    let again = keys::rotate(&db, &access, rotated.key.key_id, 0).await.unwrap();
+    let again = keys::rotate(&db, &access, rotated.key.key_id, 0)
+        .await
+        .unwrap();
     for router in &routers {
-        let response = call(router, Method::GET, "/members/x", Some(&rotated.secret), None, None).await;
+        let response = call(
+            router,
+            Method::GET,
+            "/members/x",
+            Some(&rotated.secret),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     }
     // Revocation, everywhere, at once.
@@ -546,11 +835,22 @@ async fn revocation_and_rotation_reach_every_process(db: PgPool) {
     for router in &routers {
         let response = call(router, Method::GET, "/members/x", Some(&secret), None, None).await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-        let response = call(router, Method::GET, "/members/x", Some(&again.secret), None, None).await;
+        let response = call(
+            router,
+            Method::GET,
+            "/members/x",
+            Some(&again.secret),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(response.status, StatusCode::NOT_FOUND);
     }
     let ended = keys::rotate(&db, &access, key_id, 1).await.unwrap_err();
-    assert!(matches!(ended, domain::Error::Conflict(domain::Conflict::ApiKeyEnded)));
+    assert!(matches!(
+        ended,
+        domain::Error::Conflict(domain::Conflict::ApiKeyEnded)
+    ));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -559,8 +859,25 @@ async fn permission_checks_go_through_the_routed_entry_point(db: PgPool) {
     let router = console(db.clone());
     let secret = key(&db, &acme.boss, Scope::Read, None).await;
     let writer = key(&db, &acme.boss, Scope::Write, None).await;
-    call(&router, Method::POST, "/members", Some(&writer), Some(member("u1")), None).await;
-    let summary = call(&router, Method::GET, "/members/u1/summary", Some(&secret), None, None).await.json();
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        Some(&writer),
+        Some(member("u1")),
+        None,
+    )
+    .await;
+    let summary = call(
+        &router,
+        Method::GET,
+        "/members/u1/summary",
+        Some(&secret),
+        None,
+        None,
+    )
+    .await
+    .json();
     let granted: Vec<String> = summary["permissions"]
         .as_array()
         .unwrap()
@@ -583,10 +900,26 @@ async fn permission_checks_go_through_the_routed_entry_point(db: PgPool) {
     assert_eq!(check["keys"][0]["allowed"], !granted.is_empty());
     assert_eq!(check["keys"][1]["allowed"], false);
     assert_eq!(check["allowed"], false);
-    let quota = call(&router, Method::GET, "/members/u1/quota", Some(&secret), None, None).await;
+    let quota = call(
+        &router,
+        Method::GET,
+        "/members/u1/quota",
+        Some(&secret),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(quota.status, StatusCode::OK, "{}", quota.body);
     assert!(quota.json()["max_licenses"].is_i64());
-    let bad = call(&router, Method::GET, "/members/u1/permissions?keys=", Some(&secret), None, None).await;
+    let bad = call(
+        &router,
+        Method::GET,
+        "/members/u1/permissions?keys=",
+        Some(&secret),
+        None,
+        None,
+    )
+    .await;
     assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_format");
 }
 
@@ -604,7 +937,166 @@ fn the_committed_openapi_document_matches_the_code() {
     );
     let doc: Value = serde_json::from_str(&generated).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/members", "/points/earn", "/points/batch", "/members/{external_id}/permissions"] {
+    for path in [
+        "/members",
+        "/points/earn",
+        "/points/batch",
+        "/members/{external_id}/permissions",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path}");
     }
+}
+
+/// The console's API key server functions: tenant admins only, their own tenant's keys
+/// only, malformed input a 4xx naming the field; without JavaScript the secret is shown
+/// once on the page after the redirect, then never again.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_console_manages_keys_for_tenant_admins_only(db: PgPool) {
+    let acme = tenant(&db, "acme").await;
+    let beta = tenant(&db, "beta").await;
+    let sam = acme.tenant.with_admin(&db, "sam", Role::Support).await;
+    let router = console(db.clone());
+    let mut boss =
+        support::Client::signed_in(&router, &acme.boss.email, domain::testing::TEST_PASSWORD).await;
+    let mut support_staff =
+        support::Client::signed_in(&router, &sam.email, domain::testing::TEST_PASSWORD).await;
+
+    let form = [
+        ("name", "Shop"),
+        ("scope", "write"),
+        ("rate_per_second", ""),
+        ("burst", ""),
+    ];
+    let created = boss.call_fn("create_api_key", &form).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let secret = created.json()["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with(&format!("tdk_{}_", acme.tenant.id().simple())));
+    let refused = support_staff.call_fn("create_api_key", &form).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let listed = support_staff.call_fn("api_keys", &[]).await;
+    assert_eq!(listed.status, StatusCode::FORBIDDEN);
+
+    for (field, bad) in [
+        (
+            "scope",
+            [
+                ("name", "x"),
+                ("scope", "admin"),
+                ("rate_per_second", ""),
+                ("burst", ""),
+            ],
+        ),
+        (
+            "rate_per_second",
+            [
+                ("name", "x"),
+                ("scope", "read"),
+                ("rate_per_second", "0"),
+                ("burst", ""),
+            ],
+        ),
+        (
+            "burst",
+            [
+                ("name", "x"),
+                ("scope", "read"),
+                ("rate_per_second", ""),
+                ("burst", "ten"),
+            ],
+        ),
+        (
+            "name",
+            [
+                ("name", " "),
+                ("scope", "read"),
+                ("rate_per_second", ""),
+                ("burst", ""),
+            ],
+        ),
+    ] {
+        let response = boss.call_fn("create_api_key", &bad).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            response.body
+        );
+        assert!(response.body.contains(field), "{field}: {}", response.body);
+    }
+    assert_eq!(keys::list(&db, &acme.boss.access()).await.unwrap().len(), 1);
+
+    // Another tenant's key is not found, whatever the move.
+    let theirs = keys::create(
+        &db,
+        &beta.boss.access(),
+        NewKey {
+            name: "theirs".into(),
+            scope: Scope::Read,
+            rate_per_second: None,
+            burst: None,
+        },
+    )
+    .await
+    .unwrap();
+    let id = theirs.key.key_id.to_string();
+    for (name, form) in [
+        ("revoke_api_key", vec![("key_id", id.as_str())]),
+        (
+            "rotate_api_key",
+            vec![("key_id", id.as_str()), ("grace_hours", "1")],
+        ),
+        (
+            "set_api_key_limits",
+            vec![
+                ("key_id", id.as_str()),
+                ("rate_per_second", "5"),
+                ("burst", ""),
+            ],
+        ),
+    ] {
+        let response = boss.call_fn(name, &form).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "{name}: {}",
+            response.body
+        );
+    }
+    assert!(
+        keys::list(&db, &beta.boss.access()).await.unwrap()[0]
+            .revoked_at
+            .is_none()
+    );
+
+    // Without JavaScript: a plain post, a redirect back, the secret on the page once.
+    let posted = boss
+        .submit_form(
+            "create_api_key",
+            &[("name", "No JS"), ("scope", "read")],
+            "/api-keys",
+        )
+        .await;
+    assert!(posted.status.is_redirection(), "{}", posted.body);
+    let back = posted.location().unwrap().to_owned();
+    assert!(back.contains("/api-keys"), "{back}");
+    let page = boss.get("/api-keys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown: Vec<&str> = page
+        .body
+        .match_indices("tdk_")
+        .map(|(i, _)| &page.body[i..(i + 85).min(page.body.len())])
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|s| s.len() == 85 && s[4..36] == *acme.tenant.id().simple().to_string()),
+        "the secret is shown"
+    );
+    let again = boss.get("/api-keys").await;
+    assert!(
+        !again
+            .body
+            .contains(&format!("tdk_{}_", acme.tenant.id().simple())),
+        "and only once"
+    );
 }

@@ -23,8 +23,8 @@ use crate::access::audit::{self, Event};
 use crate::tags::permissions::{self, PermissionCache};
 use crate::{Access, Conflict, Error, Principal, Result, Role};
 pub use model::api::{
-    ApiKey, Issued, KeyState, NewKey, Scope, checked_grace_hours, checked_limits, display_prefix, format_secret,
-    parse_secret,
+    ApiKey, Issued, KeyState, NewKey, Scope, checked_grace_hours, checked_limits, display_prefix,
+    format_secret, parse_secret,
 };
 
 /// How often a key's `last_used_at` is written at most (per process).
@@ -286,7 +286,9 @@ pub async fn rotate(
     }
     let grace_end = old.now + Duration::hours(i64::from(grace_hours));
     // A key already in grace keeps the earlier end.
-    let expires_at = old.expires_at.map_or(grace_end, |until| until.min(grace_end));
+    let expires_at = old
+        .expires_at
+        .map_or(grace_end, |until| until.min(grace_end));
     sqlx::query!(
         "update api_keys set expires_at = $3 where tenant_id = $1 and key_id = $2",
         access.tenant_id,

@@ -219,9 +219,11 @@ pub async fn summary(
     external_id: &str,
 ) -> Result<Summary> {
     let member = find(db, access, external_id).await?;
-    let effective = crate::tags::permissions::compute(db, access.tenant_id, member.member_id, now).await?;
+    let effective =
+        crate::tags::permissions::compute(db, access.tenant_id, member.member_id, now).await?;
     let grants = crate::tags::grants::for_member(db, access, now, member.member_id).await?;
-    let licenses = crate::licenses::seats::member_licenses(db, access, now, member.member_id).await?;
+    let licenses =
+        crate::licenses::seats::member_licenses(db, access, now, member.member_id).await?;
     Ok(Summary {
         member,
         effective,

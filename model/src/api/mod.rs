@@ -165,7 +165,9 @@ pub fn parse_secret(secret: &str) -> Option<(Uuid, &str)> {
     let (tenant, random) = rest.split_once('_')?;
     if tenant.len() != 32
         || random.len() != SECRET_RANDOM_BYTES * 2
-        || !random.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        || !random
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     {
         return None;
     }

@@ -72,14 +72,22 @@ impl Limiter {
         self.check_at(key_id, rate, burst, Instant::now())
     }
 
-    fn check_at(&self, key_id: Uuid, rate: Option<i32>, burst: Option<i32>, now: Instant) -> Verdict {
+    fn check_at(
+        &self,
+        key_id: Uuid,
+        rate: Option<i32>,
+        burst: Option<i32>,
+        now: Instant,
+    ) -> Verdict {
         let share = self.processes.load(Ordering::Relaxed) as f64;
         let limit = rate.map_or(DEFAULT_RATE_PER_SECOND, |r| r.unsigned_abs());
         let burst = burst.map_or(DEFAULT_BURST, |b| b.unsigned_abs()).max(1);
         let rate = (f64::from(limit) / share).max(0.001);
         let capacity = (f64::from(burst) / share).max(1.0);
         let shard = &self.shards[(key_id.as_u128() % SHARDS as u128) as usize];
-        let mut buckets = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let bucket = buckets.entry(key_id).or_insert(Bucket {
             tokens: capacity,
             at: now,
@@ -96,7 +104,11 @@ impl Limiter {
             allowed,
             limit,
             remaining: bucket.tokens.floor() as u32,
-            retry_after_secs: if allowed { 0 } else { (missing / rate).ceil() as u64 },
+            retry_after_secs: if allowed {
+                0
+            } else {
+                (missing / rate).ceil() as u64
+            },
             reset_secs: ((capacity - bucket.tokens) / rate).ceil() as u64,
         }
     }
@@ -133,7 +145,11 @@ mod tests {
         assert!(limiter.check_at(key, Some(2), Some(5), later).allowed);
         assert!(!limiter.check_at(key, Some(2), Some(5), later).allowed);
         // Another key is untouched.
-        assert!(limiter.check_at(Uuid::new_v4(), Some(2), Some(5), later).allowed);
+        assert!(
+            limiter
+                .check_at(Uuid::new_v4(), Some(2), Some(5), later)
+                .allowed
+        );
     }
 
     #[test]

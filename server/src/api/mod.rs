@@ -212,9 +212,10 @@ async fn gate(State(state): State<ApiState>, mut request: Request, next: Next) -
         )
         .into_response();
         rate_headers(response.headers_mut(), &verdict);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(verdict.retry_after_secs.max(1)));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(verdict.retry_after_secs.max(1)),
+        );
         return response;
     }
     request.extensions_mut().insert(caller.clone());

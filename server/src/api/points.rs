@@ -323,7 +323,9 @@ pub async fn batch(
         let outcome = async {
             let change = change_of(&state, &caller, item.change, key).await?;
             Ok::<_, Problem>(match item.kind {
-                BatchKind::Earn => Adjusted::Posted(ledger::earn(db, &caller.access, change).await?),
+                BatchKind::Earn => {
+                    Adjusted::Posted(ledger::earn(db, &caller.access, change).await?)
+                }
                 BatchKind::Spend => {
                     Adjusted::Posted(ledger::spend(db, &caller.access, change).await?)
                 }

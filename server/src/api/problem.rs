@@ -24,7 +24,7 @@ pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the kind of problem.
-    pub title: String,
+    pub title: &'static str,
     pub status: u16,
     /// What went wrong with this request, for people.
     pub detail: String,
@@ -39,7 +39,7 @@ impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Problem {
             kind: format!("urn:tierdesk:problem:{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
             code: code.to_owned(),
@@ -327,12 +327,18 @@ mod tests {
 
     #[test]
     fn codes_are_snake_case_names() {
-        assert_eq!(conflict_code(&Conflict::MemberExternalIdTaken), "member_external_id_taken");
+        assert_eq!(
+            conflict_code(&Conflict::MemberExternalIdTaken),
+            "member_external_id_taken"
+        );
         assert_eq!(
             conflict_code(&Conflict::LicenseQuotaReached { held: 1, quota: 1 }),
             "license_quota_reached"
         );
-        assert_eq!(conflict_code(&Conflict::RolloutBlocked(vec![])), "rollout_blocked");
+        assert_eq!(
+            conflict_code(&Conflict::RolloutBlocked(vec![])),
+            "rollout_blocked"
+        );
     }
 
     #[test]
@@ -344,11 +350,17 @@ mod tests {
             points: i64,
         }
         let unknown = decode::<Body>(br#"{"points": 1, "pionts": 2}"#).unwrap_err();
-        assert_eq!((unknown.status, unknown.field.as_deref()), (422, Some("pionts")));
+        assert_eq!(
+            (unknown.status, unknown.field.as_deref()),
+            (422, Some("pionts"))
+        );
         let missing = decode::<Body>(b"{}").unwrap_err();
         assert_eq!(missing.field.as_deref(), Some("points"));
         let malformed = decode::<Body>(b"{").unwrap_err();
-        assert_eq!((malformed.status, malformed.code.as_str()), (400, "malformed_json"));
+        assert_eq!(
+            (malformed.status, malformed.code.as_str()),
+            (400, "malformed_json")
+        );
         let trailing = decode::<Body>(br#"{"points": 1} x"#).unwrap_err();
         assert_eq!(trailing.status, 400);
     }

@@ -55,7 +55,11 @@ fn type_of(schema: &Value) -> String {
         let name = reference.rsplit('/').next().unwrap_or(reference);
         return format!("<a href=\"#schema-{0}\">{0}</a>", escape(name));
     }
-    if let Some(variants) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
+    if let Some(variants) = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))
+        .and_then(Value::as_array)
+    {
         return variants.iter().map(type_of).collect::<Vec<_>>().join(" | ");
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
@@ -74,10 +78,10 @@ fn type_of(schema: &Value) -> String {
             .join(" | "),
         _ => "any".into(),
     };
-    if kind.starts_with("array") {
-        if let Some(items) = schema.get("items") {
-            return format!("array of {}", type_of(items));
-        }
+    if kind.starts_with("array")
+        && let Some(items) = schema.get("items")
+    {
+        return format!("array of {}", type_of(items));
     }
     match schema.get("format").and_then(Value::as_str) {
         Some(format) => format!("{} ({})", escape(&kind), escape(format)),
@@ -113,7 +117,9 @@ table{{border-collapse:collapse;width:100%;font-size:14px}}td,th{{border-top:1px
     out.push_str("<h2>Operations</h2>");
     if let Some(paths) = doc["paths"].as_object() {
         for (path, item) in paths {
-            let Some(item) = item.as_object() else { continue };
+            let Some(item) = item.as_object() else {
+                continue;
+            };
             for method in ["get", "post", "put", "patch", "delete"] {
                 let Some(op) = item.get(method) else { continue };
                 operation(&mut out, method, path, op);
@@ -123,11 +129,7 @@ table{{border-collapse:collapse;width:100%;font-size:14px}}td,th{{border-top:1px
     out.push_str("<h2>Schemas</h2>");
     if let Some(schemas) = doc["components"]["schemas"].as_object() {
         for (name, schema) in schemas {
-            let _ = write!(
-                out,
-                "<section id=\"schema-{0}\"><h3>{0}</h3>",
-                escape(name)
-            );
+            let _ = write!(out, "<section id=\"schema-{0}\"><h3>{0}</h3>", escape(name));
             if let Some(description) = schema.get("description").and_then(Value::as_str) {
                 let _ = write!(out, "<p>{}</p>", escape(description));
             }
@@ -142,7 +144,11 @@ table{{border-collapse:collapse;width:100%;font-size:14px}}td,th{{border-top:1px
                         out,
                         "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
                         escape(field),
-                        if required.contains(&field.as_str()) { " *" } else { "" },
+                        if required.contains(&field.as_str()) {
+                            " *"
+                        } else {
+                            ""
+                        },
                         type_of(property),
                         escape(property["description"].as_str().unwrap_or(""))
                     );
@@ -177,7 +183,11 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
                 out,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(p["name"].as_str().unwrap_or("")),
-                if p["required"].as_bool().unwrap_or(false) { " *" } else { "" },
+                if p["required"].as_bool().unwrap_or(false) {
+                    " *"
+                } else {
+                    ""
+                },
                 escape(p["in"].as_str().unwrap_or("")),
                 type_of(&p["schema"]),
                 escape(p["description"].as_str().unwrap_or(""))
@@ -196,7 +206,9 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
         }
     }
     if let Some(responses) = op["responses"].as_object() {
-        out.push_str("<div class=\"wrap\"><table><tr><th>Status</th><th>Body</th><th>Description</th></tr>");
+        out.push_str(
+            "<div class=\"wrap\"><table><tr><th>Status</th><th>Body</th><th>Description</th></tr>",
+        );
         for (status, response) in responses {
             let body = response["content"]
                 .as_object()
