@@ -1100,3 +1100,124 @@ async fn the_console_manages_keys_for_tenant_admins_only(db: PgPool) {
         "and only once"
     );
 }
+
+/// Tags by code through the API: grant (the permission answers at once), a second grant
+/// is a conflict, renew extends, revoke ends it; another tenant's member is not found.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn tags_are_granted_renewed_and_revoked_by_code(db: PgPool) {
+    let acme = tenant(&db, "acme").await;
+    let beta = tenant(&db, "beta").await;
+    let router = console(db.clone());
+    let secret = key(&db, &acme.boss, Scope::Write, None).await;
+    let s = Some(secret.as_str());
+    let theirs = key(&db, &beta.boss, Scope::Write, None).await;
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(member("u1")),
+        None,
+    )
+    .await;
+    let check = |router: Router, secret: String| async move {
+        call(
+            &router,
+            Method::GET,
+            "/members/u1/permissions?keys=vip.support",
+            Some(&secret),
+            None,
+            None,
+        )
+        .await
+        .json()["allowed"]
+            .clone()
+    };
+    assert_eq!(check(router.clone(), secret.clone()).await, false);
+
+    let granted = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags",
+        s,
+        Some(json!({"tag": "vip", "reason": "bought VIP", "term_days": 30})),
+        Some("grant-1"),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    assert_eq!(check(router.clone(), secret.clone()).await, true);
+    let twice = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags",
+        s,
+        Some(json!({"tag": "vip", "reason": "again"})),
+        None,
+    )
+    .await;
+    assert_problem(&twice, StatusCode::CONFLICT, "tag_already_held");
+    let unknown = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags",
+        s,
+        Some(json!({"tag": "gold", "reason": "x"})),
+        None,
+    )
+    .await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "tag_not_found");
+
+    let renewed = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags/vip/renew",
+        s,
+        Some(json!({"reason": "renewal"})),
+        None,
+    )
+    .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let no_reason = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags/vip/revoke",
+        s,
+        Some(json!({"reason": " "})),
+        None,
+    )
+    .await;
+    assert_problem(&no_reason, StatusCode::UNPROCESSABLE_ENTITY, "required");
+    let from_beta = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags/vip/revoke",
+        Some(&theirs),
+        Some(json!({"reason": "x"})),
+        None,
+    )
+    .await;
+    assert_problem(&from_beta, StatusCode::NOT_FOUND, "member_not_found");
+    assert_eq!(check(router.clone(), secret.clone()).await, true);
+
+    let revoked = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags/vip/revoke",
+        s,
+        Some(json!({"reason": "refund"})),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert_eq!(check(router.clone(), secret.clone()).await, false);
+    let gone = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags/vip/revoke",
+        s,
+        Some(json!({"reason": "again"})),
+        None,
+    )
+    .await;
+    assert_problem(&gone, StatusCode::NOT_FOUND, "grant_not_found");
+}

@@ -255,6 +255,24 @@ pub async fn grant(
     Ok(grant_id)
 }
 
+/// The member's grant of the tag in force (active or in grace), by the tag's code.
+pub async fn held(db: &PgPool, access: &Access, member_id: Uuid, tag_code: &str) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    sqlx::query_scalar!(
+        "select g.grant_id from tag_grants g
+         join tags t on t.tenant_id = g.tenant_id and t.tag_id = g.tag_id
+         where g.tenant_id = $1 and g.member_id = $2 and t.code = $3
+           and g.status in ('active', 'grace')
+         order by g.starts_at desc limit 1",
+        access.tenant_id,
+        member_id,
+        tag_code.trim()
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("grant"))
+}
+
 /// Extends a grant by its term: from its expiry, or from now if it has already expired
 /// or the tag renews from now. A revoked grant cannot be renewed (grant again).
 pub async fn renew(

@@ -79,6 +79,20 @@ pub async fn get(db: &PgPool, access: &Access, tag_id: Uuid) -> Result<Tag> {
         .ok_or_else(|| Error::not_found("tag"))
 }
 
+/// The id of the tag with this code in the caller's tenant (how the REST API, which
+/// names tags by code, reaches the functions that take ids).
+pub async fn id_of(db: &PgPool, access: &Access, code: &str) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    sqlx::query_scalar!(
+        "select tag_id from tags where tenant_id = $1 and code = $2",
+        access.tenant_id,
+        code.trim()
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("tag"))
+}
+
 /// Adds a tag to the catalogue (tenant admins).
 pub async fn create(db: &PgPool, access: &Access, input: TagInput) -> Result<Uuid> {
     access.require(Role::TenantAdmin)?;

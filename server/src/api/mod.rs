@@ -22,6 +22,8 @@ pub mod points;
 pub mod problem;
 /// The generated OpenAPI document and the reference page.
 pub mod reference;
+/// Tags: grant, renew, revoke.
+pub mod tags;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +99,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .merge(members::routes())
         .merge(points::routes())
         .merge(permissions::routes())
+        .merge(tags::routes())
 }
 
 /// The generated document (also what `tierdesk api openapi` prints).
