@@ -8,6 +8,7 @@ test("an API key is created, used by a backend and revoked", async ({ page, requ
   const signIn = new SignInPage(page);
   await signIn.open();
   await signIn.signIn(DEMO_ADMIN, DEMO_PASSWORD);
+  await expect(page.getByTestId("signed-in-as")).toContainText(DEMO_ADMIN);
   await page.goto("/api-keys");
   await expect(page.getByTestId("api-keys")).toHaveAttribute("data-ready", "true");
 

@@ -71,6 +71,9 @@ test("a link to another page loads that page's chunk without reloading the docum
   await signIn(page);
   await page.goto("/members");
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  // The page hydrates once its own files are in; the rest of its group's files (the
+  // other pages of the chunk) are preloaded and may still be arriving.
+  await page.waitForLoadState("networkidle");
   await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
   const nav = page.getByRole("navigation", { name: "main" });
 

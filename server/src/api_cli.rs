@@ -51,14 +51,13 @@ pub async fn execute(db: &PgPool, command: &ApiCommand) -> Result<(), AnyError> 
         }
         ApiCommand::Keys { tenant } => {
             let access = tenant_access(db, tenant).await?;
-            let now = chrono::Utc::now();
             for key in keys::list(db, &access).await? {
                 println!(
                     "{}  {:<14} {:<5} {:?}  {}",
                     key.key_id,
                     key.prefix,
                     key.scope.as_str(),
-                    key.state(now),
+                    key.state,
                     key.name
                 );
             }

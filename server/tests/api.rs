@@ -133,7 +133,8 @@ async fn a_backend_keeps_members_and_points_and_every_call_names_its_key(db: PgP
     let anonymous = call(&router, Method::GET, "/members/u1", None, None, None).await;
     assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_eq!(anonymous.headers[header::WWW_AUTHENTICATE], "Bearer");
-    let forged = format!("{}0", &secret[..secret.len() - 1]);
+    let last = if secret.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &secret[..secret.len() - 1]);
     let wrong = call(
         &router,
         Method::GET,
@@ -1220,4 +1221,195 @@ async fn tags_are_granted_renewed_and_revoked_by_code(db: PgPool) {
     )
     .await;
     assert_problem(&gone, StatusCode::NOT_FOUND, "grant_not_found");
+}
+
+/// Licenses through the API: assign from a plan within the quota, activate devices up to
+/// the limit, validate with stable codes, deactivate, unassign; another tenant's key is
+/// not found and validates as `not_found`.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn licenses_are_assigned_activated_and_validated_by_key(db: PgPool) {
+    use domain::licenses::{self, IssueInput, PlanInput};
+    let acme = tenant(&db, "acme").await;
+    let beta = tenant(&db, "beta").await;
+    let router = console(db.clone());
+    let secret = key(&db, &acme.boss, Scope::Write, None).await;
+    let s = Some(secret.as_str());
+    let theirs = key(&db, &beta.boss, Scope::Write, None).await;
+    let plan = PlanInput {
+        code: "pro".into(),
+        name_zh: "专业版".into(),
+        name_en: "Pro".into(),
+        default_max_activations: 1,
+        default_validity_days: Some(365),
+        active: true,
+    };
+    let plan_id = licenses::create_plan(&db, &acme.boss.access(), plan)
+        .await
+        .unwrap();
+    let input = IssueInput {
+        plan_id,
+        count: 3,
+        ..Default::default()
+    };
+    licenses::issue(&db, &acme.boss.access(), chrono::Utc::now(), input)
+        .await
+        .unwrap();
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        s,
+        Some(member("u1")),
+        None,
+    )
+    .await;
+    // Give the member a quota of 2 (the VIP tag's boost).
+    call(
+        &router,
+        Method::POST,
+        "/members/u1/tags",
+        s,
+        Some(json!({"tag": "vip", "reason": "x"})),
+        None,
+    )
+    .await;
+
+    let assigned = call(
+        &router,
+        Method::POST,
+        "/members/u1/licenses",
+        s,
+        Some(json!({"plan": "pro"})),
+        Some("as-1"),
+    )
+    .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    let license_key = assigned.json()["license_key"].as_str().unwrap().to_owned();
+    let neither = call(
+        &router,
+        Method::POST,
+        "/members/u1/licenses",
+        s,
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_problem(&neither, StatusCode::UNPROCESSABLE_ENTITY, "required");
+
+    let device = |fingerprint: &str| json!({"fingerprint": fingerprint});
+    let path = format!("/licenses/{}/activate", license_key.to_lowercase());
+    let first = call(
+        &router,
+        Method::POST,
+        &path,
+        s,
+        Some(device("laptop-1")),
+        None,
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = call(
+        &router,
+        Method::POST,
+        &path,
+        s,
+        Some(device("laptop-1")),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    let second = call(
+        &router,
+        Method::POST,
+        &path,
+        s,
+        Some(device("laptop-2")),
+        None,
+    )
+    .await;
+    assert_problem(&second, StatusCode::CONFLICT, "license_unusable");
+
+    let validate = |body: Value| {
+        let router = router.clone();
+        let secret = secret.clone();
+        async move {
+            call(
+                &router,
+                Method::POST,
+                "/licenses/validate",
+                Some(&secret),
+                Some(body),
+                None,
+            )
+            .await
+            .json()
+        }
+    };
+    let ok = validate(json!({"license_key": license_key, "fingerprint": "laptop-1"})).await;
+    assert_eq!(
+        (ok["valid"].clone(), ok["code"].clone()),
+        (json!(true), json!("valid"))
+    );
+    let other_device = validate(json!({"license_key": license_key, "fingerprint": "phone"})).await;
+    assert_eq!(other_device["code"], "fingerprint_not_activated");
+    let from_beta = call(
+        &router,
+        Method::POST,
+        "/licenses/validate",
+        Some(&theirs),
+        Some(json!({"license_key": license_key})),
+        None,
+    )
+    .await;
+    assert_eq!(from_beta.json()["code"], "not_found");
+    let beta_activate = call(
+        &router,
+        Method::POST,
+        &path,
+        Some(&theirs),
+        Some(device("x")),
+        None,
+    )
+    .await;
+    assert_problem(&beta_activate, StatusCode::NOT_FOUND, "license_not_found");
+
+    let listed = call(&router, Method::GET, "/members/u1/licenses", s, None, None)
+        .await
+        .json();
+    assert_eq!(listed["held"], 1);
+    assert_eq!(listed["licenses"][0]["key"], license_key);
+
+    let off = call(
+        &router,
+        Method::POST,
+        &format!("/licenses/{license_key}/deactivate"),
+        s,
+        Some(device("laptop-1")),
+        None,
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    let second = call(
+        &router,
+        Method::POST,
+        &path,
+        s,
+        Some(device("laptop-2")),
+        None,
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::CREATED, "the slot is free again");
+
+    let back = call(
+        &router,
+        Method::POST,
+        &format!("/licenses/{license_key}/unassign"),
+        s,
+        Some(json!({"reason": "refund"})),
+        None,
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    let gone = validate(json!({"license_key": license_key})).await;
+    assert_eq!(gone["code"], "not_assigned");
 }

@@ -130,7 +130,6 @@ fn KeyList(
     limits: ServerAction<SetApiKeyLimits>,
     t: &'static Texts,
 ) -> impl IntoView {
-    let now = chrono::Utc::now();
     view! {
         <div class="overflow-x-auto">
             <table class=TABLE data-testid="api-key-list">
@@ -142,7 +141,7 @@ fn KeyList(
                 </tr></thead>
                 <tbody class="divide-y divide-slate-100">
                     {keys.into_iter().map(|key| {
-                        let state = key.state(now);
+                        let state = key.state;
                         let (label, badge) = state_label(state, t);
                         let usable = matches!(state, KeyState::Active | KeyState::Grace);
                         let id = key.key_id.to_string();

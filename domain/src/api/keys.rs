@@ -170,7 +170,7 @@ pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<ApiKey>> {
     let rows = sqlx::query!(
         r#"select k.key_id, k.name, k.scope, k.prefix, k.rate_per_second, k.burst,
                   a.email as "created_by?", k.created_at, k.expires_at, k.revoked_at,
-                  u.last_used_at as "last_used_at?", k.rotated_from
+                  u.last_used_at as "last_used_at?", k.rotated_from, now() as "now!"
            from api_keys k
            left join admins a on a.admin_id = k.created_by
            left join api_key_usage u on u.tenant_id = k.tenant_id and u.key_id = k.key_id
@@ -182,7 +182,7 @@ pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<ApiKey>> {
     .await?;
     rows.into_iter()
         .map(|row| {
-            Ok(ApiKey {
+            let mut key = ApiKey {
                 key_id: row.key_id,
                 name: row.name,
                 scope: Scope::parse(&row.scope)?,
@@ -195,7 +195,10 @@ pub async fn list(db: &PgPool, access: &Access) -> Result<Vec<ApiKey>> {
                 revoked_at: row.revoked_at,
                 last_used_at: row.last_used_at,
                 rotated_from: row.rotated_from,
-            })
+                state: KeyState::Active,
+            };
+            key.state = key.state_at(row.now);
+            Ok(key)
         })
         .collect()
 }

@@ -174,6 +174,27 @@ pub async fn activate(
     })
 }
 
+/// The live activation of a device (by its fingerprint) on a license.
+pub async fn activation_of(
+    db: &PgPool,
+    access: &Access,
+    license_id: Uuid,
+    device: &str,
+) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    let device = fingerprint(device)?;
+    sqlx::query_scalar!(
+        "select activation_id from license_activations
+         where tenant_id = $1 and license_id = $2 and fingerprint = $3 and deactivated_at is null",
+        access.tenant_id,
+        license_id,
+        device
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("activation"))
+}
+
 /// Deactivates a device (support and tenant admins; API clients): the slot is free
 /// again, the activation stays as history.
 pub async fn deactivate(

@@ -809,21 +809,42 @@ pub async fn assign_key(
     license_key: &str,
 ) -> Result<Assigned> {
     access.require(Role::Support)?;
-    let key = full_key(license_key)?;
-    let license_id = sqlx::query_scalar!(
-        "select license_id from licenses where tenant_id = $1 and license_key = $2",
-        access.tenant_id,
-        key
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| Error::not_found("license"))?;
+    let license_id = license_id_of(db, access, license_key).await?;
     let input = AssignInput {
         member_id,
         plan_id: None,
         license_id: Some(license_id),
     };
     assign(db, access, now, input).await
+}
+
+/// The id of the license with this key (as typed: any case, with or without dashes) in
+/// the caller's tenant (how the REST API, which names licenses by key, reaches the
+/// functions that take ids). A key of another tenant is not found.
+pub async fn license_id_of(db: &PgPool, access: &Access, license_key: &str) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    let key = full_key(license_key)?;
+    sqlx::query_scalar!(
+        "select license_id from licenses where tenant_id = $1 and license_key = $2",
+        access.tenant_id,
+        key
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("license"))
+}
+
+/// The id of the plan with this code in the caller's tenant.
+pub async fn plan_id_of(db: &PgPool, access: &Access, code: &str) -> Result<Uuid> {
+    access.require(Role::Viewer)?;
+    sqlx::query_scalar!(
+        "select plan_id from license_plans where tenant_id = $1 and code = $2",
+        access.tenant_id,
+        code.trim()
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("plan"))
 }
 
 /// A complete key, normalised; a prefix or anything else is an invalid `license_key`.

@@ -61,6 +61,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub rotated_from: Option<Uuid>,
+    /// Where it stands, as the server read it (the browser has no clock to ask).
+    pub state: KeyState,
 }
 
 /// Where a key stands at an instant.
@@ -74,7 +76,7 @@ pub enum KeyState {
 }
 
 impl ApiKey {
-    pub fn state(&self, now: DateTime<Utc>) -> KeyState {
+    pub fn state_at(&self, now: DateTime<Utc>) -> KeyState {
         if self.revoked_at.is_some() {
             KeyState::Revoked
         } else if let Some(until) = self.expires_at {

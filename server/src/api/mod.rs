@@ -10,6 +10,8 @@
 //! document is generated from the handlers ([`openapi`]) and served at
 //! `/api/v1/openapi.json` with a reference page at `/api/v1/docs`.
 
+/// Licenses by key: validate, activate and deactivate devices, assign, unassign.
+pub mod licenses;
 /// Per-key token buckets.
 pub mod limits;
 /// Members: upsert by external id (one or a batch), get, summary, ledger.
@@ -100,6 +102,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .merge(points::routes())
         .merge(permissions::routes())
         .merge(tags::routes())
+        .merge(licenses::routes())
 }
 
 /// The generated document (also what `tierdesk api openapi` prints).
