@@ -1157,6 +1157,36 @@ async fn tags_are_granted_renewed_and_revoked_by_code(db: PgPool) {
     )
     .await;
     assert_problem(&twice, StatusCode::CONFLICT, "tag_already_held");
+    let nul = call(
+        &router,
+        Method::POST,
+        "/members/u1/tags",
+        s,
+        Some(json!({"tag": "v\u{0}ip", "reason": "x"})),
+        None,
+    )
+    .await;
+    assert_problem(&nul, StatusCode::NOT_FOUND, "tag_not_found");
+    let nul_member = call(
+        &router,
+        Method::GET,
+        "/members/u%001/permissions?keys=vip.support",
+        s,
+        None,
+        None,
+    )
+    .await;
+    assert_problem(&nul_member, StatusCode::NOT_FOUND, "member_not_found");
+    let nul_plan = call(
+        &router,
+        Method::POST,
+        "/members/u1/licenses",
+        s,
+        Some(json!({"plan": "p\u{0}"})),
+        None,
+    )
+    .await;
+    assert_problem(&nul_plan, StatusCode::NOT_FOUND, "plan_not_found");
     let unknown = call(
         &router,
         Method::POST,

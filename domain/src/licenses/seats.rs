@@ -837,6 +837,9 @@ pub async fn license_id_of(db: &PgPool, access: &Access, license_key: &str) -> R
 /// The id of the plan with this code in the caller's tenant.
 pub async fn plan_id_of(db: &PgPool, access: &Access, code: &str) -> Result<Uuid> {
     access.require(Role::Viewer)?;
+    if model::input::plain_text("plan", code).is_err() {
+        return Err(Error::not_found("plan"));
+    }
     sqlx::query_scalar!(
         "select plan_id from license_plans where tenant_id = $1 and code = $2",
         access.tenant_id,

@@ -139,6 +139,11 @@ pub async fn find(db: &PgPool, access: &Access, external_id: &str) -> Result<Mem
 /// API, which names members by external id, reaches the functions that take ids).
 pub async fn id_of(db: &PgPool, access: &Access, external_id: &str) -> Result<Uuid> {
     access.require(Role::Viewer)?;
+    // Text no input can store (NUL, control characters) names no member; PostgreSQL
+    // would refuse a NUL in the query itself.
+    if model::input::plain_text("external_id", external_id).is_err() {
+        return Err(Error::not_found("member"));
+    }
     sqlx::query_scalar!(
         "select member_id from member_profiles where tenant_id = $1 and external_id = $2",
         access.tenant_id,

@@ -207,7 +207,10 @@ pub async fn decide(
             return Err(Error::invalid("key", crate::Problem::Format));
         }
     }
-    if external_id.is_empty() || external_id.chars().count() > 128 {
+    if external_id.is_empty()
+        || external_id.chars().count() > 128
+        || model::input::plain_text("member", external_id).is_err()
+    {
         return Err(Error::not_found("member"));
     }
     let decision = question.decision();

@@ -258,6 +258,9 @@ pub async fn grant(
 /// The member's grant of the tag in force (active or in grace), by the tag's code.
 pub async fn held(db: &PgPool, access: &Access, member_id: Uuid, tag_code: &str) -> Result<Uuid> {
     access.require(Role::Viewer)?;
+    if model::input::plain_text("tag", tag_code).is_err() {
+        return Err(Error::not_found("grant"));
+    }
     sqlx::query_scalar!(
         "select g.grant_id from tag_grants g
          join tags t on t.tenant_id = g.tenant_id and t.tag_id = g.tag_id

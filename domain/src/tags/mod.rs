@@ -83,6 +83,9 @@ pub async fn get(db: &PgPool, access: &Access, tag_id: Uuid) -> Result<Tag> {
 /// names tags by code, reaches the functions that take ids).
 pub async fn id_of(db: &PgPool, access: &Access, code: &str) -> Result<Uuid> {
     access.require(Role::Viewer)?;
+    if model::input::plain_text("tag", code).is_err() {
+        return Err(Error::not_found("tag"));
+    }
     sqlx::query_scalar!(
         "select tag_id from tags where tenant_id = $1 and code = $2",
         access.tenant_id,
