@@ -420,6 +420,24 @@ pub enum CheckCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The REST API over real HTTP: an open loop at a fixed arrival rate (latency from
+    /// each request's scheduled time), a closed loop for the maximum rate, batch
+    /// ingestion, and single earns against the domain's; last line `api_check_p99_ms=<n>
+    /// api_earn_p99_ms=<n> api_max_rps=<n> api_batch_changes_per_s=<n>`.
+    Api {
+        /// Keep-alive connections (requests in flight at most).
+        #[arg(long, default_value_t = 256)]
+        connections: usize,
+        /// Requests per second offered in the open loop.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        /// Seconds of each part.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Members to create.
+        #[arg(long, default_value_t = 10_000)]
+        members: i64,
+    },
     /// Routed decisions with the shadow comparison on (100 %) and off after a 20 %
     /// cohort is migrated; last line `shadow_overhead_p99_ratio=<r> routed_check_p99_us=<n>`.
     Rollout {

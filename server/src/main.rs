@@ -161,6 +161,12 @@ async fn run(cli: Cli) -> Result<(), AnyError> {
         Some(Command::Check(CheckCommand::Overview { tenant })) => {
             check_overview(&database.pool, tenant.as_deref()).await
         }
+        Some(Command::Bench(BenchCommand::Api {
+            connections,
+            rate,
+            seconds,
+            members,
+        })) => bench_api(&database.pool, *connections, *rate, *seconds, *members).await,
         Some(Command::Bench(BenchCommand::Points {
             clients,
             seconds,
@@ -558,6 +564,106 @@ async fn check_ledger(db: &PgPool, tenant: Option<&str>) -> Result<(), AnyError>
         println!("{violation}");
     }
     Err(format!("{} ledger invariant violation(s)", violations.len()).into())
+}
+
+async fn bench_api(
+    db: &PgPool,
+    connections: usize,
+    rate: u64,
+    seconds: u64,
+    members: i64,
+) -> Result<(), AnyError> {
+    use tierdesk::bench::api::ApiReport;
+    println!(
+        "api benchmark: {connections} connections, {rate} requests/s offered for {seconds} s, {members} members"
+    );
+    // The server: the console's router on this database, with its permission cache
+    // node (no background jobs), on a free port of the loopback.
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let address = listener.local_addr()?;
+    let state = AppState::new(db.clone(), leptos_options(address), domain::clock::system());
+    state
+        .permissions
+        .start(db.clone(), format!("tierdesk bench api {address}"));
+    let app = router(
+        state,
+        RouterOptions {
+            secure_cookies: false,
+        },
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    let domain_db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(17)
+        .connect_with(database_url_of(db))
+        .await?;
+    let report =
+        tierdesk::bench::api::run(db, &domain_db, address, connections, rate, seconds, members)
+            .await?;
+    let q = |s: &[u64], p: f64| tierdesk::bench::quantile(s, p) as f64 / 1000.0;
+    println!("tenant: {} ({} members)", report.slug, report.members);
+    let print = |stats: &[(tierdesk::bench::api::Op, tierdesk::bench::api::OpStats)],
+                 seconds: f64| {
+        for (op, s) in stats {
+            println!(
+                "  {:<8} {:>7} ok {:>5} failed {:>8.0} /s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms",
+                op.name(),
+                s.latencies.len(),
+                s.errors,
+                s.latencies.len() as f64 / seconds,
+                q(&s.latencies, 0.5),
+                q(&s.latencies, 0.99),
+                q(&s.latencies, 0.999)
+            );
+        }
+    };
+    let open_requests = ApiReport::requests(&report.open);
+    println!(
+        "open loop: {} requests in {:.1} s = {:.0} /s of {rate} offered (latency from each request's scheduled time)",
+        open_requests,
+        report.open_seconds,
+        open_requests as f64 / report.open_seconds
+    );
+    print(&report.open, report.open_seconds);
+    let closed_requests = ApiReport::requests(&report.closed);
+    let max_rps = closed_requests as f64 / report.closed_seconds;
+    println!(
+        "closed loop ({connections} connections back to back): {closed_requests} requests in {:.1} s = {max_rps:.0} /s",
+        report.closed_seconds
+    );
+    print(&report.closed, report.closed_seconds);
+    let batch_rate = report.ingest_changes as f64 / report.ingest_seconds;
+    println!(
+        "batch ingestion (4 clients, 1,000 earns per request): {} changes in {:.1} s = {batch_rate:.0} /s, {} failed requests; ledger check: {} violation(s)",
+        report.ingest_changes, report.ingest_seconds, report.ingest_errors, report.violations
+    );
+    let api_earn = report.api_earns as f64 / report.earn_seconds;
+    let domain_earn = report.domain_earns as f64 / report.domain_seconds;
+    println!(
+        "single changes (16 clients, 70 % earn / 30 % spend): API {api_earn:.0} /s, domain {domain_earn:.0} /s, ratio {:.2}",
+        api_earn / domain_earn.max(1.0)
+    );
+    let p99 = |op| {
+        report
+            .open
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map_or(0.0, |(_, s)| q(&s.latencies, 0.99))
+    };
+    println!(
+        "api_check_p99_ms={:.2} api_earn_p99_ms={:.2} api_max_rps={max_rps:.0} api_batch_changes_per_s={batch_rate:.0}",
+        p99(tierdesk::bench::api::Op::Check),
+        p99(tierdesk::bench::api::Op::Earn)
+    );
+    if report.violations > 0 {
+        return Err(format!("{} ledger invariant violation(s)", report.violations).into());
+    }
+    Ok(())
 }
 
 async fn bench_points(

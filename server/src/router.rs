@@ -622,10 +622,8 @@ async fn assignments_export(
 /// (holding no more than this) while the client is slow.
 const EXPORT_CHUNKS_IN_FLIGHT: usize = 8;
 
-/// Streams an export: the query runs in its own task on a pooled connection and sends
-/// CSV chunks through a bounded channel that is the response body. A client that goes
-/// away drops the body, the task's next send fails and the query stops; a query that
-/// fails mid-way aborts the body (the download is incomplete, not silently short).
+/// The console's license exports: the session's access and the filters checked, then
+/// streamed by [`csv_download`].
 async fn license_export(
     state: AppState,
     kind: app::licenses::batch_api::ExportKind,
@@ -646,6 +644,15 @@ async fn license_export(
         Ok(export) => export,
         Err(error) => return refused(lang, &error, status, &headers),
     };
+    csv_download(export)
+}
+
+/// Streams an export as a `text/csv` download (the console's routes and the REST
+/// API's): the query runs in its own task on a pooled connection and sends CSV chunks
+/// through a bounded channel that is the response body. A client that goes away drops
+/// the body, the task's next send fails and the query stops; a query that fails mid-way
+/// aborts the body (the download is incomplete, not silently short).
+pub(crate) fn csv_download(export: domain::licenses::export::CsvExport) -> Response {
     let disposition = format!("attachment; filename=\"{}\"", export.file_name());
     let (sender, receiver) = tokio::sync::mpsc::channel::<String>(EXPORT_CHUNKS_IN_FLIGHT);
     let (failed, failure) = tokio::sync::oneshot::channel::<()>();

@@ -1430,6 +1430,162 @@ async fn licenses_are_assigned_activated_and_validated_by_key(db: PgPool) {
     .await;
     assert_eq!(second.status, StatusCode::CREATED, "the slot is free again");
 
+    // Transfer to another member: a stale holder is refused, the right one moves it.
+    for external_id in ["u2"] {
+        call(
+            &router,
+            Method::POST,
+            "/members",
+            s,
+            Some(member(external_id)),
+            None,
+        )
+        .await;
+        call(
+            &router,
+            Method::POST,
+            &format!("/members/{external_id}/tags"),
+            s,
+            Some(json!({"tag": "vip", "reason": "x"})),
+            None,
+        )
+        .await;
+    }
+    let transfer_path = format!("/licenses/{license_key}/transfer");
+    let stale = call(
+        &router,
+        Method::POST,
+        &transfer_path,
+        s,
+        Some(json!({"to": "u2", "reason": "gift", "from": "u2"})),
+        None,
+    )
+    .await;
+    assert_problem(&stale, StatusCode::CONFLICT, "stale_version");
+    let no_reason = call(
+        &router,
+        Method::POST,
+        &transfer_path,
+        s,
+        Some(json!({"to": "u2", "reason": " "})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        no_reason.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_reason.body
+    );
+    let moved = call(
+        &router,
+        Method::POST,
+        &transfer_path,
+        s,
+        Some(json!({"to": "u2", "reason": "gift", "from": "u1"})),
+        Some("tr-1"),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.json()["license_key"], license_key);
+    let beta_transfer = call(
+        &router,
+        Method::POST,
+        &transfer_path,
+        Some(&theirs),
+        Some(json!({"to": "u2", "reason": "steal"})),
+        None,
+    )
+    .await;
+    assert_problem(&beta_transfer, StatusCode::NOT_FOUND, "license_not_found");
+    let u2 = call(&router, Method::GET, "/members/u2/licenses", s, None, None)
+        .await
+        .json();
+    assert_eq!(u2["held"], 1);
+
+    // The report and the exports, as the console has them; beta sees none of it.
+    let report = call(&router, Method::GET, "/licenses/report", s, None, None).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let report = report.json();
+    assert_eq!(report["plans"][0]["plan"], "pro");
+    assert_eq!(report["plans"][0]["issued"], 3);
+    assert_eq!(report["plans"][0]["assigned"], 1);
+    let beta_report = call(
+        &router,
+        Method::GET,
+        "/licenses/report",
+        Some(&theirs),
+        None,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(beta_report["plans"], json!([]));
+    let csv = call(
+        &router,
+        Method::GET,
+        "/licenses/export.csv?plan=pro&state=assigned",
+        s,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(csv.body.lines().count(), 2, "{}", csv.body);
+    assert!(csv.body.contains(&license_key) && csv.body.contains("u2"));
+    let assignments = call(
+        &router,
+        Method::GET,
+        "/licenses/assignments.csv",
+        s,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(assignments.status, StatusCode::OK);
+    assert!(assignments.body.contains("gift"), "{}", assignments.body);
+    let beta_csv = call(
+        &router,
+        Method::GET,
+        "/licenses/export.csv",
+        Some(&theirs),
+        None,
+        None,
+    )
+    .await;
+    assert!(!beta_csv.body.contains(&license_key));
+    let bad_state = call(
+        &router,
+        Method::GET,
+        "/licenses/export.csv?state=lost",
+        s,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        bad_state.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_state.body
+    );
+    let bad_plan = call(
+        &router,
+        Method::GET,
+        "/licenses/export.csv?plan=nope",
+        s,
+        None,
+        None,
+    )
+    .await;
+    assert_problem(&bad_plan, StatusCode::NOT_FOUND, "plan_not_found");
+
     let back = call(
         &router,
         Method::POST,
@@ -1442,4 +1598,456 @@ async fn licenses_are_assigned_activated_and_validated_by_key(db: PgPool) {
     assert_eq!(back.status, StatusCode::OK, "{}", back.body);
     let gone = validate(json!({"license_key": license_key})).await;
     assert_eq!(gone["code"], "not_assigned");
+}
+
+/// The set-based batch moves balances, sequence numbers and levels exactly as the
+/// single changes would one after the other, answers a retry with the original
+/// response, and a takeover after a lost claim (the same ledger keys again) posts
+/// nothing twice.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_batch_posts_in_order_as_single_changes_would(db: PgPool) {
+    use domain::points::batch::{BatchItem, post_batch};
+    use domain::points::ledger::{Adjusted, Change, EntryKind};
+    let acme = tenant(&db, "acme").await;
+    let router = console(db.clone());
+    let secret = key(&db, &acme.boss, Scope::Write, None).await;
+    let s = Some(secret.as_str());
+    for id in ["a", "b"] {
+        call(&router, Method::POST, "/members", s, Some(member(id)), None).await;
+    }
+    let changes = json!({"changes": [
+        {"kind": "earn", "member": "a", "points": 600},
+        {"kind": "earn", "member": "b", "points": 10},
+        {"kind": "earn", "member": "a", "points": 500},
+        {"kind": "spend", "member": "a", "points": 2000},
+        {"kind": "spend", "member": "a", "points": 100},
+        {"kind": "earn", "member": "a", "points": 0},
+        {"kind": "earn", "member": " b ", "points": 5, "category": "promo"},
+        {"kind": "earn", "member": "a\u{0}", "points": 5},
+    ]});
+    let first = call(
+        &router,
+        Method::POST,
+        "/points/batch",
+        s,
+        Some(changes.clone()),
+        Some("b-1"),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let result = first.json();
+    let statuses: Vec<i64> = result["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 201, 409, 201, 422, 201, 404]);
+    let seqs: Vec<Value> = result["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["entry"]["seq"].clone())
+        .collect();
+    assert_eq!(
+        seqs[..5],
+        [json!(1), json!(1), json!(2), Value::Null, json!(3)]
+    );
+    assert_eq!(result["results"][4]["entry"]["available_after"], 1000);
+    assert_eq!(result["results"][4]["entry"]["total_after"], 1100);
+    assert_eq!(result["results"][6]["entry"]["category"], "promo");
+    let a = call(&router, Method::GET, "/members/a", s, None, None)
+        .await
+        .json();
+    assert_eq!(a["points"]["available"], 1000);
+    assert_eq!(a["level"]["code"], "silver", "{a}");
+    let moves: i64 = sqlx::query_scalar(
+        "select count(*) from level_changes where cause = 'points' and ledger_seq = 2",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(moves, 1, "a moved to silver at its second entry");
+    let entries = ledger_rows(&db).await;
+    assert_eq!(entries, 5);
+
+    // A retry gets the first response; the ledger is untouched.
+    let retry = call(
+        &router,
+        Method::POST,
+        "/points/batch",
+        s,
+        Some(changes),
+        Some("b-1"),
+    )
+    .await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.json(), result);
+    assert_eq!(ledger_rows(&db).await, entries);
+
+    // The same ledger keys again (a retry that took over a dead claim): every change
+    // answers its stored entry, replayed; a different payload under a key conflicts;
+    // a key twice in one batch is a retry of the first.
+    let a_id = domain::members::id_of(&db, &acme.boss.access(), "a")
+        .await
+        .unwrap();
+    let item = |points: i64, key: &str| BatchItem {
+        kind: EntryKind::Earn,
+        member: "a".into(),
+        change: Change {
+            member_id: a_id,
+            points,
+            category: "bench".into(),
+            idempotency_key: Some(key.into()),
+            ..Default::default()
+        },
+    };
+    let access = acme.boss.access();
+    let once = post_batch(
+        &db,
+        &access,
+        vec![item(7, "k1"), item(7, "k1"), item(8, "k2")],
+    )
+    .await
+    .unwrap();
+    let again = post_batch(&db, &access, vec![item(7, "k1"), item(9, "k2")])
+        .await
+        .unwrap();
+    let posted = |o: &domain::Result<Adjusted>| match o {
+        Ok(Adjusted::Posted(p)) => Some((p.entry.seq, p.replayed)),
+        _ => None,
+    };
+    assert_eq!(posted(&once[0]), Some((4, false)));
+    assert_eq!(posted(&once[1]), Some((4, true)));
+    assert_eq!(posted(&once[2]), Some((5, false)));
+    assert_eq!(posted(&again[0]), Some((4, true)));
+    assert!(matches!(
+        again[1],
+        Err(domain::Error::Conflict(
+            domain::Conflict::IdempotencyKeyReused
+        ))
+    ));
+    assert_eq!(ledger_rows(&db).await, entries + 2);
+    assert!(
+        domain::points::check::check(&db, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Concurrent batches on the same members never deadlock and lose nothing.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn concurrent_batches_on_the_same_members_add_up(db: PgPool) {
+    let acme = tenant(&db, "acme").await;
+    let router = console(db.clone());
+    let secret = key(&db, &acme.boss, Scope::Write, None).await;
+    let ids: Vec<String> = (0..20).map(|i| format!("m{i:02}")).collect();
+    let members: Vec<Value> = ids.iter().map(|id| member(id)).collect();
+    call(
+        &router,
+        Method::POST,
+        "/members/batch",
+        Some(&secret),
+        Some(json!({"members": members})),
+        None,
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for client in 0..8 {
+        let (router, secret, ids) = (router.clone(), secret.clone(), ids.clone());
+        tasks.push(tokio::spawn(async move {
+            // Each client walks the members in its own order.
+            let mut order = ids.clone();
+            order.rotate_left((client * 3) % ids.len());
+            if client % 2 == 1 {
+                order.reverse();
+            }
+            let changes: Vec<Value> = order
+                .iter()
+                .map(|m| json!({"kind": "earn", "member": m, "points": 10}))
+                .collect();
+            call(
+                &router,
+                Method::POST,
+                "/points/batch",
+                Some(&secret),
+                Some(json!({"changes": changes})),
+                None,
+            )
+            .await
+            .status
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::OK);
+    }
+    let totals: Vec<i64> =
+        sqlx::query_scalar("select total_points from member_profiles order by external_id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(totals, vec![80; 20]);
+    assert!(
+        domain::points::check::check(&db, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The legacy system keeps its types and members in step over the API; a member
+/// changed after their migration is caught up in the same call; effective permissions
+/// come from the model that answers the member now.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn legacy_upserts_catch_up_migrated_members_and_effective_permissions_are_routed(db: PgPool) {
+    use domain::migration::run;
+    let acme = tenant(&db, "acme").await;
+    let beta = tenant(&db, "beta").await;
+    let router = console(db.clone());
+    let writer = key(&db, &acme.boss, Scope::Write, None).await;
+    let reader = key(&db, &acme.boss, Scope::Read, None).await;
+    let theirs = key(&db, &beta.boss, Scope::Write, None).await;
+    let w = Some(writer.as_str());
+
+    let types = json!({"user_types": [
+        {"id": 1, "name": "Basic", "permissions": ["license_request"], "max_licenses": 1},
+        {"id": 2, "name": "", "permissions": [], "max_licenses": 1},
+        {"id": 3, "name": "Pro", "permissions": ["license_request", "api_access"], "max_licenses": 4},
+    ]});
+    let read_only = call(
+        &router,
+        Method::POST,
+        "/legacy/user-types",
+        Some(&reader),
+        Some(types.clone()),
+        None,
+    )
+    .await;
+    assert_problem(&read_only, StatusCode::FORBIDDEN, "insufficient_scope");
+    let written = call(
+        &router,
+        Method::POST,
+        "/legacy/user-types",
+        w,
+        Some(types),
+        None,
+    )
+    .await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+    let written = written.json();
+    assert_eq!(
+        (
+            written["inserted"].clone(),
+            written["refused"][0]["index"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert_eq!(written["refused"][0]["field"], "name");
+
+    let member_row = |id: &str, user_type: i64, payment: i64| {
+        json!({"external_id": id, "user_type": user_type, "registered_at": "2020-01-01T00:00:00Z",
+               "last_login_at": null, "license_count": 1, "payment_total_cents": payment})
+    };
+    let members = json!({"members": [member_row("m1", 1, 10_000), member_row("m2", 3, 0), member_row("", 1, 0)]});
+    let written = call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        w,
+        Some(members),
+        Some("lm-1"),
+    )
+    .await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+    let written = written.json();
+    assert_eq!(written["inserted"], 2);
+    assert_eq!(written["refused"][0]["index"], 2);
+    assert_eq!(written["caught_up"]["members"], 0);
+
+    // Before the migration: the legacy model answers, from the user type.
+    let legacy = call(
+        &router,
+        Method::GET,
+        "/members/m2/permissions/effective",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(legacy.status, StatusCode::OK, "{}", legacy.body);
+    let legacy = legacy.json();
+    assert_eq!(legacy["model"], "legacy");
+    assert_eq!(legacy["user_type"], 3);
+    assert_eq!(legacy["permissions"][0]["key"], "api_access");
+    assert_eq!(legacy["permissions"][0]["sources"][0]["kind"], "user_type");
+    assert_eq!(legacy["quotas"][0]["value"], 4);
+    let unknown = call(
+        &router,
+        Method::GET,
+        "/members/nobody/permissions/effective",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "member_not_found");
+    let beta_sees = call(
+        &router,
+        Method::GET,
+        "/members/m2/permissions/effective",
+        Some(&theirs),
+        None,
+        None,
+    )
+    .await;
+    assert_problem(&beta_sees, StatusCode::NOT_FOUND, "member_not_found");
+
+    // Migrate m1 and switch the tenant to the new model.
+    let access = acme.boss.access();
+    let started = run::start(
+        &db,
+        &access,
+        &domain::migration::run::Selection::Members(vec!["m1".into()]),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    run::drive(&db, acme.tenant.id(), started.run_id, |_| {})
+        .await
+        .unwrap();
+    let points_before: i64 =
+        sqlx::query_scalar("select total_points from member_profiles where external_id = 'm1'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+
+    // The legacy system records a payment for m1: caught up in the same call.
+    let members = json!({"members": [member_row("m1", 1, 500_000)]});
+    let caught = call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        w,
+        Some(members.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(caught.status, StatusCode::OK, "{}", caught.body);
+    let caught = caught.json();
+    assert_eq!(caught["updated"], 1);
+    assert_eq!(caught["caught_up"]["members"], 1, "{caught}");
+    let points_after: i64 =
+        sqlx::query_scalar("select total_points from member_profiles where external_id = 'm1'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(
+        points_after > points_before,
+        "{points_before} -> {points_after}"
+    );
+    assert_eq!(caught["caught_up"]["points"], points_after - points_before);
+    // The same row again changes nothing and catches up nothing.
+    let same = call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        w,
+        Some(members),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(
+        (
+            same["unchanged"].clone(),
+            same["caught_up"]["members"].clone()
+        ),
+        (json!(1), json!(0))
+    );
+    // Beta's upserts never touch acme's rows.
+    let beta_row = json!({"members": [member_row("m1", 1, 1)]});
+    call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        Some(&theirs),
+        Some(beta_row),
+        None,
+    )
+    .await;
+    let acme_payment: i64 = sqlx::query_scalar(
+        "select payment_total_cents from legacy_members where tenant_id = $1 and external_id = 'm1'",
+    )
+    .bind(acme.tenant.id())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(acme_payment, 500_000);
+
+    // A bad row is refused on its own; bad bodies are 4xx and write nothing.
+    let bad_row = json!({"members": [member_row("x", -1, 0)]});
+    let bad_row = call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        w,
+        Some(bad_row),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(bad_row["refused"][0]["field"], "user_type");
+    for body in [
+        json!({"members": []}),
+        json!({"members": [member_row("x", 1, 0)], "extra": 1}),
+        json!({"members": [{"external_id": "x", "user_type": "one"}]}),
+    ] {
+        let refused = call(
+            &router,
+            Method::POST,
+            "/legacy/members",
+            w,
+            Some(body.clone()),
+            None,
+        )
+        .await;
+        assert!(refused.status.is_client_error(), "{body}: {}", refused.body);
+    }
+    let stored: i64 = sqlx::query_scalar(
+        "select count(*) from legacy_members where tenant_id = $1 and external_id = 'x'",
+    )
+    .bind(acme.tenant.id())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0);
+
+    // A member only the new model knows: answered by it, with the level as a source.
+    call(
+        &router,
+        Method::POST,
+        "/members",
+        w,
+        Some(member("n1")),
+        None,
+    )
+    .await;
+    let new = call(
+        &router,
+        Method::GET,
+        "/members/n1/permissions/effective",
+        Some(&reader),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.body);
+    let new = new.json();
+    assert_eq!(new["model"], "new");
+    assert_eq!(new["user_type"], Value::Null);
+    assert_eq!(
+        new["permissions"][0]["sources"][0]["kind"], "level",
+        "{new}"
+    );
 }

@@ -23,8 +23,8 @@ use crate::access::audit::{self, Event};
 use crate::tags::permissions::{self, PermissionCache};
 use crate::{Access, Conflict, Error, Principal, Result, Role};
 pub use model::api::{
-    ApiKey, Issued, KeyState, NewKey, Scope, checked_grace_hours, checked_limits, display_prefix,
-    format_secret, parse_secret,
+    ApiKey, Issued, KeyState, NewKey, RATE_MAX, Scope, checked_grace_hours, checked_limits,
+    display_prefix, format_secret, parse_secret,
 };
 
 /// How often a key's `last_used_at` is written at most (per process).

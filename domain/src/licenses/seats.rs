@@ -878,6 +878,10 @@ pub async fn transfer_to_external(
     if external_id.is_empty() {
         return Err(Error::invalid("to_external_id", model::Problem::Required));
     }
+    // Text no input can store (NUL, control characters) names no member.
+    if model::input::plain_text("to_external_id", external_id).is_err() {
+        return Err(Error::not_found("member"));
+    }
     let to_member_id = sqlx::query_scalar!(
         "select member_id from member_profiles where tenant_id = $1 and external_id = $2",
         access.tenant_id,

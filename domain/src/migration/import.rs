@@ -21,6 +21,12 @@ pub use model::migration::legacy::{BAD_ROWS_LISTED, BadRow, ImportReport};
 /// Rows written per statement.
 pub const BATCH_ROWS: usize = 1000;
 
+/// Rows given as values, each checked or refused (see [`Import::upsert`]).
+pub enum Rows {
+    UserTypes(Vec<std::result::Result<model::migration::legacy::UserType, model::Invalid>>),
+    Members(Vec<std::result::Result<model::migration::legacy::Member, model::Invalid>>),
+}
+
 /// What is imported (the user types or the members file; its header is
 /// [`Kind::columns`]).
 pub use model::migration::imports::ImportKind as Kind;
@@ -100,6 +106,53 @@ impl Import {
             members: Vec::new(),
             report: ImportReport::default(),
         })
+    }
+
+    /// Upserts rows given as values (the REST API's legacy endpoints), checked by
+    /// [`checked_type`] / [`checked_member`]: written, counted, reported (a bad row's
+    /// `line` is its position from 1) and audited as a file's rows are, in one
+    /// transaction.
+    pub async fn upsert(
+        db: &PgPool,
+        access: &Access,
+        now: DateTime<Utc>,
+        rows: Rows,
+    ) -> Result<ImportReport> {
+        let kind = match rows {
+            Rows::UserTypes(_) => Kind::UserTypes,
+            Rows::Members(_) => Kind::Members,
+        };
+        let mut import = Import::begin(db, access, now, kind).await?;
+        import.positions = Some(Vec::new());
+        match rows {
+            Rows::UserTypes(types) => {
+                for (index, row) in types.into_iter().enumerate() {
+                    import.report.rows += 1;
+                    match row {
+                        Ok(t) => import.types.push(t),
+                        Err(invalid) => import.bad(
+                            index as u64 + 1,
+                            invalid.field,
+                            problem_code(&invalid.problem),
+                        ),
+                    }
+                }
+            }
+            Rows::Members(members) => {
+                for (index, row) in members.into_iter().enumerate() {
+                    import.report.rows += 1;
+                    match row {
+                        Ok(m) => import.members.push((index as u64 + 1, m)),
+                        Err(invalid) => import.bad(
+                            index as u64 + 1,
+                            invalid.field,
+                            problem_code(&invalid.problem),
+                        ),
+                    }
+                }
+            }
+        }
+        import.finish().await
     }
 
     /// Reads the next bytes of the file.
@@ -316,14 +369,26 @@ impl Import {
 fn parse_type(
     value: &[&str],
 ) -> std::result::Result<model::migration::legacy::UserType, model::Invalid> {
-    let type_id = integer("id", value[0], 0, 1_000_000)? as i32;
-    let name = model::input::name("name", value[1])?;
+    let type_id = integer("id", value[0], 0, 1_000_000)?;
+    let keys: Vec<String> = value[2].split('|').map(str::to_owned).collect();
+    let max_licenses = integer("max_licenses", value[3], 0, 1_000_000)?;
+    checked_type(type_id, value[1], &keys, max_licenses)
+}
+
+/// A user type given as values (the REST API), checked as a file's row is.
+pub fn checked_type(
+    type_id: i64,
+    name: &str,
+    permissions: &[String],
+    max_licenses: i64,
+) -> std::result::Result<model::migration::legacy::UserType, model::Invalid> {
+    let type_id = in_range("id", type_id, 0, 1_000_000)?;
+    let name = model::input::name("name", name)?;
     if name.chars().count() > 100 {
         return Err(model::Invalid::new("name", Problem::TooLong { max: 100 }));
     }
-    let keys: Vec<String> = value[2].split('|').map(str::to_owned).collect();
-    let permissions = model::input::permissions(&keys)?;
-    let max_licenses = integer("max_licenses", value[3], 0, 1_000_000)? as i32;
+    let permissions = model::input::permissions(permissions)?;
+    let max_licenses = in_range("max_licenses", max_licenses, 0, 1_000_000)?;
     Ok(model::migration::legacy::UserType {
         type_id,
         name,
@@ -332,10 +397,53 @@ fn parse_type(
     })
 }
 
+fn in_range(
+    field: &'static str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> std::result::Result<i32, model::Invalid> {
+    if value < min {
+        return Err(model::Invalid::new(field, Problem::Format));
+    }
+    if value > max {
+        return Err(model::Invalid::new(field, Problem::TooLarge { max }));
+    }
+    Ok(value as i32)
+}
+
 fn parse_member(
     value: &[&str],
 ) -> std::result::Result<model::migration::legacy::Member, model::Invalid> {
-    let external_id = value[0].trim();
+    let last_login_at = match value[3].trim() {
+        "" => None,
+        text => Some(date("last_login_at", text)?),
+    };
+    let payment = value[5].trim();
+    checked_member(
+        value[0],
+        integer("user_type", value[1], 0, 1_000_000)?,
+        date("registered_at", value[2])?,
+        last_login_at,
+        integer("license_count", value[4], 0, 1_000_000)?,
+        if payment.is_empty() {
+            0
+        } else {
+            model::migration::parse_cents("payment_total", payment)?
+        },
+    )
+}
+
+/// A legacy member given as values (the REST API), checked as a file's row is.
+pub fn checked_member(
+    external_id: &str,
+    user_type: i64,
+    registered_at: DateTime<Utc>,
+    last_login_at: Option<DateTime<Utc>>,
+    license_count: i64,
+    payment_total_cents: i64,
+) -> std::result::Result<model::migration::legacy::Member, model::Invalid> {
+    let external_id = external_id.trim();
     if external_id.is_empty() {
         return Err(model::Invalid::new("external_id", Problem::Required));
     }
@@ -346,21 +454,24 @@ fn parse_member(
             Problem::TooLong { max: 128 },
         ));
     }
-    let last_login_at = match value[3].trim() {
-        "" => None,
-        text => Some(date("last_login_at", text)?),
-    };
-    let payment = value[5].trim();
+    if payment_total_cents < 0 {
+        return Err(model::Invalid::new("payment_total_cents", Problem::Format));
+    }
+    // Years 1 to 9999 (what PostgreSQL and RFC 3339 both hold).
+    for (field, at) in [
+        ("registered_at", Some(registered_at)),
+        ("last_login_at", last_login_at),
+    ] {
+        if at.is_some_and(|at| !(1..=9999).contains(&chrono::Datelike::year(&at))) {
+            return Err(model::Invalid::new(field, Problem::Format));
+        }
+    }
     Ok(model::migration::legacy::Member {
         external_id: external_id.to_owned(),
-        user_type: integer("user_type", value[1], 0, 1_000_000)? as i32,
-        registered_at: date("registered_at", value[2])?,
+        user_type: in_range("user_type", user_type, 0, 1_000_000)?,
+        registered_at,
         last_login_at,
-        license_count: integer("license_count", value[4], 0, 1_000_000)? as i32,
-        payment_total_cents: if payment.is_empty() {
-            0
-        } else {
-            model::migration::parse_cents("payment_total", payment)?
-        },
+        license_count: in_range("license_count", license_count, 0, 1_000_000)?,
+        payment_total_cents,
     })
 }

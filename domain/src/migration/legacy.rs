@@ -163,3 +163,41 @@ pub async fn generate(
     .await?;
     Ok(())
 }
+
+/// What a legacy upsert did: the rows' report, and the catch-up of the members it
+/// changed who were migrated before the change.
+#[derive(Debug, Clone, Default)]
+pub struct Upserted {
+    pub report: model::migration::legacy::ImportReport,
+    pub caught_up: model::migration::run::CatchUp,
+}
+
+/// Upserts legacy user types or members given as values (tenant admins: the REST API
+/// while the tenant migrates; the legacy system keeps running). Rows are checked,
+/// written and audited as an import's are; changed members who were already migrated
+/// are caught up at once ([`super::verify::catch_up_members`]).
+pub async fn upsert(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    rows: super::import::Rows,
+) -> Result<Upserted> {
+    access.require(Role::TenantAdmin)?;
+    let members: Option<Vec<String>> = match &rows {
+        super::import::Rows::Members(members) => Some(
+            members
+                .iter()
+                .filter_map(|m| m.as_ref().ok().map(|m| m.external_id.clone()))
+                .collect(),
+        ),
+        super::import::Rows::UserTypes(_) => None,
+    };
+    let report = super::import::Import::upsert(db, access, now, rows).await?;
+    let caught_up = match members {
+        Some(ids) if report.inserted + report.updated > 0 => {
+            super::verify::catch_up_members(db, access, Some(&ids)).await?
+        }
+        _ => Default::default(),
+    };
+    Ok(Upserted { report, caught_up })
+}

@@ -74,7 +74,19 @@ fn version_arrays(
 /// `adjust` for less, down to zero available points), a changed user type moves the
 /// migration grant to the newly mapped tag, and the record takes the new digest.
 pub async fn catch_up(db: &PgPool, access: &Access) -> Result<CatchUp> {
+    catch_up_members(db, access, None).await
+}
+
+/// [`catch_up`] of the migrated members among `only` (external ids; `None`: all):
+/// what the REST API's legacy upserts run right after writing, so a member the legacy
+/// system changes after their migration is caught up at once.
+pub async fn catch_up_members(
+    db: &PgPool,
+    access: &Access,
+    only: Option<&[String]>,
+) -> Result<CatchUp> {
     access.require(Role::TenantAdmin)?;
+    let only: Option<Vec<String>> = only.map(<[String]>::to_vec);
     let mut total = CatchUp::default();
     loop {
         let mut tx = db.begin().await?;
@@ -89,12 +101,14 @@ pub async fn catch_up(db: &PgPool, access: &Access) -> Result<CatchUp> {
                join legacy_members l on l.tenant_id = mm.tenant_id and l.external_id = mm.external_id
                join member_profiles p on p.tenant_id = mm.tenant_id and p.member_id = mm.member_id
                where mm.tenant_id = $1 and mm.rolled_back_at is null
+                 and ($3::text[] is null or mm.external_id = any($3))
                  and mm.source_digest <> legacy_member_digest(l.user_type, l.registered_at, l.last_login_at,
                                                               l.license_count, l.payment_total_cents)
                order by mm.member_id limit $2
                for no key update of p, mm"#,
             access.tenant_id,
-            CATCH_UP_BATCH
+            CATCH_UP_BATCH,
+            only.as_deref()
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -246,6 +260,7 @@ async fn post_difference(
         manual: false,
         idempotency_key: None,
         reverses_seq: None,
+        external_id: None,
     };
     let hash = posting.request_hash();
     apply(tx, access.tenant_id, &posting, &hash)

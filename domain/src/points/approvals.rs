@@ -295,6 +295,7 @@ pub async fn approve(db: &PgPool, access: &Access, request_id: Uuid) -> Result<P
         // and a key here would be one a client could take first.
         idempotency_key: None,
         reverses_seq: None,
+        external_id: None,
     };
     let hash = format!("approval:{request_id}");
     let posted = ledger::apply(&mut tx, access.tenant_id, &posting, &hash).await?;

@@ -39,13 +39,15 @@ pub(crate) struct Posting {
     pub manual: bool,
     pub idempotency_key: Option<String>,
     pub reverses_seq: Option<i64>,
+    /// Names the member instead of `member_id` (then nil): the statement finds them.
+    pub external_id: Option<String>,
 }
 
 impl Posting {
     /// A stable fingerprint of the request (FNV-1a over its fields), stored with the
     /// idempotency key to tell a retry from a different request under the same key.
     pub(crate) fn request_hash(&self) -> String {
-        let canonical = json!([
+        let mut canonical = json!([
             self.kind.as_str(),
             self.member_id,
             self.available_delta,
@@ -56,8 +58,11 @@ impl Posting {
             self.source_type,
             self.source_ref,
             self.reverses_seq,
-        ])
-        .to_string();
+        ]);
+        if let (Some(external_id), Some(fields)) = (&self.external_id, canonical.as_array_mut()) {
+            fields.push(json!(external_id));
+        }
+        let canonical = canonical.to_string();
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in canonical.as_bytes() {
             hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
@@ -66,7 +71,7 @@ impl Posting {
     }
 }
 
-fn origin_of(access: &Access) -> Origin {
+pub(crate) fn origin_of(access: &Access) -> Origin {
     match (access.principal.admin_id, access.principal.api_key_id) {
         (Some(admin_id), _) => Origin::Admin(admin_id),
         (None, Some(key_id)) => Origin::Client(key_id.to_string()),
@@ -74,20 +79,58 @@ fn origin_of(access: &Access) -> Origin {
     }
 }
 
+/// The ledger columns naming who caused an entry: the admin, or the API key.
+pub(crate) fn origin_columns(origin: &Origin) -> (Option<Uuid>, Option<String>) {
+    match origin {
+        Origin::Admin(id) => (Some(*id), None),
+        Origin::Client(id) => (None, Some(id.clone())),
+        Origin::System => (None, None),
+    }
+}
+
 /// Adds earned points (raises the lifetime total and the level with it).
 pub async fn earn(db: &PgPool, access: &Access, change: Change) -> Result<Posted> {
     access.require(Role::Support)?;
-    let points = checked_magnitude(change.points)?;
-    let posting = posting(EntryKind::Earn, access, change, points, points, false)?;
+    let posting = posting_of(EntryKind::Earn, access, change)?;
     post(db, access, posting).await
 }
 
 /// Spends available points; refused (changing nothing) if the member has fewer.
 pub async fn spend(db: &PgPool, access: &Access, change: Change) -> Result<Posted> {
     access.require(Role::Support)?;
-    let points = checked_magnitude(change.points)?;
-    let posting = posting(EntryKind::Spend, access, change, -points, 0, false)?;
+    let posting = posting_of(EntryKind::Spend, access, change)?;
     post(db, access, posting).await
+}
+
+/// [`earn`] or [`spend`] (`kind`) for the member with the external id `member`, the
+/// member found by the ledger statement itself (`change.member_id` is ignored): one
+/// round trip, where looking the member up first costs two.
+pub async fn post_for(
+    db: &PgPool,
+    access: &Access,
+    kind: EntryKind,
+    member: &str,
+    change: Change,
+) -> Result<Posted> {
+    access.require(Role::Support)?;
+    let member = member.trim();
+    if member.is_empty() || model::input::plain_text("member", member).is_err() {
+        return Err(Error::not_found("member"));
+    }
+    let mut posting = posting_of(kind, access, change)?;
+    posting.member_id = Uuid::nil();
+    posting.external_id = Some(member.to_owned());
+    post(db, access, posting).await
+}
+
+/// The checked posting of an earn or a spend.
+pub(crate) fn posting_of(kind: EntryKind, access: &Access, change: Change) -> Result<Posting> {
+    let points = checked_magnitude(change.points)?;
+    match kind {
+        EntryKind::Earn => posting(kind, access, change, points, points, false),
+        EntryKind::Spend => posting(kind, access, change, -points, 0, false),
+        _ => Err(Error::invalid("kind", Problem::Format)),
+    }
 }
 
 /// A manual correction by support staff, with a mandatory reason. Moves both available
@@ -145,16 +188,12 @@ async fn replay_adjustment(
     hash: &str,
 ) -> Result<Option<Adjusted>> {
     let mut conn = db.acquire().await?;
-    if let Some(stored) = replay(&mut conn, access.tenant_id, key, hash).await? {
+    if let Some(stored) = stored(&mut conn, access.tenant_id, key).await? {
         drop(conn);
-        if !stored.same_request {
+        if !stored.same_request(hash) {
             return Err(Error::Conflict(Conflict::IdempotencyKeyReused));
         }
-        let posted = Posted {
-            entry: stored.entry,
-            replayed: true,
-            level_change: stored.level_change,
-        };
+        let posted = stored.replayed();
         settle_level(db, access, &posted).await?;
         return Ok(Some(Adjusted::Posted(posted)));
     }
@@ -195,6 +234,7 @@ pub async fn reverse(
         manual: true,
         idempotency_key: checked_key(idempotency_key)?,
         reverses_seq: Some(seq),
+        external_id: None,
     };
     // An existing reversal is found by the statement (unique constraint, or a balance
     // the first reversal already used up) and explained by `resolve`, after the
@@ -265,10 +305,15 @@ fn posting(
         manual,
         idempotency_key: checked_key(change.idempotency_key)?,
         reverses_seq: None,
+        external_id: None,
     })
 }
 
 /// Posts on one connection in autocommit: the single statement is the transaction.
+pub(crate) async fn post_posting(db: &PgPool, access: &Access, posting: Posting) -> Result<Posted> {
+    post(db, access, posting).await
+}
+
 async fn post(db: &PgPool, access: &Access, posting: Posting) -> Result<Posted> {
     let hash = posting.request_hash();
     let mut conn = db.acquire().await?;
@@ -358,24 +403,31 @@ async fn resolve(
         (_, Some(error)) => return Err(error),
     }
     if let Some(key) = &posting.idempotency_key
-        && let Some(stored) = replay(conn, tenant_id, key, hash).await?
+        && let Some(stored) = stored(conn, tenant_id, key).await?
     {
-        return if stored.same_request {
-            Ok(Posted {
-                entry: stored.entry,
-                replayed: true,
-                level_change: stored.level_change,
-            })
+        return if stored.same_request(hash) {
+            Ok(stored.replayed())
         } else {
             Err(Error::Conflict(Conflict::IdempotencyKeyReused))
         };
     }
+    let member_id = match &posting.external_id {
+        Some(external_id) if posting.member_id.is_nil() => sqlx::query_scalar!(
+            "select member_id from member_profiles where tenant_id = $1 and external_id = $2",
+            tenant_id,
+            external_id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::not_found("member"))?,
+        _ => posting.member_id,
+    };
     if let Some(reversed_seq) = posting.reverses_seq {
         let reversed = sqlx::query_scalar!(
             r#"select exists (select 1 from points_ledger
                               where tenant_id = $1 and member_id = $2 and reverses_seq = $3) as "reversed!""#,
             tenant_id,
-            posting.member_id,
+            member_id,
             reversed_seq
         )
         .fetch_one(&mut *conn)
@@ -387,7 +439,7 @@ async fn resolve(
     let available = sqlx::query_scalar!(
         "select available_points from member_profiles where tenant_id = $1 and member_id = $2",
         tenant_id,
-        posting.member_id
+        member_id
     )
     .fetch_optional(conn)
     .await?;
@@ -408,11 +460,7 @@ pub(crate) async fn apply(
     posting: &Posting,
     request_hash: &str,
 ) -> Result<Option<Posted>> {
-    let (operator, client) = match &posting.origin {
-        Origin::Admin(id) => (Some(*id), None),
-        Origin::Client(id) => (None, Some(id.clone())),
-        Origin::System => (None, None),
-    };
+    let (operator, client) = origin_columns(&posting.origin);
     let row = sqlx::query!(
         r#"with old as (
              select p.member_id, p.level_tier_id as old_tier,
@@ -424,7 +472,9 @@ pub(crate) async fn apply(
                        and (t.max_points is null or p.total_points + $4 <= t.max_points)
                      order by t.sort_order limit 1) as new_tier
              from member_profiles p
-             where p.tenant_id = $1 and p.member_id = $2
+             where p.tenant_id = $1
+               and p.member_id = coalesce($2, (select m.member_id from member_profiles m
+                                               where m.tenant_id = $1 and m.external_id = $17))
              for no key update of p
            ), changed as (
              update member_profiles p
@@ -453,11 +503,11 @@ pub(crate) async fn apply(
              select $1, member_id, old_tier, new_tier, 'points', new_seq, new_total
              from changed where new_tier is distinct from old_tier
            )
-           select c.new_seq as "seq!", c.new_available as "available_after!", c.new_total as "total_after!",
+           select c.member_id as "member_id!", c.new_seq as "seq!", c.new_available as "available_after!", c.new_total as "total_after!",
                   c.old_tier, c.new_tier, e.created_at as "created_at!"
            from changed c cross join entry e"#,
         tenant_id,
-        posting.member_id,
+        (!posting.member_id.is_nil()).then_some(posting.member_id),
         posting.available_delta,
         posting.total_delta,
         posting.kind.as_str(),
@@ -471,13 +521,14 @@ pub(crate) async fn apply(
         posting.manual,
         posting.idempotency_key,
         request_hash,
-        posting.reverses_seq
+        posting.reverses_seq,
+        posting.external_id
     )
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|row| Posted {
         entry: Entry {
-            member_id: posting.member_id,
+            member_id: row.member_id,
             seq: row.seq,
             kind: posting.kind,
             category: posting.category.clone(),
@@ -507,19 +558,33 @@ pub(crate) async fn apply(
 /// An entry found under an idempotency key.
 pub(crate) struct Stored {
     entry: Entry,
-    /// Made by the same request (same payload hash)?
-    same_request: bool,
+    /// The hash of the request that made it.
+    request_hash: Option<String>,
     /// The level move the original caused, if any.
     level_change: Option<(Option<Uuid>, Option<Uuid>)>,
 }
 
-/// The entry stored under an idempotency key, if the key is taken, and whether it was
-/// made by the same request (same payload hash).
-async fn replay(
+impl Stored {
+    /// Made by the same request (same payload hash)?
+    pub(crate) fn same_request(&self, hash: &str) -> bool {
+        self.request_hash.as_deref() == Some(hash)
+    }
+
+    /// The answer to a retry.
+    pub(crate) fn replayed(&self) -> Posted {
+        Posted {
+            entry: self.entry.clone(),
+            replayed: true,
+            level_change: self.level_change,
+        }
+    }
+}
+
+/// The entry stored under an idempotency key, if the key is taken.
+pub(crate) async fn stored(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     key: &str,
-    hash: &str,
 ) -> Result<Option<Stored>> {
     let row = sqlx::query_as!(
         EntryRow,
@@ -534,7 +599,7 @@ async fn replay(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let same_request = row.request_hash.as_deref() == Some(hash);
+    let request_hash = row.request_hash.clone();
     let level_change = sqlx::query!(
         "select from_tier_id, to_tier_id from level_changes
          where tenant_id = $1 and member_id = $2 and ledger_seq = $3 and cause = 'points'",
@@ -548,7 +613,7 @@ async fn replay(
     let entry = Entry::try_from(row)?;
     Ok(Some(Stored {
         entry,
-        same_request,
+        request_hash,
         level_change,
     }))
 }

@@ -4,6 +4,8 @@
 
 /// Manual adjustments above the tenant's threshold wait for a second tenant admin.
 pub mod approvals;
+/// A batch of up to 1,000 changes, posted set-based.
+pub mod batch;
 /// Verifies every ledger invariant and lists violations (`tierdesk check ledger`).
 pub mod check;
 /// Earn, spend, adjust, reverse: one SQL statement per change, level included.

@@ -734,3 +734,44 @@ mod tests {
         assert_eq!(out, "a\\tb\\nc\\\\d\\ref");
     }
 }
+
+/// A member's effective permissions and quota with their sources, from the model that
+/// answers the member's permission checks now.
+#[derive(Debug, Clone)]
+pub enum RoutedEffective {
+    /// The legacy model: the user type's permissions and quota.
+    Legacy(routing::Answer),
+    /// The new model: the level and the tags, with their sources.
+    New(crate::tags::permissions::Effective),
+}
+
+/// [`RoutedEffective`] for the member with `external_id` (every role). Routed as the
+/// permission check is ([`Route::model_for`]); a view, not a decision, so neither
+/// compared nor counted. An external id neither model knows is not found.
+pub async fn effective(
+    db: &PgPool,
+    access: &Access,
+    now: DateTime<Utc>,
+    external_id: &str,
+) -> Result<RoutedEffective> {
+    access.require(Role::Viewer)?;
+    if external_id.is_empty()
+        || external_id.chars().count() > 128
+        || model::input::plain_text("member", external_id).is_err()
+    {
+        return Err(Error::not_found("member"));
+    }
+    let route = routing::route(db, access.tenant_id, external_id).await?;
+    match route.model_for(DecisionKind::Permission).0 {
+        Model::Legacy => route
+            .legacy
+            .map(RoutedEffective::Legacy)
+            .ok_or_else(|| Error::not_found("member")),
+        Model::New => {
+            let member_id = route.member_id.ok_or_else(|| Error::not_found("member"))?;
+            Ok(RoutedEffective::New(
+                crate::tags::permissions::compute(db, access.tenant_id, member_id, now).await?,
+            ))
+        }
+    }
+}

@@ -317,7 +317,7 @@ pub async fn advance_from(
     require_active(&locked)?;
     match from_stage {
         Some(from) if locked.stage_no == from + 1 => {
-            drop(tx);
+            tx.rollback().await?;
             return get(db, access, rollout_id).await;
         }
         Some(from) if locked.stage_no != from => {
@@ -516,7 +516,7 @@ pub async fn step_back_from(
     require_active(&locked)?;
     match from_stage {
         Some(from) if locked.stage_no == from - 1 => {
-            drop(tx);
+            tx.rollback().await?;
             return get(db, access, rollout_id).await;
         }
         Some(from) if locked.stage_no != from => {

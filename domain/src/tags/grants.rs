@@ -373,7 +373,7 @@ pub async fn revoke(
     let mut tx = db.begin().await?;
     let grant = lock_grant(&mut tx, access.tenant_id, grant_id).await?;
     if matches!(grant.status.as_str(), "revoked" | "expired") {
-        drop(tx);
+        tx.rollback().await?;
         // A retry of a revocation whose first call was abandoned before it settled:
         // still guarantee that no cache answers with the old privileges.
         permissions::settle(db, access.tenant_id).await?;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::ApiState;
 use super::members::{ExternalId, LicenseView};
-use super::problem::{ApiJson, ApiPath, Problem};
+use super::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -28,6 +28,10 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(assign))
         .routes(routes!(member_licenses))
         .routes(routes!(unassign))
+        .routes(routes!(transfer))
+        .routes(routes!(report))
+        .routes(routes!(export_licenses))
+        .routes(routes!(export_assignments))
 }
 
 /// An enum's wire name (its serde name).
@@ -351,4 +355,204 @@ pub async fn unassign(
     )
     .await?;
     Ok(axum::Json(DoneView { done: true }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// The member who gets the license (external id).
+    pub to: String,
+    pub reason: String,
+    /// The holder you expect (external id): refused (409 `stale_version`) if the
+    /// license moved meanwhile.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// Moves a license to another member within their quota: the old assignment ends and
+/// its devices are deactivated.
+#[utoipa::path(
+    post, path = "/licenses/{key}/transfer", tag = "licenses",
+    params(LicenseKey, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    request_body = TransferBody,
+    responses(
+        (status = 200, description = "Transferred", body = AssignedView),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn transfer(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(path): ApiPath<LicenseKey>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<axum::Json<AssignedView>, Problem> {
+    let db = &state.app.db;
+    let license_id = seats::license_id_of(db, &caller.access, &path.key).await?;
+    let holder = match &body.from {
+        Some(from) => Some(domain::members::id_of(db, &caller.access, from).await?),
+        None => None,
+    };
+    let assigned = seats::transfer_to_external(
+        db,
+        &caller.access,
+        state.app.clock.now(),
+        license_id,
+        holder,
+        &body.to,
+        &body.reason,
+    )
+    .await?;
+    Ok(axum::Json(AssignedView {
+        license_key: assigned.license_key,
+        held: assigned.held,
+        quota: assigned.quota,
+    }))
+}
+
+/// One plan's licenses by state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanReportView {
+    pub plan: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub issued: i64,
+    pub assigned: i64,
+    /// Licenses with at least one live device.
+    pub activated: i64,
+    pub free: i64,
+    /// Usable licenses expiring within 30 days.
+    pub expiring: i64,
+    pub suspended: i64,
+    pub expired: i64,
+    pub revoked: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    pub plans: Vec<PlanReportView>,
+    /// Members holding more licenses than their quota allows now.
+    pub members_over_quota: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The licenses report, as the console shows it: per plan issued, assigned, activated,
+/// free, expiring, suspended, expired and revoked; members over quota.
+#[utoipa::path(
+    get, path = "/licenses/report", tag = "licenses",
+    responses(
+        (status = 200, description = "The report", body = ReportView),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn report(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<axum::Json<ReportView>, Problem> {
+    let report =
+        domain::licenses::report(&state.app.db, &caller.access, state.app.clock.now()).await?;
+    Ok(axum::Json(ReportView {
+        plans: report
+            .plans
+            .into_iter()
+            .map(|p| PlanReportView {
+                plan: p.code,
+                name_en: p.name_en,
+                name_zh: p.name_zh,
+                issued: p.issued,
+                assigned: p.assigned,
+                activated: p.activated,
+                free: p.free,
+                expiring: p.expiring,
+                suspended: p.suspended,
+                expired: p.expired,
+                revoked: p.revoked,
+            })
+            .collect(),
+        members_over_quota: report.over_quota,
+        at: report.at,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// Only this plan (its code).
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// Only licenses in this state now: `free`, `assigned`, `expired`, `suspended` or
+    /// `revoked`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+async fn export_filter(
+    state: &ApiState,
+    caller: &Caller,
+    query: ExportQuery,
+) -> Result<domain::licenses::export::ExportFilter, Problem> {
+    let plan_id = match query.plan.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(plan) => Some(seats::plan_id_of(&state.app.db, &caller.access, plan).await?),
+    };
+    let license_state = match query.state.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => Some(
+            domain::licenses::LicenseState::parse(value)
+                .map_err(|invalid| Problem::from(domain::Error::from(invalid)))?,
+        ),
+    };
+    Ok(domain::licenses::export::ExportFilter {
+        plan_id,
+        state: license_state,
+    })
+}
+
+/// The licenses as CSV (UTF-8 with a BOM; one row per license), streamed.
+#[utoipa::path(
+    get, path = "/licenses/export.csv", tag = "licenses",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The CSV file", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn export_licenses(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Problem> {
+    let filter = export_filter(&state, &caller, query).await?;
+    let export = domain::licenses::export::licenses_csv(
+        &state.app.db,
+        &caller.access,
+        state.app.clock.now(),
+        filter,
+    )?;
+    Ok(crate::router::csv_download(export))
+}
+
+/// Every assignment, live and ended, as CSV (the filters apply to the license),
+/// streamed.
+#[utoipa::path(
+    get, path = "/licenses/assignments.csv", tag = "licenses",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The CSV file", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn export_assignments(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Problem> {
+    let filter = export_filter(&state, &caller, query).await?;
+    let export = domain::licenses::export::assignments_csv(
+        &state.app.db,
+        &caller.access,
+        state.app.clock.now(),
+        filter,
+    )?;
+    Ok(crate::router::csv_download(export))
 }

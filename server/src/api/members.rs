@@ -283,6 +283,24 @@ pub struct QuotaView {
     pub parts: Vec<QuotaPartView>,
 }
 
+impl From<domain::tags::permissions::Quota> for QuotaView {
+    fn from(q: domain::tags::permissions::Quota) -> Self {
+        QuotaView {
+            key: q.key,
+            value: q.value,
+            parts: q
+                .parts
+                .into_iter()
+                .map(|part| QuotaPartView {
+                    source: source(part.source),
+                    floor: part.floor,
+                    boost: part.boost,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TagView {
     pub code: String,
@@ -325,7 +343,7 @@ fn wire<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-fn source(s: domain::tags::permissions::Source) -> SourceView {
+pub fn source(s: domain::tags::permissions::Source) -> SourceView {
     SourceView {
         kind: wire(&s.kind),
         code: s.code,
@@ -373,19 +391,7 @@ pub async fn summary(
             .effective
             .quotas
             .into_iter()
-            .map(|q| QuotaView {
-                key: q.key,
-                value: q.value,
-                parts: q
-                    .parts
-                    .into_iter()
-                    .map(|part| QuotaPartView {
-                        source: source(part.source),
-                        floor: part.floor,
-                        boost: part.boost,
-                    })
-                    .collect(),
-            })
+            .map(QuotaView::from)
             .collect(),
         tags: summary
             .grants

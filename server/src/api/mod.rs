@@ -10,6 +10,8 @@
 //! document is generated from the handlers ([`openapi`]) and served at
 //! `/api/v1/openapi.json` with a reference page at `/api/v1/docs`.
 
+/// Legacy user types and members, upserted while the tenant migrates (with catch-up).
+pub mod legacy;
 /// Licenses by key: validate, activate and deactivate devices, assign, unassign.
 pub mod licenses;
 /// Per-key token buckets.
@@ -103,6 +105,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .merge(permissions::routes())
         .merge(tags::routes())
         .merge(licenses::routes())
+        .merge(legacy::routes())
 }
 
 /// The generated document (also what `tierdesk api openapi` prints).

@@ -6,6 +6,7 @@
 use axum::Extension;
 use axum::extract::State;
 use domain::api::keys::Caller;
+use domain::rollout::decide::{RoutedEffective, effective as routed_effective};
 use domain::rollout::{Answer, Question, decide};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiState;
-use super::members::ExternalId;
+use super::members::{ExternalId, PermissionView, QuotaPartView, QuotaView, SourceView, source};
 use super::problem::{ApiPath, ApiQuery, Problem};
 
 /// The most keys one check asks about.
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(check))
         .routes(routes!(quota))
+        .routes(routes!(effective))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -148,5 +150,94 @@ pub async fn quota(
         member: path.external_id,
         model: routed.model.as_str().to_owned(),
         max_licenses,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectiveView {
+    /// The member's external id.
+    pub member: String,
+    /// The model that answers the member's permission checks now: `legacy` or `new`.
+    pub model: String,
+    /// With the legacy model: the member's user type (every permission and the quota
+    /// come from it).
+    pub user_type: Option<i32>,
+    /// Sorted by key.
+    pub permissions: Vec<PermissionView>,
+    pub quotas: Vec<QuotaView>,
+}
+
+/// The member's effective permissions and quotas with their sources, from the model
+/// that answers their permission checks now (the rollout's routing): the level and the
+/// tags in the new model, the user type in the legacy one.
+#[utoipa::path(
+    get, path = "/members/{external_id}/permissions/effective", tag = "permissions",
+    params(ExternalId),
+    responses(
+        (status = 200, description = "Permissions and quotas with their sources", body = EffectiveView),
+        (status = "4XX", description = "Refused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn effective(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(path): ApiPath<ExternalId>,
+) -> Result<axum::Json<EffectiveView>, Problem> {
+    let answer = routed_effective(
+        &state.app.db,
+        &caller.access,
+        state.app.clock.now(),
+        &path.external_id,
+    )
+    .await?;
+    Ok(axum::Json(match answer {
+        RoutedEffective::Legacy(legacy) => {
+            let from_type = || SourceView {
+                kind: "user_type".into(),
+                code: legacy.user_type.to_string(),
+                name_en: format!("User type {}", legacy.user_type),
+                name_zh: format!("用户类型 {}", legacy.user_type),
+                state: None,
+                until: None,
+            };
+            let mut keys = legacy.permissions.clone();
+            keys.sort();
+            keys.dedup();
+            EffectiveView {
+                member: path.external_id,
+                model: "legacy".into(),
+                user_type: Some(legacy.user_type),
+                permissions: keys
+                    .into_iter()
+                    .map(|key| PermissionView {
+                        key,
+                        sources: vec![from_type()],
+                    })
+                    .collect(),
+                quotas: vec![QuotaView {
+                    key: domain::tags::permissions::MAX_LICENSES.into(),
+                    value: legacy.max_licenses,
+                    parts: vec![QuotaPartView {
+                        source: from_type(),
+                        floor: legacy.max_licenses,
+                        boost: 0,
+                    }],
+                }],
+            }
+        }
+        RoutedEffective::New(effective) => EffectiveView {
+            member: path.external_id,
+            model: "new".into(),
+            user_type: None,
+            permissions: effective
+                .permissions
+                .into_iter()
+                .map(|p| PermissionView {
+                    key: p.key,
+                    sources: p.sources.into_iter().map(source).collect(),
+                })
+                .collect(),
+            quotas: effective.quotas.into_iter().map(QuotaView::from).collect(),
+        },
     }))
 }

@@ -8,7 +8,8 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use domain::api::keys::Caller;
-use domain::points::ledger::{self, Adjusted, Change, Posted};
+use domain::points::batch::{BatchItem, post_batch};
+use domain::points::ledger::{self, Adjusted, Change, EntryKind, Posted};
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -110,6 +111,29 @@ async fn change_of(
     })
 }
 
+/// An earn or a spend: the ledger statement finds the member by external id itself.
+async fn post_for(
+    state: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    kind: EntryKind,
+    body: ChangeBody,
+) -> Result<Response, Problem> {
+    let member = body.member;
+    let change = Change {
+        member_id: Uuid::nil(),
+        points: body.points,
+        category: body.category.unwrap_or_default(),
+        subcategory: body.subcategory,
+        reason: body.reason,
+        source_type: body.source_type,
+        source_ref: body.source_ref,
+        idempotency_key: ledger_key(caller, headers, None),
+    };
+    let result = ledger::post_for(&state.app.db, &caller.access, kind, &member, change).await?;
+    Ok(created(posted(member, result)))
+}
+
 fn posted(member: String, posted: Posted) -> PostedView {
     PostedView {
         member,
@@ -138,10 +162,7 @@ pub async fn earn(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, Problem> {
-    let member = body.member.clone();
-    let change = change_of(&state, &caller, body, ledger_key(&caller, &headers, None)).await?;
-    let result = ledger::earn(&state.app.db, &caller.access, change).await?;
-    Ok(created(posted(member, result)))
+    post_for(&state, &caller, &headers, EntryKind::Earn, body).await
 }
 
 /// Spends available points; refused (409 `insufficient_points`) if the member has
@@ -161,10 +182,7 @@ pub async fn spend(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Response, Problem> {
-    let member = body.member.clone();
-    let change = change_of(&state, &caller, body, ledger_key(&caller, &headers, None)).await?;
-    let result = ledger::spend(&state.app.db, &caller.access, change).await?;
-    Ok(created(posted(member, result)))
+    post_for(&state, &caller, &headers, EntryKind::Spend, body).await
 }
 
 /// A correction with a reason. Above the tenant's approval threshold it is filed for a
@@ -316,24 +334,33 @@ pub async fn batch(
     ApiJson(body): ApiJson<BatchBody>,
 ) -> Result<axum::Json<BatchResult>, Problem> {
     check_batch_size(body.changes.len(), "changes")?;
-    let db = &state.app.db;
-    let mut results = Vec::with_capacity(body.changes.len());
-    for (index, item) in body.changes.into_iter().enumerate() {
-        let key = ledger_key(&caller, &headers, Some(index));
-        let outcome = async {
-            let change = change_of(&state, &caller, item.change, key).await?;
-            Ok::<_, Problem>(match item.kind {
-                BatchKind::Earn => {
-                    Adjusted::Posted(ledger::earn(db, &caller.access, change).await?)
-                }
-                BatchKind::Spend => {
-                    Adjusted::Posted(ledger::spend(db, &caller.access, change).await?)
-                }
-                BatchKind::Adjust => ledger::adjust(db, &caller.access, change).await?,
-            })
-        }
-        .await;
-        results.push(match outcome {
+    let items: Vec<BatchItem> = body
+        .changes
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| BatchItem {
+            kind: match item.kind {
+                BatchKind::Earn => EntryKind::Earn,
+                BatchKind::Spend => EntryKind::Spend,
+                BatchKind::Adjust => EntryKind::Adjust,
+            },
+            member: item.change.member,
+            change: Change {
+                member_id: Uuid::nil(),
+                points: item.change.points,
+                category: item.change.category.unwrap_or_default(),
+                subcategory: item.change.subcategory,
+                reason: item.change.reason,
+                source_type: item.change.source_type,
+                source_ref: item.change.source_ref,
+                idempotency_key: ledger_key(&caller, &headers, Some(index)),
+            },
+        })
+        .collect();
+    let outcomes = post_batch(&state.app.db, &caller.access, items).await?;
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        results.push(match outcome.map_err(Problem::from) {
             Ok(Adjusted::Posted(result)) => BatchOutcome {
                 index,
                 status: 201,

@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 /// `tierdesk bench licenses`: a million licenses, list/assign/activate/validate timings
 /// and a contention run.
+/// `tierdesk bench api`: the REST API over real HTTP.
+pub mod api;
 pub mod licenses;
 /// `tierdesk bench migration`: the legacy migration at scale with a permission checker.
 pub mod migration;
