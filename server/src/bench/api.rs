@@ -11,8 +11,10 @@
 //!    of 50 earns.
 //! 2. **Closed loop**: every connection sends the same mix back to back; the maximum
 //!    requests per second.
-//! 3. **Batch ingestion**: 4 clients send batches of 1,000 earns back to back; changes
-//!    per second, then the ledger check on the tenant.
+//! 3. **Batch ingestion**: 4 clients send batches of 1,000 earns back to back, each for
+//!    its own quarter of the members (batches that share members serialise on their
+//!    profile locks, so a backend ingesting in parallel partitions them); changes per
+//!    second, then the ledger check on the tenant.
 //! 4. **Single earn vs the domain**: 16 clients, 70 % earn / 30 % spend, through the API
 //!    (no idempotency key) and through `ledger::earn`/`spend` directly (`bench points`,
 //!    on a tenant of its own), one after the other.
@@ -131,7 +133,7 @@ impl Target {
                 Op::Earn => (
                     reqwest::Method::POST,
                     "/points/earn".to_owned(),
-                    Some(earn(self.member(&mut rng), rng.gen_range(1..100), "earn")),
+                    Some(earn(self.member(&mut rng), rng.gen_range(1..100), "")),
                 ),
                 Op::Batch => {
                     let changes: Vec<String> = (0..MIX_BATCH)
@@ -261,6 +263,8 @@ pub async fn run(
         },
     )
     .await?;
+    // reqwest is built without a TLS provider of its own (plain HTTP here).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .tcp_nodelay(true)
@@ -372,15 +376,27 @@ async fn ingest(target: &Target, seconds: u64) -> (u64, u64, f64) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..INGEST_CLIENTS {
+    for client in 0..INGEST_CLIENTS {
         let target = target.clone();
+        // Each client its own share of the members, as a backend ingesting in parallel
+        // partitions them: batches sharing members serialise on their profile locks.
+        let share: Vec<String> = target
+            .members
+            .iter()
+            .skip(client)
+            .step_by(INGEST_CLIENTS)
+            .cloned()
+            .collect();
         tasks.spawn(async move {
             let (mut posted, mut failed) = (0u64, 0u64);
             while Instant::now() < deadline {
                 let body = {
                     let mut rng = rand::thread_rng();
                     let changes: Vec<String> = (0..INGEST_BATCH)
-                        .map(|_| earn(target.member(&mut rng), rng.gen_range(1..100), "earn"))
+                        .map(|_| {
+                            let member = &share[rng.gen_range(0..share.len())];
+                            earn(member, rng.gen_range(1..100), "earn")
+                        })
                         .collect();
                     format!("{{\"changes\":[{}]}}", changes.join(","))
                 };
