@@ -281,6 +281,10 @@ pub async fn run(
     // Warm-up: every connection opened, the key and the members' permissions cached.
     closed_loop(&target, connections, Duration::from_secs(2), false).await;
 
+    // Single changes first, the API's and the domain's one after the other on a database
+    // in the same state (after the ingestion below, autovacuum shares the cores).
+    let (api_earns, earn_seconds) = earn_loop(&target, seconds).await;
+    let domain_report = super::points(domain_db, EARN_CLIENTS, seconds, members).await?;
     let (open, open_seconds) = open_loop(&target, connections, rate, seconds).await;
     let (closed, closed_seconds) =
         closed_loop(&target, connections, Duration::from_secs(seconds), true).await;
@@ -288,8 +292,6 @@ pub async fn run(
     let violations = domain::points::check::check(db, Some(tenant.tenant_id))
         .await?
         .len();
-    let (api_earns, earn_seconds) = earn_loop(&target, seconds).await;
-    let domain_report = super::points(domain_db, EARN_CLIENTS, seconds, members).await?;
     Ok(ApiReport {
         slug,
         members,
