@@ -284,6 +284,8 @@ async fn a_key_never_reaches_another_tenant(db: PgPool) {
         "/members/shared/ledger",
         "/members/shared/permissions?keys=report.view",
         "/members/shared/quota",
+        "/members/shared/permissions/effective",
+        "/members/shared/licenses",
         &format!("/members/{b_member_id}"),
     ] {
         let response = call(&router, Method::GET, path, Some(&a), None, None).await;
@@ -320,6 +322,28 @@ async fn a_key_never_reaches_another_tenant(db: PgPool) {
     .await;
     assert_eq!(batch.json()["results"][0]["status"], 404);
     assert_eq!(ledger_rows(&db).await, before, "nothing posted in beta");
+    // B's legacy rows stay B's: A's upsert of the same id writes A's own row.
+    let legacy = json!({"members": [{"external_id": "shared", "user_type": 1,
+        "registered_at": "2020-01-01T00:00:00Z", "license_count": 0, "payment_total_cents": 0}]});
+    call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        Some(&b),
+        Some(legacy.clone()),
+        None,
+    )
+    .await;
+    let mine = call(
+        &router,
+        Method::POST,
+        "/legacy/members",
+        Some(&a),
+        Some(legacy),
+        None,
+    )
+    .await;
+    assert_eq!(mine.json()["inserted"], 1, "{}", mine.body);
 
     // A's upsert of the same external id makes A's own member, not B's.
     let own = call(
