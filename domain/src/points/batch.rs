@@ -230,7 +230,7 @@ async fn post_run(
     let (operator, client) = ledger::origin_columns(&ledger::origin_of(access));
     let mut rows = Rows::default();
     let mut in_batch: HashMap<String, (String, usize)> = HashMap::new();
-    let mut written: Vec<(usize, usize)> = Vec::new();
+    let mut written: Vec<usize> = Vec::new();
     for ((index, posting), hash) in run.iter().zip(&hashes) {
         let index = *index;
         if let Some(key) = &posting.idempotency_key {
@@ -315,7 +315,7 @@ async fn post_run(
             replayed: false,
             level_change,
         })));
-        written.push((index, rows.entries - 1));
+        written.push(index);
     }
     if written.is_empty() {
         tx.commit().await?;
@@ -345,7 +345,7 @@ async fn post_run(
         Err(error) => return Err(error),
     };
     let mut moved = false;
-    for (index, _) in written {
+    for index in written {
         if let Some(Ok(Adjusted::Posted(posted))) = &mut outcomes[index] {
             posted.entry.created_at = created_at;
             moved |= posted.level_change.is_some();
@@ -369,7 +369,6 @@ async fn post_run(
 /// The run's rows, as the column arrays of one statement.
 #[derive(Default)]
 struct Rows {
-    entries: usize,
     member_id: Vec<Uuid>,
     seq: Vec<i64>,
     kind: Vec<String>,
@@ -396,7 +395,6 @@ struct Rows {
 
 impl Rows {
     fn entry(&mut self, entry: &Entry, hash: &str) {
-        self.entries += 1;
         self.member_id.push(entry.member_id);
         self.seq.push(entry.seq);
         self.kind.push(entry.kind.as_str().to_owned());
