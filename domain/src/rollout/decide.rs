@@ -201,22 +201,99 @@ pub async fn decide(
     question: &Question,
 ) -> Result<Routed> {
     access.require(Role::Viewer)?;
+    check_question(question)?;
+    check_member(external_id)?;
+    let started = Instant::now();
+    let route = routing::route(db, access.tenant_id, external_id).await?;
+    let route_us = micros(started.elapsed());
+    answer_routed(
+        db,
+        cache,
+        shadow,
+        access,
+        external_id,
+        question,
+        &route,
+        route_us,
+    )
+    .await
+}
+
+/// [`decide`] for several permission keys of one member: the route is read once and
+/// each key is answered (and compared, when the rollout asks) as [`decide`] would.
+pub async fn decide_keys(
+    db: &PgPool,
+    cache: &Arc<PermissionCache>,
+    shadow: &Arc<Shadow>,
+    access: &Access,
+    external_id: &str,
+    keys: &[String],
+) -> Result<Vec<Routed>> {
+    access.require(Role::Viewer)?;
+    let questions: Vec<Question> = keys
+        .iter()
+        .map(|key| Question::Permission { key: key.clone() })
+        .collect();
+    for question in &questions {
+        check_question(question)?;
+    }
+    check_member(external_id)?;
+    let started = Instant::now();
+    let route = routing::route(db, access.tenant_id, external_id).await?;
+    let route_us = micros(started.elapsed());
+    let mut answers = Vec::with_capacity(questions.len());
+    for question in &questions {
+        answers.push(
+            answer_routed(
+                db,
+                cache,
+                shadow,
+                access,
+                external_id,
+                question,
+                &route,
+                route_us,
+            )
+            .await?,
+        );
+    }
+    Ok(answers)
+}
+
+fn check_question(question: &Question) -> Result<()> {
     if let Question::Permission { key } = question {
         model::input::plain_text("key", key)?;
         if key.is_empty() || key.len() > 100 {
             return Err(Error::invalid("key", crate::Problem::Format));
         }
     }
+    Ok(())
+}
+
+/// An external id no input can store names no member.
+fn check_member(external_id: &str) -> Result<()> {
     if external_id.is_empty()
         || external_id.chars().count() > 128
         || model::input::plain_text("member", external_id).is_err()
     {
         return Err(Error::not_found("member"));
     }
+    Ok(())
+}
+
+/// The routed answer to `question` given the member's `route` (read in `route_us`).
+#[expect(clippy::too_many_arguments, reason = "the decision's whole context")]
+async fn answer_routed(
+    db: &PgPool,
+    cache: &Arc<PermissionCache>,
+    shadow: &Arc<Shadow>,
+    access: &Access,
+    external_id: &str,
+    question: &Question,
+    route: &Route,
+    route_us: i64,
+) -> Result<Routed> {
     let decision = question.decision();
-    let started = Instant::now();
-    let route = routing::route(db, access.tenant_id, external_id).await?;
-    let route_us = micros(started.elapsed());
     let (routed, compares) = route.model_for(decision);
     let compare = compares && route.migrated && route.member_id.is_some();
     let rollout = route.rollout.clone();
@@ -229,7 +306,7 @@ pub async fn decide(
     let (answer, legacy_us) = match routed {
         Model::Legacy => {
             let (answer, us) =
-                legacy_answer(db, access.tenant_id, &route, question, route_us).await?;
+                legacy_answer(db, access.tenant_id, route, question, route_us).await?;
             (answer, us)
         }
         Model::New => {
@@ -261,13 +338,13 @@ pub async fn decide(
                         cache,
                         shadow,
                         access,
-                        &route,
+                        route,
                         question,
                         Model::New,
                         Some((answer.clone(), new_us)),
                     );
                 } else if let Ok((legacy, _)) =
-                    legacy_answer(db, access.tenant_id, &route, question, route_us).await
+                    legacy_answer(db, access.tenant_id, route, question, route_us).await
                 {
                     shadow.hand_over(record(
                         access.tenant_id,
@@ -296,7 +373,7 @@ pub async fn decide(
                 cache,
                 shadow,
                 access,
-                &route,
+                route,
                 question,
                 Model::Legacy,
                 Some((answer.clone(), legacy_us)),

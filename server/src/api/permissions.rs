@@ -6,7 +6,7 @@
 use axum::Extension;
 use axum::extract::State;
 use domain::api::keys::Caller;
-use domain::rollout::decide::{RoutedEffective, effective as routed_effective};
+use domain::rollout::decide::{RoutedEffective, decide_keys, effective as routed_effective};
 use domain::rollout::{Answer, Question, decide};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -95,21 +95,26 @@ pub async fn check(
         )
         .with_field("keys"));
     }
-    let mut answers = Vec::with_capacity(keys.len());
-    let mut model = None;
-    for key in keys {
-        let question = Question::Permission {
-            key: key.to_owned(),
-        };
-        let routed = ask(&state, &caller, &path.external_id, &question).await?;
-        model.get_or_insert(routed.model);
-        if let Answer::Permission { allowed } = routed.answer {
-            answers.push(KeyAnswer {
-                key: key.to_owned(),
-                allowed,
-            });
-        }
-    }
+    let keys: Vec<String> = keys.into_iter().map(str::to_owned).collect();
+    let app = &state.app;
+    let routed = decide_keys(
+        &app.db,
+        &app.permissions,
+        &app.shadow,
+        &caller.access,
+        &path.external_id,
+        &keys,
+    )
+    .await?;
+    let model = routed.first().map(|r| r.model);
+    let answers: Vec<KeyAnswer> = keys
+        .into_iter()
+        .zip(routed)
+        .filter_map(|(key, routed)| match routed.answer {
+            Answer::Permission { allowed } => Some(KeyAnswer { key, allowed }),
+            _ => None,
+        })
+        .collect();
     Ok(axum::Json(CheckView {
         member: path.external_id,
         model: model.map_or("new", |m| m.as_str()).to_owned(),
