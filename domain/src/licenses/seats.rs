@@ -708,6 +708,26 @@ pub async fn member_licenses(
         .into_iter()
         .find(|q| q.key == MAX_LICENSES)
         .unwrap_or_else(|| model::tags::permissions::Quota::combine(MAX_LICENSES, Vec::new()));
+    let (licenses, held) = held(db, access.tenant_id, now, member_id).await?;
+    let ids: Vec<Uuid> = licenses.iter().map(|l| l.license_id).collect();
+    let activations = super::devices::for_licenses(db, access.tenant_id, &ids).await?;
+    Ok(MemberLicenses {
+        quota,
+        held,
+        licenses,
+        activations,
+        history: history(db, access.tenant_id, Some(member_id), None).await?,
+    })
+}
+
+/// The licenses a member holds (at most [`PAGE_MAX`]) and the seats counted against
+/// their quota: what the member summary shows.
+pub(crate) async fn held(
+    db: &PgPool,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+    member_id: Uuid,
+) -> Result<(Vec<model::licenses::License>, i64)> {
     let rows = sqlx::query_as!(
         Row,
         r#"select l.license_id, l.plan_id, p.code as plan_code, l.license_key, l.max_activations,
@@ -721,30 +741,23 @@ pub async fn member_licenses(
            where l.tenant_id = $1 and l.member_id = $2
            order by l.license_key
            limit $3"#,
-        access.tenant_id,
+        tenant_id,
         member_id,
         PAGE_MAX
     )
     .fetch_all(db)
     .await?;
-    let licenses: Vec<_> = rows.into_iter().map(|r| r.license(now)).collect();
-    let ids: Vec<Uuid> = licenses.iter().map(|l| l.license_id).collect();
-    let activations = super::devices::for_licenses(db, access.tenant_id, &ids).await?;
+    let licenses: Vec<model::licenses::License> =
+        rows.into_iter().map(|r| r.license(now)).collect();
     let held = sqlx::query_scalar!(
         "select held from member_license_use where tenant_id = $1 and member_id = $2",
-        access.tenant_id,
+        tenant_id,
         member_id
     )
     .fetch_optional(db)
     .await?
     .map_or(0, i64::from);
-    Ok(MemberLicenses {
-        quota,
-        held,
-        licenses,
-        activations,
-        history: history(db, access.tenant_id, Some(member_id), None).await?,
-    })
+    Ok((licenses, held))
 }
 
 /// Members holding more seats than their quota now allows, by external id, keyset-paged

@@ -226,14 +226,16 @@ pub async fn summary(
     let member = find(db, access, external_id).await?;
     let effective =
         crate::tags::permissions::compute(db, access.tenant_id, member.member_id, now).await?;
-    let grants = crate::tags::grants::for_member(db, access, now, member.member_id).await?;
-    let licenses =
-        crate::licenses::seats::member_licenses(db, access, now, member.member_id).await?;
+    let grants =
+        crate::tags::grants::of_member(db, access.tenant_id, now, member.member_id).await?;
+    let (licenses, licenses_held) =
+        crate::licenses::seats::held(db, access.tenant_id, now, member.member_id).await?;
     Ok(Summary {
         member,
         effective,
         grants,
         licenses,
+        licenses_held,
     })
 }
 

@@ -447,6 +447,16 @@ pub async fn for_member(
 ) -> Result<Vec<Grant>> {
     access.require(Role::Viewer)?;
     crate::members::get(db, access, member_id).await?;
+    of_member(db, access.tenant_id, now, member_id).await
+}
+
+/// [`for_member`] of a member known to exist in the tenant (the caller checked).
+pub(crate) async fn of_member(
+    db: &PgPool,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+    member_id: Uuid,
+) -> Result<Vec<Grant>> {
     let rows = sqlx::query!(
         r#"select g.grant_id, g.member_id, g.tag_id, t.code, t.name_en, t.name_zh, g.method, g.reason,
                   a.email as "granted_by_email?", g.starts_at, g.expires_at, g.term_days, g.grace_days,
@@ -457,7 +467,7 @@ pub async fn for_member(
            where g.tenant_id = $1 and g.member_id = $2
            order by (g.status in ('active', 'grace')) desc, g.created_at desc
            limit $3"#,
-        access.tenant_id,
+        tenant_id,
         member_id,
         LIST_MAX
     )

@@ -39,7 +39,11 @@ pub struct Summary {
     pub member: Member,
     pub effective: crate::tags::permissions::Effective,
     pub grants: Vec<crate::tags::grants::Grant>,
-    pub licenses: crate::licenses::MemberLicenses,
+    /// The licenses the member holds (their devices and history are on the member's
+    /// licenses page).
+    pub licenses: Vec<crate::licenses::License>,
+    /// Seats held against the `max_licenses` quota.
+    pub licenses_held: i64,
 }
 
 /// The editable fields of a profile.

@@ -408,7 +408,6 @@ pub async fn summary(
             .collect(),
         licenses: summary
             .licenses
-            .licenses
             .into_iter()
             .map(|l| LicenseView {
                 state: wire(&l.state),
@@ -419,7 +418,7 @@ pub async fn summary(
                 max_activations: l.max_activations,
             })
             .collect(),
-        licenses_held: summary.licenses.held,
+        licenses_held: summary.licenses_held,
     }))
 }
 
