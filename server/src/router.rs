@@ -51,6 +51,18 @@ pub struct RouterOptions {
     pub secure_cookies: bool,
 }
 
+/// The app's routes, generated once per process. Generating them runs the app with
+/// resource loading suppressed by a *process-global* flag (leptos_server's
+/// `SuppressResourceLoad`); a resource first polled by a page rendering on another
+/// thread meanwhile never loads, and that render hangs forever (leptos issue #4773).
+/// A server builds one router, but the tests build one per test while other tests
+/// render pages: generating once keeps every render clear of it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState, options: RouterOptions) -> Router {
     let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -60,7 +72,7 @@ pub fn router(state: AppState, options: RouterOptions) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             SESSION_IDLE_MINUTES,
         )));
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
