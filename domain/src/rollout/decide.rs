@@ -832,12 +832,7 @@ pub async fn effective(
     external_id: &str,
 ) -> Result<RoutedEffective> {
     access.require(Role::Viewer)?;
-    if external_id.is_empty()
-        || external_id.chars().count() > 128
-        || model::input::plain_text("member", external_id).is_err()
-    {
-        return Err(Error::not_found("member"));
-    }
+    check_member(external_id)?;
     let route = routing::route(db, access.tenant_id, external_id).await?;
     match route.model_for(DecisionKind::Permission).0 {
         Model::Legacy => route
